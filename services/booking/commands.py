@@ -1,0 +1,67 @@
+"""What booking's API asks of it, each in the caller's transaction: rules from domain, events to the outbox."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from services.booking.domain import ACTIVE, BookingStatus, check_bookable, decide_status
+from services.booking.models import Booking, SessionRecord
+from shared.errors import NotFound
+from shared.events.declarations import BOOKING_CONFIRMED, BOOKING_WAITLISTED
+from shared.outbox import record_event
+
+
+def place_booking(session: Session, member_id: str, session_id: str, format: str) -> Booking:
+    # Lock the session row so two members cannot both take the last seat (SQLite serialises writers anyway).
+    record = session.scalars(
+        select(SessionRecord).where(SessionRecord.session_id == session_id).with_for_update()
+    ).first()
+    if record is None:
+        raise NotFound(f"session {session_id} is not open for booking")
+    active = Booking.status.in_([status.value for status in ACTIVE])
+    already = session.scalar(
+        select(func.count()).where(Booking.session_id == session_id, Booking.member_id == member_id, active)
+    )
+    check_bookable(format, record.seats(format), bool(already))
+    confirmed = session.scalar(
+        select(func.count()).where(
+            Booking.session_id == session_id,
+            Booking.format == format,
+            Booking.status == BookingStatus.CONFIRMED.value,
+        )
+    )
+    now = datetime.now(UTC)
+    status = decide_status(record.seats(format), confirmed)
+    booking = Booking(
+        id=str(uuid.uuid4()),
+        session_id=session_id,
+        offer_id=record.offer_id,
+        member_id=member_id,
+        format=format,
+        status=status.value,
+        created_at=now,
+    )
+    session.add(booking)
+    common = {
+        "booking_id": booking.id,
+        "session_id": session_id,
+        "offer_id": record.offer_id,
+        "member_id": member_id,
+        "format": format,
+    }
+    if status is BookingStatus.CONFIRMED:
+        record_event(session, BOOKING_CONFIRMED, booking.id, {**common, "confirmed_at": now})
+    else:
+        waiting = session.scalar(
+            select(func.count()).where(
+                Booking.session_id == session_id,
+                Booking.format == format,
+                Booking.status == BookingStatus.WAITLISTED.value,
+            )
+        )
+        record_event(session, BOOKING_WAITLISTED, booking.id, {**common, "position": waiting + 1, "waitlisted_at": now})
+    return booking

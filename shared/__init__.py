@@ -1,0 +1,1 @@
+"""Common building blocks of the academy's services: settings, database, events, bus, web, auth."""

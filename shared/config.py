@@ -1,0 +1,125 @@
+"""Settings read once from environment variables into one immutable object per service."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SERVICE_PORTS = {"catalog": 8000, "booking": 8001, "assessment": 8002, "billing": 8003, "notify": 8004}
+SERVICES = tuple(SERVICE_PORTS)
+
+
+class MissingSettings(RuntimeError):
+    """Raised at start when required environment variables are absent; names every one of them."""
+
+    def __init__(self, names: list[str]):
+        self.names = names
+        super().__init__("missing required setting(s): " + ", ".join(names))
+
+
+class InvalidSetting(RuntimeError):
+    """Raised at start when an environment variable holds a value the academy cannot use."""
+
+
+def _read_secret(env: Mapping[str, str], name: str) -> str | None:
+    """A PEM given inline (NAME) or as a file path (NAME_FILE)."""
+    if env.get(name):
+        return env[name]
+    path = env.get(f"{name}_FILE")
+    if path:
+        try:
+            return Path(path).read_text()
+        except OSError as exc:
+            raise InvalidSetting(f"{name}_FILE: cannot read {path}: {exc.strerror}") from exc
+    return None
+
+
+def _retry_delays(raw: str) -> tuple[float, ...]:
+    try:
+        delays = tuple(float(part) for part in raw.split(",") if part.strip())
+    except ValueError as exc:
+        raise InvalidSetting(f"EVENT_RETRY_DELAYS: expected comma-separated seconds, got {raw!r}") from exc
+    if any(delay <= 0 for delay in delays):
+        raise InvalidSetting("EVENT_RETRY_DELAYS: every delay must be positive")
+    return delays
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise InvalidSetting(f"{name}: expected a whole number, got {raw!r}") from exc
+
+
+@dataclass(frozen=True)
+class Settings:
+    service: str
+    database_url: str
+    amqp_url: str | None
+    data_dir: Path
+    jwt_private_key: str | None = None
+    jwt_public_key: str | None = None
+    queue_type: str = "classic"
+    prefetch: int = 200
+    retry_delays: tuple[float, ...] = (1.0, 10.0, 60.0)
+    log_level: str = "INFO"
+    port: int = 8000
+    upstreams: dict[str, str] = field(default_factory=dict)
+    smtp_host: str | None = None
+    smtp_port: int = 25
+
+    @property
+    def embedded(self) -> bool:
+        """True when no broker is configured: events go over the local SQLite bus."""
+        return self.amqp_url is None
+
+    @property
+    def local_bus_url(self) -> str:
+        return f"sqlite:///{self.data_dir / 'bus.sqlite3'}"
+
+    @classmethod
+    def from_env(
+        cls,
+        service: str,
+        env: Mapping[str, str] | None = None,
+        *,
+        require: tuple[str, ...] = (),
+    ) -> Settings:
+        """Read the settings of `service`; `require` names variables this entrypoint cannot start without."""
+        env = os.environ if env is None else env
+        if service not in SERVICE_PORTS:
+            raise InvalidSetting(f"unknown service {service!r}; expected one of {', '.join(SERVICES)}")
+        missing = [name for name in require if not env.get(name) and not env.get(f"{name}_FILE")]
+        if missing:
+            raise MissingSettings(missing)
+        data_dir = Path(env.get("ACADEMY_DATA_DIR") or "var").resolve()
+        database_url = env.get("DATABASE_URL") or f"sqlite:///{data_dir / (service + '.sqlite3')}"
+        queue_type = env.get("AMQP_QUEUE_TYPE", "classic")
+        if queue_type not in ("classic", "quorum"):
+            raise InvalidSetting(f"AMQP_QUEUE_TYPE: expected classic or quorum, got {queue_type!r}")
+        upstreams = {
+            name: env[f"{name.upper()}_URL"].rstrip("/")
+            for name in SERVICES
+            if name != "catalog" and env.get(f"{name.upper()}_URL")
+        }
+        return cls(
+            service=service,
+            database_url=database_url,
+            amqp_url=env.get("AMQP_URL") or None,
+            data_dir=data_dir,
+            jwt_private_key=_read_secret(env, "JWT_PRIVATE_KEY"),
+            jwt_public_key=_read_secret(env, "JWT_PUBLIC_KEY"),
+            queue_type=queue_type,
+            prefetch=_int(env, "AMQP_PREFETCH", 200),
+            retry_delays=_retry_delays(env.get("EVENT_RETRY_DELAYS", "1,10,60")),
+            log_level=env.get("LOG_LEVEL", "INFO").upper(),
+            port=_int(env, "PORT", SERVICE_PORTS[service]),
+            upstreams=upstreams,
+            smtp_host=env.get("SMTP_HOST") or None,
+            smtp_port=_int(env, "SMTP_PORT", 25),
+        )

@@ -1,0 +1,38 @@
+"""Domain errors every service may raise; the web layer turns each into an RFC 9457 problem."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    status = 400
+    slug = "bad-request"
+    title = "Bad request"
+
+    def __init__(self, detail: str, *, errors: dict | None = None):
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors
+
+
+class NotFound(DomainError):
+    status, slug, title = 404, "not-found", "Not found"
+
+
+class Forbidden(DomainError):
+    status, slug, title = 403, "forbidden", "Forbidden"
+
+
+class Unauthorized(DomainError):
+    status, slug, title = 401, "unauthorized", "Authentication required"
+
+
+class Conflict(DomainError):
+    status, slug, title = 409, "conflict", "Conflict"
+
+
+class Unprocessable(DomainError):
+    status, slug, title = 422, "unprocessable", "Request cannot be processed"
+
+
+class UpstreamUnavailable(DomainError):
+    status, slug, title = 503, "upstream-unavailable", "A service behind the gateway is unavailable"

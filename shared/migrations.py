@@ -1,0 +1,46 @@
+"""Alembic, one history per service: every service's migrations/env.py hands over to `run_env`."""
+
+from __future__ import annotations
+
+from alembic import command, context
+from alembic.config import Config
+from sqlalchemy import Engine
+
+from shared.service import ServiceDefinition
+from shared.tables import messaging_metadata
+
+
+def alembic_config(definition: ServiceDefinition, connection=None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(definition.migrations))
+    config.attributes["connection"] = connection
+    config.attributes["target_metadata"] = [definition.metadata, messaging_metadata]
+    return config
+
+
+def upgrade(definition: ServiceDefinition, engine: Engine, revision: str = "head") -> None:
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(definition, connection), revision)
+
+
+def make_revision(definition: ServiceDefinition, engine: Engine, message: str) -> None:
+    """Autogenerate a migration from the difference between the models and the upgraded database."""
+    with engine.begin() as connection:
+        config = alembic_config(definition, connection)
+        command.upgrade(config, "head")
+        command.revision(config, message=message, autogenerate=True)
+
+
+def run_env() -> None:
+    """Body of every service's env.py: migrate on the connection the caller opened."""
+    connection = context.config.attributes["connection"]
+    if connection is None:
+        raise RuntimeError("run migrations with `academy migrate SERVICE`, which supplies the connection")
+    context.configure(
+        connection=connection,
+        target_metadata=context.config.attributes["target_metadata"],
+        render_as_batch=connection.dialect.name == "sqlite",  # SQLite alters tables by copying them
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()

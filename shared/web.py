@@ -1,0 +1,190 @@
+"""Flask plumbing every service shares: OpenAPI, problem+json errors, request context, health and metrics."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable, Iterable
+
+import swagger_ui_bundle
+from flask import Flask, Response, current_app, g, jsonify, request, send_from_directory
+from flask_smorest import Api
+from werkzeug.exceptions import HTTPException
+
+from shared import metrics
+from shared.db import is_reachable
+from shared.errors import DomainError
+from shared.service import Runtime
+from shared.tracing import child_of, current_request_id, current_traceparent
+
+log = logging.getLogger(__name__)
+PROBLEM_JSON = "application/problem+json"
+
+
+def json_response(body, status: int = 200) -> Response:
+    """A ready response, which flask-smorest passes through as it is (for bodies already dumped)."""
+    response = jsonify(body)
+    response.status_code = status
+    return response
+
+
+def problem(status: int, title: str, detail: str | None = None, *, slug: str | None = None,
+            errors: dict | None = None, headers: dict | None = None) -> Response:
+    body = {"type": f"/problems/{slug}" if slug else "about:blank", "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    if errors:
+        body["errors"] = errors
+    if current_request_id.get():
+        body["instance"] = f"urn:request:{current_request_id.get()}"
+    response = jsonify(body)
+    response.status_code = status
+    response.mimetype = PROBLEM_JSON
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def _field_errors(messages) -> dict | None:
+    """webargs nests errors by location ({"json": {"price": [...]}}); clients want them by field."""
+    if not isinstance(messages, dict):
+        return None
+    flat: dict = {}
+    for location, fields in messages.items():
+        if isinstance(fields, dict):
+            flat.update(fields)
+        else:
+            flat[location] = fields
+    return flat
+
+
+class ProblemApi(Api):
+    """flask-smorest's Api, answering every HTTP error as RFC 9457 problem+json."""
+
+    def handle_http_exception(self, error: HTTPException):
+        data = getattr(error, "data", None) or {}
+        errors = data.get("errors") or _field_errors(data.get("messages"))
+        detail = data.get("message") or error.description
+        if error.code == 400 and errors and "json" in (data.get("messages") or {}):
+            detail = "the request body is not valid JSON" if errors.get("json") else detail
+        if error.code == 422:
+            detail = "the request has invalid or unknown fields; see errors"
+        return problem(error.code or 500, error.name, detail, errors=errors, headers=data.get("headers"))
+
+
+def _handle_domain_error(error: DomainError):
+    return problem(error.status, error.title, error.detail, slug=error.slug, errors=error.errors)
+
+
+def _handle_unexpected(error: Exception):
+    if isinstance(error, HTTPException):
+        return error
+    log.exception("unhandled error")
+    return problem(500, "Internal Server Error", "the server failed to answer; the error has been logged")
+
+
+def _begin_request() -> None:
+    g.started = time.perf_counter()
+    g.request_id = request.headers.get("X-Request-ID") or str(uuid.uuid4())
+    g.context_tokens = (
+        current_request_id.set(g.request_id),
+        current_traceparent.set(child_of(request.headers.get("traceparent"))),
+    )
+
+
+def _finish_request(service: str):
+    def finish(response: Response) -> Response:
+        route = request.url_rule.rule if request.url_rule else "unmatched"
+        if "started" in g:
+            metrics.HTTP_LATENCY.labels(service, route).observe(time.perf_counter() - g.started)
+        metrics.HTTP_REQUESTS.labels(service, request.method, route, str(response.status_code)).inc()
+        response.headers["X-Request-ID"] = g.get("request_id", "")
+        response.headers["traceparent"] = current_traceparent.get() or ""
+        return response
+
+    return finish
+
+
+def _teardown_request(_exc) -> None:
+    tokens = g.pop("context_tokens", None)
+    if tokens:
+        current_request_id.reset(tokens[0])
+        current_traceparent.reset(tokens[1])
+
+
+def register_health(app: Flask, runtime: Runtime) -> None:
+    @app.get("/health/live")
+    def live():
+        return {"status": "ok"}
+
+    @app.get("/health/ready")
+    def ready():
+        # The database is required to answer; the broker is reported but not required, because the outbox
+        # keeps every event until the broker is back (a member can still book while RabbitMQ is away).
+        database = is_reachable(runtime.engine)
+        broker = runtime.bus.is_reachable()
+        status = "ok" if database and broker else ("degraded" if database else "unavailable")
+        body = {"status": status, "checks": {"database": database, "broker": broker}}
+        return body, (200 if database else 503)
+
+    @app.get("/metrics")
+    def metrics_view():
+        payload, content_type = metrics.render()
+        return Response(payload, content_type=content_type)
+
+
+def register_docs_assets(app: Flask) -> None:
+    """Swagger UI from the installed package, so the docs page renders without a CDN."""
+
+    @app.get("/api/v1/docs/static/<path:filename>")
+    def swagger_ui_asset(filename: str):
+        return send_from_directory(swagger_ui_bundle.swagger_ui_path, filename, max_age=86400)
+
+
+def create_service_app(
+    runtime: Runtime,
+    *,
+    title: str,
+    blueprints: Iterable,
+    extra_setup: Iterable[Callable[[Flask], None]] = (),
+) -> Flask:
+    settings = runtime.settings
+    app = Flask(settings.service)
+    app.config.update(
+        API_TITLE=title,
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api/v1",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        OPENAPI_SWAGGER_UI_URL="docs/static/",
+        JWT_PUBLIC_KEY=settings.jwt_public_key,
+        JSON_SORT_KEYS=False,
+        MAX_CONTENT_LENGTH=1024 * 1024,
+    )
+    app.extensions["academy_runtime"] = runtime
+    api = ProblemApi(app, spec_kwargs={
+        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}}
+    })
+    for blueprint in blueprints:
+        api.register_blueprint(blueprint)
+    app.register_error_handler(DomainError, _handle_domain_error)
+    app.register_error_handler(Exception, _handle_unexpected)
+    app.before_request(_begin_request)
+    app.after_request(_finish_request(settings.service))
+    app.teardown_request(_teardown_request)
+    register_health(app, runtime)
+    register_docs_assets(app)
+    for setup in extra_setup:
+        setup(app)
+    return app
+
+
+def runtime_of(app: Flask) -> Runtime:
+    return app.extensions["academy_runtime"]
+
+
+def transaction():
+    """A session whose transaction commits when the block ends without an error."""
+    return runtime_of(current_app).session_factory.begin()

@@ -1,0 +1,85 @@
+"""A service's worker: the consumer of its queue and the relay of its outbox, each in its own thread."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from shared import metrics
+from shared.consumer import EventConsumer
+from shared.outbox import OutboxRelay, wait_for_outbox
+from shared.service import Runtime, ServiceDefinition
+
+log = logging.getLogger(__name__)
+IDLE_POLL_SECONDS = 0.2
+ERROR_BACKOFF_SECONDS = (0.5, 1, 2, 5)
+GAUGE_INTERVAL_SECONDS = 10.0
+
+
+class Worker:
+    def __init__(self, definition: ServiceDefinition, runtime: Runtime):
+        self.definition = definition
+        self.runtime = runtime
+        self.stop_event = threading.Event()
+        self.consumer = EventConsumer(definition.name, definition.handlers, runtime.session_factory)
+        self.relay = OutboxRelay(definition.name, runtime.session_factory, runtime.bus)
+        self.threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        """Declare the topology (retrying until the broker answers), then start consuming and relaying."""
+        self._declare()
+        targets = [("relay", self._relay_loop), ("gauges", self._gauge_loop)]
+        if self.consumer.handlers:
+            targets.insert(0, ("consumer", self._consume))
+        for role, target in targets:
+            thread = threading.Thread(target=target, name=f"{self.definition.name}-{role}", daemon=True)
+            thread.start()
+            self.threads.append(thread)
+
+    def _declare(self) -> None:
+        attempt = 0
+        while not self.stop_event.is_set():
+            try:
+                self.runtime.bus.declare(self.definition.name, self.consumer.routing_keys)
+                return
+            except Exception as exc:  # noqa: BLE001 - the broker may come up after us
+                delay = ERROR_BACKOFF_SECONDS[min(attempt, len(ERROR_BACKOFF_SECONDS) - 1)]
+                log.warning("cannot declare the topology of %s (%s); retrying", self.definition.name, exc)
+                attempt += 1
+                self.stop_event.wait(delay)
+
+    def _consume(self) -> None:
+        self.runtime.bus.consume(self.definition.name, self.consumer.handle_batch, self.stop_event)
+
+    def _relay_loop(self) -> None:
+        failures = 0
+        while not self.stop_event.is_set():
+            try:
+                sent = self.relay.relay_once()
+                failures = 0
+            except Exception as exc:  # noqa: BLE001 - broker or database away: keep the rows, try later
+                delay = ERROR_BACKOFF_SECONDS[min(failures, len(ERROR_BACKOFF_SECONDS) - 1)]
+                failures += 1
+                log.warning("outbox relay of %s failed (%s); retrying in %ss", self.definition.name, exc, delay)
+                self.stop_event.wait(delay)
+                continue
+            if not sent:
+                wait_for_outbox(IDLE_POLL_SECONDS)
+
+    def _gauge_loop(self) -> None:
+        service = self.definition.name
+        while not self.stop_event.is_set():
+            try:
+                backlog, oldest_age = self.relay.backlog()
+                metrics.OUTBOX_BACKLOG.labels(service).set(backlog)
+                metrics.OUTBOX_OLDEST_AGE.labels(service).set(oldest_age)
+                metrics.DEAD_LETTERS.labels(service).set(self.runtime.bus.dead_letter_count(service))
+            except Exception as exc:  # noqa: BLE001 - a gauge must never take the worker down
+                log.debug("gauges of %s not updated: %s", service, exc)
+            self.stop_event.wait(GAUGE_INTERVAL_SECONDS)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self.stop_event.set()
+        for thread in self.threads:
+            thread.join(timeout)
+        self.runtime.bus.close()
