@@ -9,6 +9,8 @@ from sqlalchemy import Engine
 from shared.service import ServiceDefinition
 from shared.tables import messaging_metadata
 
+MIGRATION_LOCK_ID = 0x41434144  # any constant shared by every migrator of one database
+
 
 def alembic_config(definition: ServiceDefinition, connection=None) -> Config:
     config = Config()
@@ -20,6 +22,9 @@ def alembic_config(definition: ServiceDefinition, connection=None) -> Config:
 
 def upgrade(definition: ServiceDefinition, engine: Engine, revision: str = "head") -> None:
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # Pods starting together all migrate; the lock makes the others wait, then find nothing to do.
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_ID})")
         command.upgrade(alembic_config(definition, connection), revision)
 
 

@@ -65,18 +65,19 @@ class OutboxRelay:
 
     def relay_once(self) -> int:
         """Publish one batch; returns how many rows went out."""
-        with self.session_factory() as session:
+        with self.session_factory.begin() as session:
+            # SKIP LOCKED lets several relay replicas share one outbox without publishing the same rows.
             rows = session.execute(
                 select(outbox.c.seq, outbox.c.routing_key, outbox.c.body, outbox.c.event_id)
                 .where(outbox.c.published_at.is_(None))
                 .order_by(outbox.c.seq)
                 .limit(self.batch_size)
+                .with_for_update(skip_locked=True)
             ).all()
-        if not rows:
-            return 0
-        self.bus.publish([(row.routing_key, row.body.encode(), row.event_id) for row in rows])
-        # A crash here republishes the batch after restart; consumers' inboxes make that harmless.
-        with self.session_factory.begin() as session:
+            if not rows:
+                return 0
+            self.bus.publish([(row.routing_key, row.body.encode(), row.event_id) for row in rows])
+            # A crash before this commit republishes the batch after restart; consumers' inboxes make that harmless.
             session.execute(
                 update(outbox)
                 .where(outbox.c.seq.in_([row.seq for row in rows]))

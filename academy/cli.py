@@ -1,0 +1,189 @@
+"""`academy run | serve | worker | migrate | dead-letters | keys | events | revision`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from shared.config import SERVICES, InvalidSetting, MissingSettings, Settings
+
+DISTRIBUTED_REQUIREMENTS = ("DATABASE_URL", "AMQP_URL")
+
+
+def _settings(service: str, require: tuple[str, ...] = ()) -> Settings:
+    return Settings.from_env(service, require=require)
+
+
+def cmd_run(args) -> None:
+    from academy.embedded import serve_embedded
+    from shared.logs import configure_logging
+
+    configure_logging("academy", os.environ.get("LOG_LEVEL", "INFO"))
+    data_dir = Path(os.environ.get("ACADEMY_DATA_DIR") or "var").resolve()
+    serve_embedded(data_dir, args.host, args.port, args.demo)
+
+
+def cmd_serve(args) -> None:
+    require = DISTRIBUTED_REQUIREMENTS + ("JWT_PUBLIC_KEY",)
+    if args.service == "catalog":
+        require += ("JWT_PRIVATE_KEY",) + tuple(f"{name.upper()}_URL" for name in SERVICES if name != "catalog")
+    settings = _settings(args.service, require)
+    # Metrics of all gunicorn workers are summed from files in this folder; it must be set before
+    # prometheus_client is first imported, which is why services are imported only below.
+    os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix=f"academy-{args.service}-metrics-"))
+    from academy.gunicorn_app import ServiceApplication
+
+    ServiceApplication(settings, port=args.port or settings.port, workers=args.workers).run()
+
+
+def cmd_worker(args) -> None:
+    import signal
+
+    from prometheus_client import start_http_server
+
+    from academy.registry import load_service
+    from shared.logs import configure_logging
+    from shared.service import Runtime
+    from shared.worker import Worker
+
+    settings = _settings(args.service, DISTRIBUTED_REQUIREMENTS)
+    configure_logging(f"{args.service}-worker", settings.log_level)
+    worker = Worker(load_service(args.service), Runtime(settings))
+    start_http_server(int(os.environ.get("WORKER_PORT", "9100")))
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: worker.stop_event.set())
+    worker.start()
+    logging.getLogger(__name__).info("worker of %s started", args.service)
+    worker.stop_event.wait()
+    worker.stop()
+
+
+def _migrate_targets(service: str | None) -> list[str]:
+    if service:
+        return [service]
+    if os.environ.get("DATABASE_URL"):
+        raise SystemExit("DATABASE_URL names one service's database: say which, e.g. `academy migrate booking`")
+    return list(SERVICES)
+
+
+def cmd_migrate(args) -> None:
+    from academy.registry import load_service
+    from shared.db import make_engine
+    from shared.migrations import upgrade
+
+    for name in _migrate_targets(args.service):
+        settings = _settings(name)
+        engine = make_engine(settings.database_url)
+        upgrade(load_service(name), engine)
+        engine.dispose()
+        print(f"{name}: database at head")
+
+
+def cmd_revision(args) -> None:
+    from academy.registry import load_service
+    from shared.db import make_engine
+    from shared.migrations import make_revision
+
+    with tempfile.TemporaryDirectory() as scratch:
+        make_revision(load_service(args.service), make_engine(f"sqlite:///{scratch}/scratch.db"), args.message)
+
+
+def cmd_dead_letters(args) -> None:
+    from shared.bus import make_bus
+
+    bus = make_bus(_settings(args.service))
+    try:
+        if args.action == "list":
+            for letter in bus.dead_letters(args.service):
+                print(json.dumps({
+                    "message_id": letter.message_id,
+                    "routing_key": letter.routing_key,
+                    "attempts": letter.attempts,
+                    "dead_at": letter.dead_at,
+                    "reason": letter.reason,
+                }))
+        else:
+            count = bus.replay_dead_letters(args.service, set(args.id) if args.id else None)
+            print(f"replayed {count} dead letter(s) into the {args.service} queue")
+    finally:
+        bus.close()
+
+
+def cmd_keys(args) -> None:
+    from shared.auth import ensure_keypair
+
+    private_path, public_path = ensure_keypair(Path(args.dir))
+    print(f"{private_path}\n{public_path}")
+
+
+def cmd_events(args) -> None:
+    from shared.events.asyncapi import build_asyncapi
+
+    from academy.registry import load_all
+
+    consumers = {name: set(definition.handlers) for name, definition in load_all().items()}
+    print(json.dumps(build_asyncapi(consumers), indent=2))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="academy", description="The Virtual Cluster Academy")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="the whole academy in one process (SQLite, local bus)")
+    run.add_argument("--port", type=int, default=8000)
+    run.add_argument("--host", default="127.0.0.1")
+    run.add_argument("--demo", action="store_true", help="seed demo members, offers and sessions")
+    run.set_defaults(handler=cmd_run)
+
+    serve = commands.add_parser("serve", help="one service's HTTP API under gunicorn")
+    serve.add_argument("service", choices=SERVICES)
+    serve.add_argument("--port", type=int, default=None)
+    serve.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "2")))
+    serve.set_defaults(handler=cmd_serve)
+
+    worker = commands.add_parser("worker", help="one service's event consumer and outbox relay")
+    worker.add_argument("service", choices=SERVICES)
+    worker.set_defaults(handler=cmd_worker)
+
+    migrate = commands.add_parser("migrate", help="bring databases to the newest schema")
+    migrate.add_argument("service", nargs="?", choices=SERVICES)
+    migrate.set_defaults(handler=cmd_migrate)
+
+    revision = commands.add_parser("revision", help="autogenerate a migration of one service")
+    revision.add_argument("service", choices=SERVICES)
+    revision.add_argument("-m", "--message", required=True)
+    revision.set_defaults(handler=cmd_revision)
+
+    dead = commands.add_parser("dead-letters", help="inspect or replay a service's dead-lettered events")
+    dead.add_argument("action", choices=("list", "replay"))
+    dead.add_argument("service", choices=SERVICES)
+    dead.add_argument("--id", action="append", help="replay only this message id (repeatable)")
+    dead.set_defaults(handler=cmd_dead_letters)
+
+    keys = commands.add_parser("keys", help="token signing keys")
+    keys.add_argument("action", choices=("generate",))
+    keys.add_argument("--dir", required=True)
+    keys.set_defaults(handler=cmd_keys)
+
+    events = commands.add_parser("events", help="the event catalogue")
+    events.add_argument("action", choices=("asyncapi",))
+    events.set_defaults(handler=cmd_events)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    try:
+        args.handler(args)
+    except (MissingSettings, InvalidSetting) as exc:
+        print(f"academy: {exc}", file=sys.stderr)
+        raise SystemExit(2) from exc
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,110 @@
+"""All five services in one process on one port, over SQLite files and the local bus."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+from pathlib import Path
+
+from werkzeug.serving import make_server
+
+from academy.registry import load_all
+from services.catalog.gateway import upstream_for
+from shared.auth import ensure_keypair
+from shared.config import Settings
+from shared.migrations import upgrade
+from shared.service import Runtime
+from shared.worker import Worker
+
+log = logging.getLogger(__name__)
+MOUNT_PREFIX = "/_services/"
+
+
+class GatewayDispatcher:
+    """Routes each public path to the service that answers it, as the gateway's proxy does when distributed.
+
+    Every service's own paths (its OpenAPI document, docs, health) stay reachable under /_services/<name>/.
+    """
+
+    def __init__(self, apps: dict):
+        self.apps = apps
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if path.startswith(MOUNT_PREFIX):
+            name, _, rest = path[len(MOUNT_PREFIX):].partition("/")
+            if name in self.apps:
+                environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + MOUNT_PREFIX + name
+                environ["PATH_INFO"] = "/" + rest
+                return self.apps[name](environ, start_response)
+        app = self.apps.get(upstream_for(path) or "catalog", self.apps["catalog"])
+        return app(environ, start_response)
+
+
+def embedded_env(data_dir: Path, service: str) -> dict[str, str]:
+    """The environment one service sees: the data dir, generated keys, and a database of its own."""
+    private_key, public_key = ensure_keypair(data_dir / "keys")
+    env = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}
+    env.setdefault("JWT_PRIVATE_KEY_FILE", str(private_key))
+    env.setdefault("JWT_PUBLIC_KEY_FILE", str(public_key))
+    env["ACADEMY_DATA_DIR"] = str(data_dir)
+    # One shared DATABASE_URL would put five services in one schema; each may get its own instead.
+    if os.environ.get(f"{service.upper()}_DATABASE_URL"):
+        env["DATABASE_URL"] = os.environ[f"{service.upper()}_DATABASE_URL"]
+    return env
+
+
+class EmbeddedAcademy:
+    def __init__(self, data_dir: Path):
+        self.data_dir = data_dir
+        self.definitions = load_all()
+        self.runtimes = {
+            name: Runtime(Settings.from_env(name, embedded_env(data_dir, name))) for name in self.definitions
+        }
+        self.workers: list[Worker] = []
+        self.app = None
+
+    def start(self) -> GatewayDispatcher:
+        """Migrate every database, start every worker, and return the WSGI app of the whole academy."""
+        for name, definition in self.definitions.items():
+            upgrade(definition, self.runtimes[name].engine)
+        apps = {name: definition.create_app(self.runtimes[name]) for name, definition in self.definitions.items()}
+        for name, definition in self.definitions.items():
+            worker = Worker(definition, self.runtimes[name])
+            worker.start()
+            self.workers.append(worker)
+        self.app = GatewayDispatcher(apps)
+        return self.app
+
+    def stop(self) -> None:
+        for worker in self.workers:
+            worker.stop()
+        for runtime in self.runtimes.values():
+            runtime.close()
+
+
+def serve_embedded(data_dir: Path, host: str, port: int, demo: bool) -> None:
+    academy = EmbeddedAcademy(data_dir)
+    app = academy.start()
+    if demo:
+        from academy.demo import seed_demo_data
+
+        seed_demo_data(app)
+    server = make_server(host, port, app, threaded=True)
+    stop_requested = threading.Event()
+
+    def request_stop(signum, _frame):
+        log.info("stopping on signal %s", signum)
+        stop_requested.set()
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    print(f"Virtual Cluster Academy running at http://{host}:{port}/  (data in {data_dir})", flush=True)
+    print(f"API docs: http://{host}:{port}/api/v1/docs", flush=True)
+    try:
+        server.serve_forever()
+    finally:
+        academy.stop()

@@ -1,0 +1,41 @@
+"""`academy serve`: one service's Flask app under gunicorn, each worker building its own app after fork."""
+
+from __future__ import annotations
+
+from gunicorn.app.base import BaseApplication
+from prometheus_client import multiprocess
+
+from shared.config import Settings
+
+
+def _forget_dead_worker(_server, worker) -> None:
+    multiprocess.mark_process_dead(worker.pid)
+
+
+class ServiceApplication(BaseApplication):
+    def __init__(self, settings: Settings, *, port: int, workers: int):
+        self.settings = settings
+        self.options = {
+            "bind": f"0.0.0.0:{port}",
+            "workers": workers,
+            "worker_class": "gthread",
+            "threads": 4,
+            "timeout": 60,
+            "graceful_timeout": 20,
+            "preload_app": False,  # database and broker connections are opened in each worker, after fork
+            "accesslog": None,
+            "child_exit": _forget_dead_worker,
+        }
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self):
+        from academy.registry import load_service
+        from shared.logs import configure_logging
+        from shared.service import Runtime
+
+        configure_logging(self.settings.service, self.settings.log_level)
+        return load_service(self.settings.service).create_app(Runtime(self.settings))

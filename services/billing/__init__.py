@@ -1,0 +1,16 @@
+"""Billing: revenue-share policy, double-entry ledger and invoices."""
+
+from pathlib import Path
+
+from services.billing.app import create_app
+from services.billing.handlers import HANDLERS
+from services.billing.models import Base
+from shared.service import ServiceDefinition
+
+SERVICE = ServiceDefinition(
+    name="billing",
+    metadata=Base.metadata,
+    handlers=HANDLERS,
+    create_app=create_app,
+    migrations=Path(__file__).parent / "migrations",
+)

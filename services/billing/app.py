@@ -1,0 +1,13 @@
+"""Billing service: invoices, the revenue-share split and the ledger."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from services.billing.api import blp
+from shared.service import Runtime
+from shared.web import create_service_app
+
+
+def create_app(runtime: Runtime) -> Flask:
+    return create_service_app(runtime, title="Academy billing", blueprints=[blp])

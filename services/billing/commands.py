@@ -1,0 +1,87 @@
+"""What billing does in the caller's transaction: rules from domain, rows to the ledger, events to the outbox."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from services.billing.domain import DEFAULT_POLICY, RevenueSharePolicy, invoice_ledger_lines, invoice_number
+from services.billing.models import Invoice, InvoiceSequence, LedgerEntry, OfferRecord
+from shared.events.declarations import INVOICE_ISSUED
+from shared.outbox import record_event
+
+
+def next_invoice_number(session: Session, year: int) -> str:
+    """The year's next number; taken in the invoice's transaction, so a rollback leaves no gap."""
+    # The UPDATE locks the year's row until commit, so concurrent issuers queue instead of sharing a number.
+    taken = session.scalar(
+        update(InvoiceSequence)
+        .where(InvoiceSequence.year == year)
+        .values(last_number=InvoiceSequence.last_number + 1)
+        .returning(InvoiceSequence.last_number)
+    )
+    if taken is None:
+        # First invoice of the year; a concurrent first one fails on the primary key and is retried.
+        taken = 1
+        session.add(InvoiceSequence(year=year, last_number=taken))
+        session.flush()
+    return invoice_number(year, taken)
+
+
+def issue_invoice(
+    session: Session,
+    *,
+    booking_id: str,
+    member_id: str,
+    offer: OfferRecord,
+    policy: RevenueSharePolicy = DEFAULT_POLICY,
+) -> Invoice | None:
+    """Invoice a confirmed booking at the offer's price and post the split; None if it was invoiced already."""
+    if session.scalar(select(Invoice.id).where(Invoice.booking_id == booking_id)) is not None:
+        return None
+    now = datetime.now(UTC)
+    invoice = Invoice(
+        id=str(uuid.uuid4()),
+        number=next_invoice_number(session, now.year),
+        booking_id=booking_id,
+        member_id=member_id,
+        offer_id=offer.offer_id,
+        description=offer.title,
+        total_cents=offer.price_cents,
+        currency=offer.currency,
+        policy=policy.name,
+        issued_at=now,
+    )
+    session.add(invoice)
+    # Flushed before the ledger, so a concurrent invoice for the same booking fails here on the unique key.
+    session.flush()
+    session.add_all(
+        LedgerEntry(
+            id=str(uuid.uuid4()),
+            invoice_id=invoice.id,
+            account=line.account,
+            debit_cents=line.debit_cents,
+            credit_cents=line.credit_cents,
+            created_at=now,
+        )
+        for line in invoice_ledger_lines(offer.price_cents, offer.provider_id, policy)
+    )
+    record_event(
+        session,
+        INVOICE_ISSUED,
+        invoice.id,
+        {
+            "invoice_id": invoice.id,
+            "number": invoice.number,
+            "booking_id": booking_id,
+            "member_id": member_id,
+            "offer_id": offer.offer_id,
+            "total_cents": invoice.total_cents,
+            "currency": invoice.currency,
+            "issued_at": now,
+        },
+    )
+    return invoice

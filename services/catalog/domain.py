@@ -1,0 +1,106 @@
+"""Catalog rules: who becomes an operator, how an offer moves from draft to published, what a session needs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from enum import StrEnum
+
+from shared.errors import Conflict, Unprocessable
+
+LEVELS = ("basic", "advanced", "expert")
+MEMBER_ROLE = "member"
+OPERATOR_ROLE = "operator"
+
+
+class OfferStatus(StrEnum):
+    DRAFT = "draft"
+    PUBLISHED = "published"
+
+
+class OfferAction(StrEnum):
+    SUBMIT = "submit"
+
+
+# Submission publishes at once for now; peer review will insert in_review (and rejected) here, nowhere else.
+TRANSITIONS: dict[OfferStatus, dict[OfferAction, OfferStatus]] = {
+    OfferStatus.DRAFT: {OfferAction.SUBMIT: OfferStatus.PUBLISHED},
+    OfferStatus.PUBLISHED: {},
+}
+EDITABLE = frozenset({OfferStatus.DRAFT})
+PUBLIC = frozenset({OfferStatus.PUBLISHED})
+
+# Which seat kinds each offer format may put on sale.
+SEAT_KINDS_BY_FORMAT: dict[str, frozenset[str]] = {
+    "online": frozenset({"online"}),
+    "in_person": frozenset({"in_person"}),
+    "hybrid": frozenset({"online", "in_person"}),
+}
+
+
+def normalise_email(email: str) -> str:
+    """The form e-mail addresses are stored and compared in, so that Ann@X.org and ann@x.org are one member."""
+    return email.strip().lower()
+
+
+def roles_for(email: str, operator_emails: Iterable[str]) -> list[str]:
+    """Every member gets "member"; the addresses the academy was started with as operators get "operator" too."""
+    operators = {normalise_email(address) for address in operator_emails}
+    return [MEMBER_ROLE, OPERATOR_ROLE] if normalise_email(email) in operators else [MEMBER_ROLE]
+
+
+def next_status(current: OfferStatus, action: OfferAction) -> OfferStatus:
+    """The status `action` leads to from `current`; refused when the transition table has no such step."""
+    allowed = TRANSITIONS[current]
+    if action not in allowed:
+        raise Conflict(f"the offer is {current}; it cannot take the step {action!s} from there")
+    return allowed[action]
+
+
+def is_public(status: OfferStatus) -> bool:
+    return status in PUBLIC
+
+
+def check_editable(status: OfferStatus) -> None:
+    if status not in EDITABLE:
+        raise Conflict(f"only a draft offer can be changed; this one is {status}")
+
+
+def check_seats(offer_format: str, seats: dict[str, int]) -> None:
+    """Seats may be sold only in the kinds the offer's format has, and a session must sell at least one."""
+    sold = {kind for kind, count in seats.items() if count > 0}
+    not_offered = sorted(sold - SEAT_KINDS_BY_FORMAT[offer_format])
+    if not_offered:
+        raise Unprocessable(
+            f"a {offer_format.replace('_', '-')} offer cannot sell {' or '.join(not_offered)} seats",
+            errors={"seats": [f"{kind} seats are not allowed for this format" for kind in not_offered]},
+        )
+    if not sold:
+        raise Unprocessable("a session needs at least one seat", errors={"seats": ["at least one seat is needed"]})
+
+
+def check_location(seats: dict[str, int], location: str | None) -> None:
+    if seats.get("in_person", 0) > 0 and not location:
+        raise Unprocessable(
+            "a session with in-person seats needs a location", errors={"location": ["required for in-person seats"]}
+        )
+
+
+def is_upcoming(starts_at: datetime, now: datetime) -> bool:
+    """A session that has begun is not announced any more: nobody could book it."""
+    return starts_at > now
+
+
+def check_schedule(starts_at: datetime, ends_at: datetime, now: datetime) -> None:
+    if not is_upcoming(starts_at, now):
+        raise Unprocessable("a session must start in the future", errors={"starts_at": ["must be in the future"]})
+    if ends_at <= starts_at:
+        raise Unprocessable("a session must end after it starts", errors={"ends_at": ["must be after starts_at"]})
+
+
+def check_submittable(session_starts: Iterable[datetime], now: datetime) -> None:
+    if not any(is_upcoming(starts_at, now) for starts_at in session_starts):
+        raise Unprocessable(
+            "schedule at least one upcoming session before submitting the offer",
+            errors={"sessions": ["no upcoming session"]},
+        )

@@ -1,0 +1,88 @@
+"""Catalog's tables: members with their credentials, offers with their competences, and sessions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text
+from sqlalchemy.ext.associationproxy import AssociationProxy, association_proxy
+from sqlalchemy.ext.orderinglist import ordering_list
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from shared.db import UtcDateTime
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Member(Base):
+    __tablename__ = "members"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)  # normalised: see domain.normalise_email
+    display_name: Mapped[str] = mapped_column(String(100))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    roles: Mapped[list[str]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class OfferCompetence(Base):
+    """One competence an offer builds; a row per competence so search can filter on it on every backend."""
+
+    __tablename__ = "offer_competences"
+    offer_id: Mapped[str] = mapped_column(ForeignKey("offers.id"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), index=True)
+
+
+class Offer(Base):
+    __tablename__ = "offers"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    provider_id: Mapped[str] = mapped_column(String(36), index=True)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    topic: Mapped[str] = mapped_column(String(100))
+    description: Mapped[str] = mapped_column(Text)
+    format: Mapped[str] = mapped_column(String(20))
+    level: Mapped[str] = mapped_column(String(20))
+    language: Mapped[str] = mapped_column(String(2))
+    price_cents: Mapped[int] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(String(3))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    published_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+    competence_rows: Mapped[list[OfferCompetence]] = relationship(
+        order_by=OfferCompetence.position,
+        collection_class=ordering_list("position"),
+        cascade="all, delete-orphan",
+        lazy="selectin",
+    )
+    # Read and assigned as a plain list of names; the rows and their order follow.
+    competences: AssociationProxy[list[str]] = association_proxy(
+        "competence_rows", "name", creator=lambda name: OfferCompetence(name=name)
+    )
+    sessions: Mapped[list[OfferSession]] = relationship(
+        back_populates="offer", order_by="OfferSession.starts_at"
+    )
+
+
+class OfferSession(Base):
+    """A date of an offer with its seats per kind; announced (session.scheduled) once the offer is published."""
+
+    __tablename__ = "sessions"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    offer_id: Mapped[str] = mapped_column(ForeignKey("offers.id"), index=True)
+    starts_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    ends_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    seats_online: Mapped[int] = mapped_column(Integer)
+    seats_in_person: Mapped[int] = mapped_column(Integer)
+    location: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    link: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+    offer: Mapped[Offer] = relationship(back_populates="sessions")
+
+    @property
+    def seats(self) -> dict[str, int]:
+        return {"online": self.seats_online, "in_person": self.seats_in_person}

@@ -1,0 +1,153 @@
+"""Catalog's request and response bodies."""
+
+from __future__ import annotations
+
+from datetime import UTC
+
+from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates
+
+from services.catalog.domain import LEVELS
+from shared.auth import TOKEN_TTL
+from shared.events.declarations import FORMATS
+from shared.schemas import PageArgs, StrictSchema, page_schema
+
+MAX_COMPETENCES = 20
+MAX_SEATS = 10_000
+MAX_PRICE_CENTS = 100_000_000
+LANGUAGE = validate.Regexp(r"^[a-z]{2}\Z", error="a two-letter ISO 639-1 code in lower case")
+CURRENCY = validate.Regexp(r"^[A-Z]{3}\Z", error="a three-letter ISO 4217 code in upper case")
+
+
+class Text(fields.String):
+    """A string with surrounding whitespace removed, so "   " cannot pass for a title."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return super()._deserialize(value, attr, data, **kwargs).strip()
+
+
+class UtcDateTime(fields.AwareDateTime):
+    """An aware timestamp in any offset, turned into UTC, the offset the academy stores and answers in."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return moment.astimezone(UTC)
+        except OverflowError as exc:
+            raise ValidationError("out of the supported range") from exc
+
+
+# --- members and tokens -----------------------------------------------------------------------------------
+class Registration(StrictSchema):
+    email = fields.Email(required=True, validate=validate.Length(max=254))
+    password = fields.String(required=True, validate=validate.Length(min=10, max=200))
+    display_name = Text(required=True, validate=validate.Length(min=1, max=100))
+
+
+class MemberOut(Schema):
+    id = fields.String()
+    email = fields.String()
+    display_name = fields.String()
+    roles = fields.List(fields.String())
+    created_at = fields.AwareDateTime()
+
+
+class TokenRequest(StrictSchema):
+    email = fields.String(required=True, validate=validate.Length(min=1, max=254))
+    password = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+class TokenOut(Schema):
+    access_token = fields.String()
+    token_type = fields.String(dump_default="Bearer")
+    expires_in = fields.Integer(dump_default=int(TOKEN_TTL.total_seconds()))
+
+
+# --- sessions ---------------------------------------------------------------------------------------------
+class Seats(StrictSchema):
+    online = fields.Integer(strict=True, load_default=0, validate=validate.Range(min=0, max=MAX_SEATS))
+    in_person = fields.Integer(strict=True, load_default=0, validate=validate.Range(min=0, max=MAX_SEATS))
+
+
+class SessionRequest(StrictSchema):
+    starts_at = UtcDateTime(required=True)
+    ends_at = UtcDateTime(required=True)
+    seats = fields.Nested(Seats, required=True)
+    location = Text(validate=validate.Length(min=1, max=200))
+    link = fields.Url(schemes={"https", "http"}, validate=validate.Length(max=500))
+
+
+class SessionOut(Schema):
+    id = fields.String()
+    offer_id = fields.String()
+    starts_at = fields.AwareDateTime()
+    ends_at = fields.AwareDateTime()
+    seats = fields.Dict(keys=fields.String(), values=fields.Integer())
+    location = fields.String(allow_none=True)
+    link = fields.String(allow_none=True)
+    created_at = fields.AwareDateTime()
+
+
+# --- offers -----------------------------------------------------------------------------------------------
+class OfferRequest(StrictSchema):
+    """What a provider may say about an offer; status, provider and ids are the catalog's to set."""
+
+    title = Text(required=True, validate=validate.Length(min=3, max=200))
+    topic = Text(required=True, validate=validate.Length(min=1, max=100))
+    description = Text(required=True, validate=validate.Length(min=1, max=5000))
+    format = fields.String(required=True, validate=validate.OneOf(FORMATS))
+    competences = fields.List(
+        Text(validate=validate.Length(min=1, max=100)),
+        required=True,
+        validate=validate.Length(min=1, max=MAX_COMPETENCES),
+    )
+    level = fields.String(required=True, validate=validate.OneOf(LEVELS))
+    language = fields.String(required=True, validate=LANGUAGE)
+    price_cents = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=MAX_PRICE_CENTS))
+    currency = fields.String(load_default="EUR", validate=CURRENCY)
+
+    @validates("competences")
+    def competences_are_distinct(self, competences: list[str], **_kwargs) -> None:
+        if len({name.lower() for name in competences}) != len(competences):
+            raise ValidationError("each competence may be listed once")
+
+
+class OfferPatch(OfferRequest):
+    """Loaded with partial=True: every field optional and no defaults, so a PATCH changes only what it names."""
+
+
+class OfferSearchArgs(PageArgs):
+    q = Text(validate=validate.Length(min=1, max=200))
+    format = fields.String(validate=validate.OneOf(FORMATS))
+    competence = Text(validate=validate.Length(min=1, max=100))
+    level = fields.String(validate=validate.OneOf(LEVELS))
+    language = fields.String(validate=LANGUAGE)
+
+    @pre_load
+    def ignore_blank_filters(self, args, **_kwargs):
+        # A search form sends every field; an empty one means "any", not an invalid value.
+        return {name: value for name, value in args.items() if value != ""}
+
+
+class OfferOut(Schema):
+    id = fields.String()
+    provider_id = fields.String()
+    status = fields.String()
+    title = fields.String()
+    topic = fields.String()
+    description = fields.String()
+    format = fields.String()
+    competences = fields.List(fields.String())
+    level = fields.String()
+    language = fields.String()
+    price_cents = fields.Integer()
+    currency = fields.String()
+    created_at = fields.AwareDateTime()
+    updated_at = fields.AwareDateTime()
+    published_at = fields.AwareDateTime(allow_none=True)
+
+
+class OfferDetailOut(OfferOut):
+    sessions = fields.List(fields.Nested(SessionOut))
+
+
+OfferPage = page_schema(OfferOut, "OfferPage")

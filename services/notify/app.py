@@ -1,0 +1,13 @@
+"""Notify service: tells each member what concerns them."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from services.notify.api import blp
+from shared.service import Runtime
+from shared.web import create_service_app
+
+
+def create_app(runtime: Runtime) -> Flask:
+    return create_service_app(runtime, title="Academy notify", blueprints=[blp])

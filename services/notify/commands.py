@@ -1,0 +1,64 @@
+"""What notify does in the caller's transaction: messages into inboxes, events to the outbox."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from services.notify.domain import Message
+from services.notify.models import InboxMessage
+from shared.errors import NotFound
+from shared.events.declarations import NOTIFICATION_DELIVERED
+from shared.outbox import record_event
+
+INBOX_CHANNEL = "inbox"
+
+
+def deliver_to_inbox(session: Session, member_id: str, cause_event_id: str, message: Message) -> InboxMessage | None:
+    """Put `message` in the member's inbox once per cause; None if this event already reached them."""
+    already = session.scalar(
+        select(InboxMessage.id).where(
+            InboxMessage.member_id == member_id, InboxMessage.cause_event_id == cause_event_id
+        )
+    )
+    if already is not None:
+        return None
+    now = datetime.now(UTC)
+    delivered = InboxMessage(
+        id=str(uuid.uuid4()),
+        member_id=member_id,
+        cause_event_id=cause_event_id,
+        kind=message.kind.value,
+        subject=message.subject,
+        body=message.body,
+        created_at=now,
+    )
+    session.add(delivered)
+    session.flush()
+    record_event(
+        session,
+        NOTIFICATION_DELIVERED,
+        delivered.id,
+        {
+            "notification_id": delivered.id,
+            "member_id": member_id,
+            "channel": INBOX_CHANNEL,
+            "cause_event_id": cause_event_id,
+            "delivered_at": now,
+        },
+    )
+    return delivered
+
+
+def mark_read(session: Session, member_id: str, notification_id: str) -> InboxMessage:
+    """Mark one of the member's messages read; reading it again keeps the first time."""
+    message = session.get(InboxMessage, notification_id)
+    # Someone else's message is reported as missing, so ids cannot be probed.
+    if message is None or message.member_id != member_id:
+        raise NotFound(f"notification {notification_id} not found")
+    if message.read_at is None:
+        message.read_at = datetime.now(UTC)
+    return message

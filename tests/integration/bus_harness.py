@@ -1,0 +1,109 @@
+"""A minimal service wired to a real bus: a table of effects, handlers that can be told to fail, a worker."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, datetime
+
+from sqlalchemy import Column, MetaData, String, Table, func, select
+
+from shared.bus import make_bus
+from shared.config import Settings
+from shared.consumer import EventConsumer
+from shared.db import make_engine, make_session_factory
+from shared.events.declarations import BOOKING_CONFIRMED, INVOICE_ISSUED
+from shared.outbox import OutboxRelay, record_event
+from shared.tables import messaging_metadata, outbox
+
+effects_metadata = MetaData()
+effects = Table(
+    "effects",
+    effects_metadata,
+    Column("event_id", String(36), primary_key=True),
+    Column("subject", String(100), nullable=False),
+)
+
+
+def booking_data(booking_id: str) -> dict:
+    return {
+        "booking_id": booking_id,
+        "session_id": "s-1",
+        "offer_id": "o-1",
+        "member_id": "m-1",
+        "format": "online",
+        "confirmed_at": datetime.now(UTC),
+    }
+
+
+class Harness:
+    """One 'service' on a bus: its own database with outbox/inbox, a consumer thread, a relay."""
+
+    def __init__(self, service: str, database_url: str, env: dict[str, str]):
+        self.service = service
+        self.settings = Settings.from_env("billing", {"EVENT_RETRY_DELAYS": "0.2,0.4", **env})
+        self.engine = make_engine(database_url)
+        messaging_metadata.create_all(self.engine)
+        effects_metadata.create_all(self.engine)
+        self.session_factory = make_session_factory(self.engine)
+        self.bus = make_bus(self.settings)
+        self.failing_subjects: set[str] = set()
+        self.calls: dict[str, int] = {}
+        self.consumer = EventConsumer(service, {BOOKING_CONFIRMED.type: self._handle}, self.session_factory)
+        self.bus.declare(service, self.consumer.routing_keys)
+        self.relay = OutboxRelay(service, self.session_factory, self.bus)
+        self.stop = threading.Event()
+        self.thread: threading.Thread | None = None
+
+    def _handle(self, event, session) -> None:
+        self.calls[event.subject] = self.calls.get(event.subject, 0) + 1
+        session.execute(effects.insert().values(event_id=event.id, subject=event.subject))
+        if event.subject in self.failing_subjects:
+            raise RuntimeError(f"cannot handle {event.subject}")
+
+    def start(self) -> Harness:
+        self.thread = threading.Thread(
+            target=self.bus.consume, args=(self.service, self.consumer.handle_batch, self.stop), daemon=True
+        )
+        self.thread.start()
+        return self
+
+    def close(self) -> None:
+        self.stop.set()
+        if self.thread:
+            self.thread.join(10)
+        self.bus.close()
+        self.engine.dispose()
+
+    def commit_events(self, subjects: list[str], *, rollback: bool = False) -> list[str]:
+        session = self.session_factory()
+        with session.begin():
+            ids = [record_event(session, BOOKING_CONFIRMED, s, booking_data(s))["id"] for s in subjects]
+            if rollback:
+                session.rollback()
+        session.close()
+        return ids
+
+    def commit_other_event(self) -> str:
+        data = {"invoice_id": "i", "number": "n", "booking_id": "b", "member_id": "m", "offer_id": "o",
+                "total_cents": 1, "currency": "EUR", "issued_at": datetime.now(UTC)}
+        with self.session_factory.begin() as session:
+            return record_event(session, INVOICE_ISSUED, "i", data)["id"]
+
+    def handled_subjects(self) -> list[str]:
+        with self.session_factory() as session:
+            return sorted(session.scalars(select(effects.c.subject)))
+
+    def unpublished(self) -> int:
+        with self.session_factory() as session:
+            return session.scalar(select(func.count()).where(outbox.c.published_at.is_(None)))
+
+
+def wait_for(predicate, timeout: float = 15.0, interval: float = 0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s")
