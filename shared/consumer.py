@@ -63,6 +63,15 @@ class EventConsumer:
         return settlements  # type: ignore[return-value]
 
     def _apply(self, runnable: list[tuple[int, ParsedEvent]], settlements: list) -> None:
+        # Fast path: the whole batch in one transaction. Only when a handler fails is the batch applied
+        # again with a savepoint per event, so one bad event cannot take its neighbours' effects with it.
+        try:
+            self._apply_batch(runnable, settlements, isolate=False)
+        except _HandlerFailed:
+            self._apply_batch(runnable, settlements, isolate=True)
+
+    def _apply_batch(self, runnable: list[tuple[int, ParsedEvent]], settlements: list, *, isolate: bool) -> None:
+        outcomes: list[tuple[int, str, str]] = []  # (index, type, outcome) counted only once committed
         with self.session_factory() as session, session.begin():
             seen = set(
                 session.scalars(
@@ -72,35 +81,54 @@ class EventConsumer:
                     )
                 )
             )
+            handled = []
             for index, event in runnable:
                 ce_type = event.event_type.type
                 if event.id in seen:
-                    self._count(ce_type, "duplicate")
-                    settlements[index] = Settlement(Outcome.ACK)
+                    outcomes.append((index, ce_type, "duplicate"))
                     continue
-                seen.add(event.id)
                 token = current_traceparent.set(child_of(event.traceparent))
                 try:
-                    with session.begin_nested():
-                        self.handlers[ce_type](event, session)
-                        session.execute(
-                            inbox.insert().values(
-                                consumer=self.service,
-                                event_id=event.id,
-                                event_type=ce_type,
-                                handled_at=datetime.now(UTC),
-                            )
-                        )
+                    if isolate:
+                        with session.begin_nested():
+                            self._run(event, session)
+                    else:
+                        self._run(event, session)
                 except Exception as exc:  # noqa: BLE001 - any handler failure is retried, then dead-lettered
-                    seen.discard(event.id)
-                    reason = f"{type(exc).__name__}: {exc}"
-                    level = logging.INFO if isinstance(exc, RetryLater) else logging.ERROR
-                    log.log(level, "handler failed", extra={"event_id": event.id, "reason": reason},
-                            exc_info=not isinstance(exc, RetryLater))
-                    self._count(ce_type, "retried")
-                    settlements[index] = Settlement(Outcome.RETRY, reason)
-                else:
-                    self._count(ce_type, "handled")
-                    settlements[index] = Settlement(Outcome.ACK)
+                    if not isolate:
+                        raise _HandlerFailed from exc
+                    self._log_failure(event, exc)
+                    settlements[index] = Settlement(Outcome.RETRY, f"{type(exc).__name__}: {exc}")
+                    outcomes.append((index, ce_type, "retried"))
+                    continue
                 finally:
                     current_traceparent.reset(token)
+                seen.add(event.id)
+                handled.append({"consumer": self.service, "event_id": event.id, "event_type": ce_type,
+                                "handled_at": datetime.now(UTC)})
+                outcomes.append((index, ce_type, "handled"))
+            if handled:
+                session.execute(inbox.insert(), handled)
+        for index, ce_type, outcome in outcomes:
+            if outcome != "retried":
+                settlements[index] = Settlement(Outcome.ACK)
+            self._count(ce_type, outcome)
+
+    def _run(self, event: ParsedEvent, session: Session) -> None:
+        self.handlers[event.event_type.type](event, session)
+        # Handlers' writes must reach the database inside the savepoint that guards them.
+        session.flush()
+
+    @staticmethod
+    def _log_failure(event: ParsedEvent, exc: Exception) -> None:
+        expected = isinstance(exc, RetryLater)
+        log.log(
+            logging.INFO if expected else logging.ERROR,
+            "handler failed",
+            extra={"event_id": event.id, "event_type": event.event_type.type, "reason": str(exc)},
+            exc_info=not expected,
+        )
+
+
+class _HandlerFailed(Exception):
+    """A handler failed on the fast path; the batch is applied again event by event."""

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
-from marshmallow import EXCLUDE, ValidationError
+from marshmallow import EXCLUDE, Schema, ValidationError
 
 from shared.events.registry import EventType, lookup
 
@@ -72,6 +73,12 @@ class ParsedEvent:
         return self.envelope.get("traceparent")
 
 
+@cache
+def _reader(event_type: EventType) -> Schema:
+    # Building a marshmallow schema costs more than loading with it; one per type is reused.
+    return event_type.schema(unknown=EXCLUDE)
+
+
 def parse_event(body: bytes | str) -> ParsedEvent:
     try:
         envelope = json.loads(body)
@@ -89,7 +96,7 @@ def parse_event(body: bytes | str) -> ParsedEvent:
         raise InvalidEvent(f"unknown event type {envelope['type']!r}")
     try:
         # A tolerant reader: fields added later in the same version are ignored, not fatal.
-        data = event_type.schema(unknown=EXCLUDE).load(envelope["data"])
+        data = _reader(event_type).load(envelope["data"])
     except ValidationError as exc:
         raise InvalidEvent(f"invalid data for {event_type.type}: {exc.messages}") from exc
     return ParsedEvent(event_type, envelope, data)
