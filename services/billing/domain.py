@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 BASIS_POINTS = 10_000  # 100 % in hundredths of a percent, so shares stay integers
 
@@ -22,7 +22,7 @@ class RevenueSharePolicy:
     """Who gets which part of an invoice total, in basis points per party (they add up to 100 %)."""
 
     name: str
-    shares: Mapping[str, int] = field(hash=False)
+    shares: Mapping[str, int]
 
     def __post_init__(self) -> None:
         unknown = set(self.shares) - set(PARTIES)

@@ -1,0 +1,274 @@
+"""Billing on a real database: one invoice per confirmed booking, a balanced ledger, invoices for their owners."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from services.billing import SERVICE
+from services.billing.commands import next_invoice_number
+from services.billing.models import Invoice, LedgerEntry
+from shared.bus import Outcome
+from shared.consumer import EventConsumer
+from shared.events import parse_event
+from shared.events.declarations import BOOKING_CONFIRMED, INVOICE_ISSUED, OFFER_PUBLISHED
+from shared.tables import inbox, outbox
+from shared.testing import bearer, delivery, make_runtime
+
+PROVIDER_ID = "provider-1"
+MEMBER_ID = "member-1"
+
+
+@pytest.fixture
+def runtime(tmp_path):
+    runtime = make_runtime(SERVICE, tmp_path)
+    yield runtime
+    runtime.close()
+
+
+@pytest.fixture
+def consumer(runtime):
+    return EventConsumer("billing", SERVICE.handlers, runtime.session_factory)
+
+
+@pytest.fixture
+def client(runtime):
+    return SERVICE.create_app(runtime).test_client()
+
+
+def offer_published(offer_id: str, price_cents: int = 12_345, currency: str = "EUR"):
+    return delivery(OFFER_PUBLISHED, offer_id, {
+        "offer_id": offer_id,
+        "provider_id": PROVIDER_ID,
+        "title": "Funding programmes for cluster projects",
+        "topic": "funding",
+        "format": "online",
+        "competences": ["funding"],
+        "level": "advanced",
+        "language": "en",
+        "price_cents": price_cents,
+        "currency": currency,
+        "published_at": datetime.now(UTC),
+    })
+
+
+def booking_confirmed(booking_id: str, offer_id: str, member_id: str = MEMBER_ID):
+    return delivery(BOOKING_CONFIRMED, booking_id, {
+        "booking_id": booking_id,
+        "session_id": "session-1",
+        "offer_id": offer_id,
+        "member_id": member_id,
+        "format": "online",
+        "confirmed_at": datetime.now(UTC),
+    })
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def invoices(runtime) -> list[Invoice]:
+    with runtime.session_factory() as session:
+        return list(session.scalars(select(Invoice).order_by(Invoice.number)))
+
+
+def issued_events(runtime) -> list[dict]:
+    with runtime.session_factory() as session:
+        bodies = session.scalars(
+            select(outbox.c.body).where(outbox.c.routing_key == INVOICE_ISSUED.routing_key).order_by(outbox.c.seq)
+        )
+        return [json.loads(body) for body in bodies]
+
+
+def invoice_for(runtime, consumer, member_id: str = MEMBER_ID, price_cents: int = 12_345) -> Invoice:
+    offer_id, booking_id = new_id(), new_id()
+    consumer.handle_batch([offer_published(offer_id, price_cents)])
+    consumer.handle_batch([booking_confirmed(booking_id, offer_id, member_id)])
+    with runtime.session_factory() as session:
+        return session.scalars(select(Invoice).where(Invoice.booking_id == booking_id)).one()
+
+
+def outcomes(settlements) -> list[Outcome]:
+    return [settlement.outcome for settlement in settlements]
+
+
+def test_a_confirmed_booking_is_invoiced_at_the_offer_price(runtime, consumer):
+    offer_id, booking_id = new_id(), new_id()
+    consumer.handle_batch([offer_published(offer_id, price_cents=12_345, currency="EUR")])
+
+    assert outcomes(consumer.handle_batch([booking_confirmed(booking_id, offer_id)])) == [Outcome.ACK]
+
+    [invoice] = invoices(runtime)
+    assert invoice.booking_id == booking_id
+    assert invoice.member_id == MEMBER_ID
+    assert invoice.offer_id == offer_id
+    assert (invoice.total_cents, invoice.currency) == (12_345, "EUR")
+    assert invoice.number == f"VCA-{invoice.issued_at.year}-000001"
+    assert invoice.issued_at.tzinfo is not None
+
+
+def test_the_same_event_delivered_twice_issues_one_invoice(runtime, consumer):
+    offer_id = new_id()
+    consumer.handle_batch([offer_published(offer_id)])
+    confirmed = booking_confirmed(new_id(), offer_id)
+
+    first = consumer.handle_batch([confirmed, confirmed])
+    again = consumer.handle_batch([confirmed])
+
+    assert outcomes(first) + outcomes(again) == [Outcome.ACK] * 3
+    assert len(invoices(runtime)) == 1
+    assert len(issued_events(runtime)) == 1
+
+
+@pytest.mark.parametrize("same_batch", [True, False])
+def test_two_events_about_the_same_booking_issue_one_invoice(runtime, consumer, same_batch):
+    offer_id, booking_id = new_id(), new_id()
+    consumer.handle_batch([offer_published(offer_id)])
+    first, second = booking_confirmed(booking_id, offer_id), booking_confirmed(booking_id, offer_id)
+    assert json.loads(first.body)["id"] != json.loads(second.body)["id"]
+
+    if same_batch:
+        settlements = consumer.handle_batch([first, second])
+    else:
+        settlements = consumer.handle_batch([first]) + consumer.handle_batch([second])
+
+    assert outcomes(settlements) == [Outcome.ACK, Outcome.ACK]
+    assert len(invoices(runtime)) == 1
+    assert len(issued_events(runtime)) == 1
+
+
+def test_the_database_refuses_a_second_invoice_for_a_booking(runtime, consumer):
+    invoice = invoice_for(runtime, consumer)
+
+    with pytest.raises(IntegrityError), runtime.session_factory.begin() as session:
+        session.add(Invoice(
+            id=new_id(), number="VCA-1999-000001", booking_id=invoice.booking_id, member_id=MEMBER_ID,
+            offer_id=invoice.offer_id, description="again", total_cents=1, currency="EUR", policy="default",
+            issued_at=datetime.now(UTC),
+        ))
+
+
+def test_a_booking_of_an_unknown_offer_is_retried_until_the_offer_arrives(runtime, consumer):
+    offer_id = new_id()
+    confirmed = booking_confirmed(new_id(), offer_id)
+
+    [settlement] = consumer.handle_batch([confirmed])
+
+    assert settlement.outcome is Outcome.RETRY
+    assert "not known yet" in settlement.reason
+    assert invoices(runtime) == []
+    assert issued_events(runtime) == []
+    with runtime.session_factory() as session:
+        assert session.scalar(select(func.count()).select_from(inbox)) == 0, "a retried event is not marked handled"
+
+    consumer.handle_batch([offer_published(offer_id)])
+    assert outcomes(consumer.handle_batch([confirmed])) == [Outcome.ACK]
+    assert len(invoices(runtime)) == 1
+
+
+def test_the_invoice_is_announced_through_the_outbox(runtime, consumer):
+    invoice = invoice_for(runtime, consumer, price_cents=4_990)
+
+    [envelope] = issued_events(runtime)
+    event = parse_event(json.dumps(envelope))
+    assert event.event_type is INVOICE_ISSUED
+    assert event.subject == invoice.id
+    assert event.data["invoice_id"] == invoice.id
+    assert event.data["number"] == invoice.number
+    assert re.fullmatch(r"VCA-\d{4}-\d{6}", event.data["number"])
+    assert event.data["booking_id"] == invoice.booking_id
+    assert event.data["member_id"] == MEMBER_ID
+    assert (event.data["total_cents"], event.data["currency"]) == (4_990, "EUR")
+
+
+def test_invoice_numbers_run_on_without_gaps(runtime, consumer):
+    numbers = [invoice_for(runtime, consumer).number for _ in range(3)]
+
+    year = datetime.now(UTC).year
+    assert numbers == [f"VCA-{year}-000001", f"VCA-{year}-000002", f"VCA-{year}-000003"]
+
+
+def test_each_year_numbers_from_one(runtime):
+    with runtime.session_factory.begin() as session:
+        taken = [next_invoice_number(session, year) for year in (2030, 2030, 2031, 2030)]
+
+    assert taken == ["VCA-2030-000001", "VCA-2030-000002", "VCA-2031-000001", "VCA-2030-000003"]
+
+
+def test_the_ledger_balances_and_splits_by_the_default_policy(runtime, consumer):
+    first = invoice_for(runtime, consumer, price_cents=12_345)
+    invoice_for(runtime, consumer, price_cents=999)
+    invoice_for(runtime, consumer, price_cents=1)
+
+    with runtime.session_factory() as session:
+        debits, credits = session.execute(
+            select(func.sum(LedgerEntry.debit_cents), func.sum(LedgerEntry.credit_cents))
+        ).one()
+        lines = {
+            entry.account: (entry.debit_cents, entry.credit_cents)
+            for entry in session.scalars(select(LedgerEntry).where(LedgerEntry.invoice_id == first.id))
+        }
+    assert debits == credits == 12_345 + 999 + 1
+    assert lines == {
+        "member_receivable": (12_345, 0),
+        f"provider_payable:{PROVIDER_ID}": (0, 8_642),
+        "academy_revenue": (0, 2_469),
+        "community_fund": (0, 1_234),
+    }
+
+
+def test_a_free_offer_gets_a_zero_invoice_and_no_ledger_lines(runtime, consumer):
+    invoice = invoice_for(runtime, consumer, price_cents=0)
+
+    assert invoice.total_cents == 0
+    with runtime.session_factory() as session:
+        assert session.scalar(select(func.count()).where(LedgerEntry.invoice_id == invoice.id)) == 0
+
+
+def test_members_list_only_their_own_invoices(runtime, consumer, client):
+    mine = [invoice_for(runtime, consumer, MEMBER_ID) for _ in range(3)]
+    invoice_for(runtime, consumer, "member-2")
+
+    page_one = client.get("/api/v1/invoices?per_page=2", headers=bearer(MEMBER_ID))
+    page_two = client.get("/api/v1/invoices?per_page=2&page=2", headers=bearer(MEMBER_ID))
+
+    assert page_one.status_code == page_two.status_code == 200
+    assert page_one.json["total"] == 3
+    listed = [item["id"] for item in page_one.json["items"] + page_two.json["items"]]
+    assert listed == [invoice.id for invoice in reversed(mine)], "newest first"
+    assert page_one.json["items"][0]["total_cents"] == 12_345
+    assert page_one.json["items"][0]["number"] == mine[-1].number
+
+
+def test_an_invoice_is_readable_by_its_owner_operators_and_partners_only(runtime, consumer, client):
+    invoice = invoice_for(runtime, consumer, MEMBER_ID)
+    path = f"/api/v1/invoices/{invoice.id}"
+
+    own = client.get(path, headers=bearer(MEMBER_ID))
+    assert own.status_code == 200
+    assert own.json["number"] == invoice.number
+    assert own.json["booking_id"] == invoice.booking_id
+    assert client.get(path, headers=bearer("member-2", "operator")).status_code == 200
+    assert client.get(path, headers=bearer("partner-1", "partner")).status_code == 200
+
+    foreign = client.get(path, headers=bearer("member-2"))
+    assert foreign.status_code == 404
+    assert foreign.mimetype == "application/problem+json"
+    assert client.get(path, headers=bearer("reviewer-1", "member", "reviewer")).status_code == 404
+    assert client.get(f"/api/v1/invoices/{new_id()}", headers=bearer(MEMBER_ID)).status_code == 404
+    assert client.get(path).status_code == 401
+    assert client.get("/api/v1/invoices").status_code == 401
+
+
+@pytest.mark.parametrize("query", ["per_page=1000", "page=0", "page=first"])
+def test_bad_paging_is_a_problem_not_a_crash(client, query):
+    response = client.get(f"/api/v1/invoices?{query}", headers=bearer(MEMBER_ID))
+
+    assert response.status_code == 422
+    assert response.mimetype == "application/problem+json"

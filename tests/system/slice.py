@@ -1,0 +1,120 @@
+"""The thinnest end-to-end flow, through the gateway's public API only: publish, book, invoice, inbox."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import requests
+
+PRICE_CENTS = 24_900
+
+
+def eventually(call, *, timeout: float = 30.0, interval: float = 0.1):
+    """Retry `call` until it returns something truthy; the last error or value explains a timeout."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            last = call()
+            if last:
+                return last
+        except (requests.RequestException, AssertionError) as exc:
+            last = exc
+        time.sleep(interval)
+    raise AssertionError(f"not reached within {timeout}s; last: {last!r}")
+
+
+@dataclass
+class Academy:
+    """A client of the public gateway."""
+
+    base_url: str
+    http: requests.Session = field(default_factory=requests.Session)
+
+    def call(self, method: str, path: str, token: str | None = None, **kwargs) -> requests.Response:
+        headers = kwargs.pop("headers", {})
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        return self.http.request(method, self.base_url + path, headers=headers, timeout=30, **kwargs)
+
+    def member(self, name: str) -> tuple[str, str]:
+        """Register a member and log in; returns (member id, token)."""
+        email = f"{name}-{uuid.uuid4().hex[:8]}@example.org"
+        password = "correct horse battery staple"
+        created = self.call("POST", "/api/v1/members",
+                            json={"email": email, "password": password, "display_name": name.title()})
+        assert created.status_code == 201, created.text
+        token = self.call("POST", "/api/v1/auth/token", json={"email": email, "password": password})
+        assert token.status_code == 200, token.text
+        return created.json()["id"], token.json()["access_token"]
+
+    def published_offer(self, provider_token: str, seats: int = 10) -> tuple[str, str]:
+        """A published online offer with one session; returns (offer id, session id)."""
+        offer = self.call("POST", "/api/v1/offers", provider_token, json={
+            "title": "Running an international cluster partnership",
+            "topic": "international cooperation",
+            "description": "How to find, start and keep partnerships with clusters abroad.",
+            "format": "online",
+            "competences": ["international-cooperation"],
+            "level": "advanced",
+            "language": "en",
+            "price_cents": PRICE_CENTS,
+        })
+        assert offer.status_code == 201, offer.text
+        offer_id = offer.json()["id"]
+        starts = datetime.now(UTC) + timedelta(days=14)
+        session = self.call("POST", f"/api/v1/offers/{offer_id}/sessions", provider_token, json={
+            "starts_at": starts.isoformat(),
+            "ends_at": (starts + timedelta(hours=3)).isoformat(),
+            "seats": {"online": seats},
+            "link": "https://meet.example.org/vca",
+        })
+        assert session.status_code == 201, session.text
+        submitted = self.call("POST", f"/api/v1/offers/{offer_id}/submit", provider_token)
+        assert submitted.status_code == 200, submitted.text
+        assert submitted.json()["status"] == "published"
+        return offer_id, session.json()["id"]
+
+    def book(self, token: str, session_id: str, key: str | None = None) -> dict:
+        """Book once the booking service has heard of the session (it learns of it through events)."""
+        headers = {"Idempotency-Key": key} if key else {}
+
+        def attempt():
+            response = self.call("POST", "/api/v1/bookings", token, headers=dict(headers),
+                                 json={"session_id": session_id, "format": "online"})
+            if response.status_code == 404:
+                return None
+            assert response.status_code == 201, response.text
+            return response.json()
+
+        return eventually(attempt)
+
+    def invoices(self, token: str) -> list[dict]:
+        response = self.call("GET", "/api/v1/invoices", token)
+        assert response.status_code == 200, response.text
+        return response.json()["items"]
+
+    def notifications(self, token: str) -> list[dict]:
+        response = self.call("GET", "/api/v1/notifications", token)
+        assert response.status_code == 200, response.text
+        return response.json()["items"]
+
+
+def run_slice(academy: Academy, *, timeout: float = 30.0) -> dict:
+    """Publish an offer, book it, and wait for the invoice and the inbox messages; returns what was seen."""
+    _, provider_token = academy.member("provider")
+    offer_id, session_id = academy.published_offer(provider_token)
+    _, learner_token = academy.member("learner")
+    booking = academy.book(learner_token, session_id)
+    assert booking["status"] == "confirmed"
+    invoices = eventually(lambda: academy.invoices(learner_token), timeout=timeout)
+    assert len(invoices) == 1
+    assert invoices[0]["total_cents"] == PRICE_CENTS
+    assert invoices[0]["booking_id"] == booking["id"]
+    inbox = eventually(lambda: len(academy.notifications(learner_token)) >= 2 and academy.notifications(learner_token),
+                       timeout=timeout)
+    return {"offer_id": offer_id, "session_id": session_id, "booking": booking, "invoices": invoices,
+            "inbox": inbox, "learner_token": learner_token}

@@ -1,0 +1,72 @@
+"""The slice end to end: separate gunicorn services and workers on RabbitMQ and PostgreSQL, and `academy run`."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from cloudevents.core.bindings.rabbitmq import RabbitMQMessage, from_rabbitmq
+from cloudevents.core.formats.json import JSONFormat
+
+from shared.auth import ensure_keypair
+from shared.config import SERVICES
+from shared.events import CONTENT_TYPE, REGISTRY, parse_event
+from tests.system.processes import DistributedAcademy, EmbeddedProcess
+from tests.system.slice import Academy, run_slice
+from tests.system.wiretap import WireTap
+
+pytestmark = pytest.mark.slow
+SLICE_EVENTS = {"member.registered", "offer.published", "session.scheduled", "booking.confirmed",
+                "invoice.issued", "notification.delivered"}
+
+
+@pytest.fixture
+def distributed(amqp_url, make_postgres_database, tmp_path):
+    ensure_keypair(tmp_path / "keys")
+    databases = {name: make_postgres_database(name) for name in SERVICES}
+    academy = DistributedAcademy(amqp_url, databases, tmp_path / "keys", tmp_path)
+    try:
+        yield academy.start()
+    finally:
+        academy.stop()
+
+
+def test_slice_runs_across_separate_processes_and_every_event_on_the_wire_is_a_cloudevent(distributed, amqp_url):
+    tap = WireTap(amqp_url)
+    try:
+        try:
+            result = run_slice(Academy(distributed.gateway))
+        except AssertionError:
+            print(distributed.logs())
+            raise
+        messages = tap.wait_for(SLICE_EVENTS)
+    finally:
+        tap.close()
+
+    assert {item["kind"] for item in result["inbox"]} >= {"booking_confirmed", "invoice_issued"}
+    for method, properties, body in messages:
+        assert properties.content_type == CONTENT_TYPE
+        assert properties.delivery_mode == 2, "events must be persistent"
+        event = from_rabbitmq(RabbitMQMessage(headers={}, content_type=properties.content_type, body=body),
+                              JSONFormat())
+        declared = REGISTRY.get(event.get_type())
+        assert declared is not None, f"undeclared type {event.get_type()}"
+        assert declared.routing_key == method.routing_key
+        assert event.get_source() == declared.source
+        assert properties.message_id == event.get_id()
+        parsed = parse_event(body)  # data valid against its declared schema
+        assert json.loads(body)["traceparent"], "every event carries its trace"
+        assert parsed.id == event.get_id()
+
+
+def test_slice_runs_in_the_embedded_academy(tmp_path):
+    academy = EmbeddedProcess(tmp_path / "data", tmp_path).start()
+    try:
+        result = run_slice(Academy(academy.url))
+    except AssertionError:
+        print(academy.process.log())
+        raise
+    finally:
+        academy.kill()
+    assert {item["kind"] for item in result["inbox"]} >= {"booking_confirmed", "invoice_issued"}
+    assert (tmp_path / "data" / "bus.sqlite3").exists()
