@@ -122,9 +122,8 @@ def cmd_keys(args) -> None:
 
 
 def cmd_events(args) -> None:
-    from shared.events.asyncapi import build_asyncapi
-
     from academy.registry import load_all
+    from shared.events.asyncapi import build_asyncapi
 
     consumers = {name: set(definition.handlers) for name, definition in load_all().items()}
     print(json.dumps(build_asyncapi(consumers), indent=2))

@@ -78,7 +78,9 @@ def raw_kombu(amqp_url: str, bodies: list[bytes]) -> float:
     return elapsed
 
 
-def academy_path(amqp_url: str, database_url: str, data_dir: Path, bodies: list[str], ids: list[str]) -> tuple[float, float]:
+def academy_path(
+    amqp_url: str, database_url: str, data_dir: Path, bodies: list[str], ids: list[str]
+) -> tuple[float, float]:
     """(seconds to write the outbox rows, seconds from committed rows to every inbox row committed)."""
     service = f"bench{uuid.uuid4().hex[:6]}"
     settings = Settings.from_env("billing", {"AMQP_URL": amqp_url, "ACADEMY_DATA_DIR": str(data_dir)})

@@ -72,6 +72,7 @@ class Settings:
     upstreams: dict[str, str] = field(default_factory=dict)
     smtp_host: str | None = None
     smtp_port: int = 25
+    operators: tuple[str, ...] = ()
 
     @property
     def embedded(self) -> bool:
@@ -122,4 +123,7 @@ class Settings:
             upstreams=upstreams,
             smtp_host=env.get("SMTP_HOST") or None,
             smtp_port=_int(env, "SMTP_PORT", 25),
+            operators=tuple(
+                address.strip().lower() for address in env.get("ACADEMY_OPERATORS", "").split(",") if address.strip()
+            ),
         )

@@ -53,12 +53,13 @@ def next_status(current: OfferStatus, action: OfferAction) -> OfferStatus:
     """The status `action` leads to from `current`; refused when the transition table has no such step."""
     allowed = TRANSITIONS[current]
     if action not in allowed:
-        raise Conflict(f"the offer is {current}; it cannot take the step {action!s} from there")
+        raise Conflict(f"this offer is {current}: {action} is not possible now")
     return allowed[action]
 
 
-def is_public(status: OfferStatus) -> bool:
-    return status in PUBLIC
+def can_view(status: OfferStatus, provider_id: str, viewer_id: str | None) -> bool:
+    """Published offers are for everyone; anything else only for its provider."""
+    return status in PUBLIC or provider_id == viewer_id
 
 
 def check_editable(status: OfferStatus) -> None:
@@ -66,17 +67,34 @@ def check_editable(status: OfferStatus) -> None:
         raise Conflict(f"only a draft offer can be changed; this one is {status}")
 
 
+def unsellable_kinds(offer_format: str, seats: dict[str, int]) -> list[str]:
+    """Seat kinds with seats on sale that the offer's format does not have (in-person seats of an online offer)."""
+    return sorted(kind for kind, count in seats.items() if count > 0 and kind not in SEAT_KINDS_BY_FORMAT[offer_format])
+
+
+def _spoken(name: str) -> str:
+    return name.replace("_", "-")
+
+
 def check_seats(offer_format: str, seats: dict[str, int]) -> None:
     """Seats may be sold only in the kinds the offer's format has, and a session must sell at least one."""
-    sold = {kind for kind, count in seats.items() if count > 0}
-    not_offered = sorted(sold - SEAT_KINDS_BY_FORMAT[offer_format])
+    not_offered = unsellable_kinds(offer_format, seats)
     if not_offered:
         raise Unprocessable(
-            f"a {offer_format.replace('_', '-')} offer cannot sell {' or '.join(not_offered)} seats",
-            errors={"seats": [f"{kind} seats are not allowed for this format" for kind in not_offered]},
+            f"{_spoken(offer_format)} offers cannot sell {' or '.join(map(_spoken, not_offered))} seats",
+            errors={"seats": [f"{_spoken(kind)} seats are not allowed for this format" for kind in not_offered]},
         )
-    if not sold:
+    if not any(count > 0 for count in seats.values()):
         raise Unprocessable("a session needs at least one seat", errors={"seats": ["at least one seat is needed"]})
+
+
+def check_format_change(new_format: str, sessions_seats: Iterable[dict[str, int]]) -> None:
+    """A draft may change its format only to one that still fits the seats of the sessions already scheduled."""
+    if any(unsellable_kinds(new_format, seats) for seats in sessions_seats):
+        raise Unprocessable(
+            f"the scheduled sessions sell seats that {_spoken(new_format)} offers cannot sell",
+            errors={"format": ["does not fit the seats of the scheduled sessions"]},
+        )
 
 
 def check_location(seats: dict[str, int], location: str | None) -> None:

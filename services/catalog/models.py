@@ -32,7 +32,7 @@ class OfferCompetence(Base):
     __tablename__ = "offer_competences"
     offer_id: Mapped[str] = mapped_column(ForeignKey("offers.id"), primary_key=True)
     position: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(100), index=True)
+    name: Mapped[str] = mapped_column(String(100))
 
 
 class Offer(Base):
@@ -62,9 +62,7 @@ class Offer(Base):
     competences: AssociationProxy[list[str]] = association_proxy(
         "competence_rows", "name", creator=lambda name: OfferCompetence(name=name)
     )
-    sessions: Mapped[list[OfferSession]] = relationship(
-        back_populates="offer", order_by="OfferSession.starts_at"
-    )
+    sessions: Mapped[list[OfferSession]] = relationship(back_populates="offer", order_by="OfferSession.starts_at")
 
 
 class OfferSession(Base):

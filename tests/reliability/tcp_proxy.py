@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 
@@ -54,10 +55,8 @@ class TcpProxy:
             pass
         finally:
             for sock in (source, target):
-                try:
+                with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
 
     def cut(self) -> None:
         """Refuse new connections and break the open ones, as a broker that went away would."""
@@ -66,10 +65,8 @@ class TcpProxy:
             self._listener = None
         with self._lock:
             for sock in self._connections:
-                try:
+                with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
                 sock.close()
             self._connections.clear()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -42,10 +43,8 @@ class Process:
     def kill(self, sig: int = signal.SIGKILL) -> None:
         """Signal the whole process group (gunicorn's workers too) and wait for it to go."""
         if self.popen and self.popen.poll() is None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.popen.pid, sig)
-            except ProcessLookupError:
-                pass
             try:
                 self.popen.wait(20)
             except subprocess.TimeoutExpired:

@@ -1,0 +1,16 @@
+"""Catalog: members and their tokens, offers and their sessions, and the public gateway."""
+
+from pathlib import Path
+
+from services.catalog.app import create_app
+from services.catalog.handlers import HANDLERS
+from services.catalog.models import Base
+from shared.service import ServiceDefinition
+
+SERVICE = ServiceDefinition(
+    name="catalog",
+    metadata=Base.metadata,
+    handlers=HANDLERS,
+    create_app=create_app,
+    migrations=Path(__file__).parent / "migrations",
+)

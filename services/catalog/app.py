@@ -1,0 +1,38 @@
+"""Catalog service: members, tokens, offers and sessions; in distributed mode also the public gateway."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import Flask
+
+from services.catalog.api import members_blp, offers_blp
+from services.catalog.gateway import register_proxy
+from shared.config import MissingSettings
+from shared.service import Runtime
+from shared.web import create_service_app
+
+
+def register_accounts(private_key: str, operators: tuple[str, ...]) -> Callable[[Flask], None]:
+    """What the member and token endpoints need: the key that signs tokens and the operators' addresses."""
+
+    def setup(app: Flask) -> None:
+        app.config.update(JWT_PRIVATE_KEY=private_key, OPERATOR_EMAILS=operators)
+
+    return setup
+
+
+def create_app(runtime: Runtime) -> Flask:
+    settings = runtime.settings
+    # Catalog signs the tokens and verifies them on its own endpoints, so it cannot start without both keys.
+    missing = [
+        name
+        for name, value in (("JWT_PRIVATE_KEY", settings.jwt_private_key), ("JWT_PUBLIC_KEY", settings.jwt_public_key))
+        if not value
+    ]
+    if missing:
+        raise MissingSettings(missing)
+    setup = [register_accounts(settings.jwt_private_key, settings.operators)]
+    if settings.upstreams:
+        setup.append(register_proxy(settings.upstreams))
+    return create_service_app(runtime, title="Academy catalog", blueprints=[members_blp, offers_blp], extra_setup=setup)

@@ -1,0 +1,181 @@
+"""Catalog rules: the offer status machine, who sees what, which seats a format may sell, operator bootstrap."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from services.catalog.domain import (
+    EDITABLE,
+    PUBLIC,
+    SEAT_KINDS_BY_FORMAT,
+    TRANSITIONS,
+    OfferAction,
+    OfferStatus,
+    can_view,
+    check_editable,
+    check_format_change,
+    check_location,
+    check_schedule,
+    check_seats,
+    check_submittable,
+    next_status,
+    normalise_email,
+    roles_for,
+)
+from shared.errors import Conflict, Unprocessable
+from shared.events.declarations import FORMATS, SEAT_FORMATS
+
+NOW = datetime(2030, 5, 1, 12, 0, tzinfo=UTC)
+
+statuses = st.sampled_from(list(OfferStatus))
+actions = st.sampled_from(list(OfferAction))
+seats = st.fixed_dictionaries({kind: st.integers(min_value=0, max_value=50) for kind in SEAT_FORMATS})
+member_ids = st.sampled_from(["ann", "ben", "cem"])
+
+
+# --- the offer status machine -----------------------------------------------------------------------------
+def test_the_transition_table_covers_every_status_and_leads_only_to_known_ones():
+    assert set(TRANSITIONS) == set(OfferStatus)
+    for steps in TRANSITIONS.values():
+        assert set(steps.values()) <= set(OfferStatus)
+
+
+def test_submitting_a_draft_publishes_it_and_a_published_offer_cannot_be_submitted_again():
+    assert next_status(OfferStatus.DRAFT, OfferAction.SUBMIT) is OfferStatus.PUBLISHED
+    with pytest.raises(Conflict):
+        next_status(OfferStatus.PUBLISHED, OfferAction.SUBMIT)
+
+
+@given(status=statuses, action=actions)
+def test_next_status_follows_the_table_and_refuses_every_step_it_does_not_list(status, action):
+    if action in TRANSITIONS[status]:
+        assert next_status(status, action) is TRANSITIONS[status][action]
+    else:
+        with pytest.raises(Conflict):
+            next_status(status, action)
+
+
+@given(steps=st.lists(actions, max_size=20))
+def test_any_sequence_of_actions_never_leads_back_to_draft_and_publishes_at_most_once(steps):
+    status, published = OfferStatus.DRAFT, 0
+    for action in steps:
+        try:
+            following = next_status(status, action)
+        except Conflict:
+            continue
+        assert following is not OfferStatus.DRAFT
+        if following is OfferStatus.PUBLISHED:
+            published += 1
+        status = following
+    assert published <= 1
+    assert status in set(OfferStatus)
+
+
+@given(status=statuses)
+def test_only_drafts_can_be_edited(status):
+    if status in EDITABLE:
+        check_editable(status)
+    else:
+        with pytest.raises(Conflict):
+            check_editable(status)
+    assert (status in EDITABLE) == (status is OfferStatus.DRAFT)
+
+
+@given(status=statuses, provider=member_ids, viewer=st.one_of(st.none(), member_ids))
+def test_a_provider_sees_their_own_offer_and_everyone_else_only_a_public_one(status, provider, viewer):
+    assert can_view(status, provider, viewer) == (viewer == provider or status in PUBLIC)
+    assert can_view(status, provider, provider)
+
+
+# --- sessions ---------------------------------------------------------------------------------------------
+@given(offer_format=st.sampled_from(FORMATS), sold=seats)
+def test_a_session_sells_only_the_seat_kinds_of_its_format_and_at_least_one_seat(offer_format, sold):
+    fits = all(count == 0 or kind in SEAT_KINDS_BY_FORMAT[offer_format] for kind, count in sold.items())
+    if fits and any(sold.values()):
+        check_seats(offer_format, sold)
+    else:
+        with pytest.raises(Unprocessable) as refused:
+            check_seats(offer_format, sold)
+        assert "seats" in refused.value.errors
+
+
+@given(new_format=st.sampled_from(FORMATS), scheduled=st.lists(seats, max_size=4))
+def test_a_draft_changes_format_only_when_its_sessions_still_fit(new_format, scheduled):
+    fits = all(
+        count == 0 or kind in SEAT_KINDS_BY_FORMAT[new_format] for sold in scheduled for kind, count in sold.items()
+    )
+    if fits:
+        check_format_change(new_format, scheduled)
+    else:
+        with pytest.raises(Unprocessable) as refused:
+            check_format_change(new_format, scheduled)
+        assert "format" in refused.value.errors
+
+
+@pytest.mark.parametrize(
+    ("offer_format", "sold"),
+    [
+        ("online", {"online": 10, "in_person": 0}),
+        ("in_person", {"online": 0, "in_person": 8}),
+        ("hybrid", {"online": 10, "in_person": 8}),
+        ("hybrid", {"online": 0, "in_person": 8}),
+    ],
+)
+def test_seats_that_fit_the_format_are_accepted(offer_format, sold):
+    check_seats(offer_format, sold)
+
+
+@pytest.mark.parametrize(
+    ("offer_format", "sold"),
+    [
+        ("online", {"online": 10, "in_person": 1}),
+        ("in_person", {"online": 1, "in_person": 8}),
+        ("hybrid", {"online": 0, "in_person": 0}),
+    ],
+)
+def test_seats_that_do_not_fit_the_format_are_refused(offer_format, sold):
+    with pytest.raises(Unprocessable):
+        check_seats(offer_format, sold)
+
+
+def test_in_person_seats_need_a_location():
+    with pytest.raises(Unprocessable) as refused:
+        check_location({"online": 0, "in_person": 5}, None)
+    assert "location" in refused.value.errors
+    check_location({"online": 0, "in_person": 5}, "Leipzig, Haus der Cluster")
+    check_location({"online": 5, "in_person": 0}, None)
+
+
+def test_a_session_starts_in_the_future_and_ends_after_it_starts():
+    check_schedule(NOW + timedelta(days=1), NOW + timedelta(days=1, hours=2), NOW)
+    with pytest.raises(Unprocessable) as started:
+        check_schedule(NOW, NOW + timedelta(hours=2), NOW)
+    assert "starts_at" in started.value.errors
+    with pytest.raises(Unprocessable) as backwards:
+        check_schedule(NOW + timedelta(days=1), NOW + timedelta(days=1), NOW)
+    assert "ends_at" in backwards.value.errors
+
+
+def test_an_offer_is_submittable_only_with_an_upcoming_session():
+    with pytest.raises(Unprocessable):
+        check_submittable([], NOW)
+    with pytest.raises(Unprocessable):
+        check_submittable([NOW - timedelta(days=1)], NOW)
+    check_submittable([NOW - timedelta(days=1), NOW + timedelta(days=1)], NOW)
+
+
+# --- members ----------------------------------------------------------------------------------------------
+def test_operators_are_recognised_whatever_the_case_of_their_address():
+    operators = ("Ops@Academy.example", "lead@academy.example")
+    assert roles_for("ops@academy.example", operators) == ["member", "operator"]
+    assert roles_for(" LEAD@academy.example ", operators) == ["member", "operator"]
+    assert roles_for("ann@academy.example", operators) == ["member"]
+    assert roles_for("ann@academy.example", ()) == ["member"]
+
+
+def test_addresses_are_compared_without_case_and_surrounding_space():
+    assert normalise_email("  Ann.Muster@Example.ORG ") == "ann.muster@example.org"
