@@ -6,25 +6,21 @@ import contextlib
 import socket
 import threading
 
+from tests.system.processes import free_port
+
 
 class TcpProxy:
     def __init__(self, upstream_host: str, upstream_port: int):
         self.upstream = (upstream_host, upstream_port)
-        self.port = self._bind().getsockname()[1]
+        self.port = free_port()
         self._connections: list[socket.socket] = []
         self._lock = threading.Lock()
         self._listener: socket.socket | None = None
 
-    def _bind(self, port: int = 0) -> socket.socket:
-        listener = socket.socket()
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("127.0.0.1", port))
-        if port == 0:
-            listener.close()
-        return listener
-
     def start(self) -> TcpProxy:
-        self._listener = self._bind(self.port)
+        self._listener = socket.socket()
+        self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._listener.bind(("127.0.0.1", self.port))
         self._listener.listen(64)
         threading.Thread(target=self._accept, args=(self._listener,), daemon=True).start()
         return self
@@ -61,6 +57,9 @@ class TcpProxy:
     def cut(self) -> None:
         """Refuse new connections and break the open ones, as a broker that went away would."""
         if self._listener:
+            # shutdown() wakes the thread blocked in accept(); close() alone would leave it accepting.
+            with contextlib.suppress(OSError):
+                self._listener.shutdown(socket.SHUT_RDWR)
             self._listener.close()
             self._listener = None
         with self._lock:

@@ -127,9 +127,7 @@ def test_embedded_academy_killed_mid_flow_loses_nothing(tmp_path):
     finally:
         embedded.kill(signal.SIGKILL)  # mid-flow: invoices and messages are still on their way
 
-    restarted = EmbeddedProcess(data_dir, tmp_path)
-    restarted.port = embedded.port
-    restarted.start()
+    restarted = EmbeddedProcess(data_dir, tmp_path, port=embedded.port).start()
     try:
         _exactly_one_invoice_each(academy, booked)
         for token, _ in booked:

@@ -130,10 +130,9 @@ class DistributedAcademy:
 class EmbeddedProcess:
     """`academy run` in a data directory of its own."""
 
-    def __init__(self, data_dir: Path, log_dir: Path, extra_env: dict[str, str] | None = None):
-        self.port = free_port()
-        env = {**os.environ, "ACADEMY_DATA_DIR": str(data_dir), "EVENT_RETRY_DELAYS": "0.5,1,2,4,8",
-               **(extra_env or {})}
+    def __init__(self, data_dir: Path, log_dir: Path, port: int | None = None):
+        self.port = port or free_port()
+        env = {**os.environ, "ACADEMY_DATA_DIR": str(data_dir), "EVENT_RETRY_DELAYS": "0.5,1,2,4,8"}
         for name in ("AMQP_URL", "DATABASE_URL"):
             env.pop(name, None)
         self.process = Process("embedded", ["run", "--port", str(self.port)], env, log_dir)
