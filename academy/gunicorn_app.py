@@ -31,6 +31,9 @@ class ServiceApplication(BaseApplication):
     def load_config(self) -> None:
         for key, value in self.options.items():
             self.cfg.set(key, value)
+        if "control_socket_disable" in self.cfg.settings:
+            # Newer gunicorn opens a control socket at one fixed path, which several services would share.
+            self.cfg.set("control_socket_disable", True)
 
     def load(self):
         from academy.registry import load_service

@@ -1,0 +1,93 @@
+"""The `academy` command as an operator meets it: clear refusals, migrations, keys, dead letters, catalogue."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+
+from shared.bus import Outcome, Settlement
+from shared.bus.local import LocalBus
+from tests.system.processes import REPO
+
+BASE_ENV = {"PATH": "/usr/bin:/bin", "HOME": "/tmp"}
+
+
+def academy(*args: str, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "academy.cli", *args], env={**BASE_ENV, **env}, cwd=REPO,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_serve_without_its_settings_names_every_missing_one():
+    result = academy("serve", "booking")
+    assert result.returncode == 2
+    assert "DATABASE_URL, AMQP_URL, JWT_PUBLIC_KEY" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_serving_the_gateway_also_needs_the_addresses_of_the_other_services():
+    result = academy("serve", "catalog", DATABASE_URL="sqlite:///x", AMQP_URL="amqp://h/", JWT_PUBLIC_KEY="k",
+                     JWT_PRIVATE_KEY="k")
+    assert result.returncode == 2
+    assert "BOOKING_URL, ASSESSMENT_URL, BILLING_URL, NOTIFY_URL" in result.stderr
+
+
+def test_a_setting_with_an_unusable_value_is_named():
+    result = academy("worker", "billing", DATABASE_URL="sqlite:///x", AMQP_URL="amqp://h/", AMQP_QUEUE_TYPE="fancy")
+    assert result.returncode == 2
+    assert "AMQP_QUEUE_TYPE" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_keys_are_generated_once(tmp_path):
+    assert academy("keys", "generate", "--dir", str(tmp_path)).returncode == 0
+    first = (tmp_path / "jwt-private.pem").read_text()
+    assert first.startswith("-----BEGIN PRIVATE KEY-----")
+    assert academy("keys", "generate", "--dir", str(tmp_path)).returncode == 0
+    assert (tmp_path / "jwt-private.pem").read_text() == first, "existing keys must never be replaced"
+
+
+def test_migrate_brings_every_embedded_database_to_head(tmp_path):
+    result = academy("migrate", ACADEMY_DATA_DIR=str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    for name in ("catalog", "booking", "assessment", "billing", "notify"):
+        assert f"{name}: database at head" in result.stdout
+        assert (tmp_path / f"{name}.sqlite3").exists()
+
+
+def test_migrate_refuses_to_put_every_service_into_one_database(tmp_path):
+    result = academy("migrate", DATABASE_URL=f"sqlite:///{tmp_path}/one.db")
+    assert result.returncode != 0
+    assert "say which" in result.stderr
+
+
+def test_dead_letters_are_listed_and_replayed(tmp_path):
+    bus = LocalBus(f"sqlite:///{tmp_path}/bus.sqlite3", retry_delays=())
+    bus.declare("billing", ["booking.confirmed"])
+    bus.publish([("booking.confirmed", b"not an event", "m-1")])
+    stop = threading.Event()
+
+    def dead_letter_all(deliveries):
+        stop.set()  # one batch is enough; consume() returns once it is settled
+        return [Settlement(Outcome.DEAD, "not JSON") for _ in deliveries]
+
+    bus.consume("billing", dead_letter_all, stop)
+
+    listed = academy("dead-letters", "list", "billing", ACADEMY_DATA_DIR=str(tmp_path))
+    assert listed.returncode == 0, listed.stderr
+    letter = json.loads(listed.stdout.splitlines()[0])
+    assert letter["message_id"] == "m-1" and letter["reason"] == "not JSON"
+
+    replayed = academy("dead-letters", "replay", "billing", "--id", "m-1", ACADEMY_DATA_DIR=str(tmp_path))
+    assert "replayed 1 dead letter" in replayed.stdout
+    assert bus.dead_letters("billing") == []
+
+
+def test_the_event_catalogue_lists_publishers_and_consumers():
+    result = academy("events", "asyncapi")
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert document["asyncapi"] == "3.0.0"
+    operations = document["operations"]
+    assert "billing.receive.booking.confirmed.v1" in operations
+    assert "booking.publish.booking.confirmed.v1" in operations
