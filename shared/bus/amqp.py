@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 CONTENT_TYPE = "application/cloudevents+json"
 CONFIRM_TIMEOUT_S = 30.0
 RECONNECT_DELAY_S = 1.0
+HEARTBEAT_SECONDS = 30
 
 
 class PublishNotConfirmed(RuntimeError):
@@ -185,13 +186,13 @@ class AmqpBus:
         while not stop.is_set():
             try:
                 self._consume_connected(service, handle_batch, stop)
-            except (OSError, amqp.exceptions.AMQPError, PublishNotConfirmed) as exc:
-                log.warning("consumer of %s lost the broker (%s); reconnecting", service, exc)
+            except Exception as exc:  # noqa: BLE001 - broker or database away: unacked deliveries come back
+                log.warning("consumer of %s stopped (%s: %s); reconnecting", service, type(exc).__name__, exc)
                 stop.wait(RECONNECT_DELAY_S)
 
     def _consume_connected(self, service: str, handle_batch: BatchHandler, stop: threading.Event) -> None:
         buffer: list = []
-        with Connection(self.url, connect_timeout=5) as connection:
+        with Connection(self.url, connect_timeout=5, heartbeat=HEARTBEAT_SECONDS) as connection:
             channel = connection.channel()
             consumer = KombuConsumer(
                 channel,
@@ -201,6 +202,8 @@ class AmqpBus:
             )
             with consumer:
                 while not stop.is_set():
+                    # Heartbeats reveal a broker that vanished without closing the connection.
+                    connection.heartbeat_check()
                     try:
                         connection.drain_events(timeout=0.5)
                     except TimeoutError:

@@ -7,6 +7,7 @@ killed while handling it gets it again after restart (its inbox makes the second
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from collections.abc import Iterable
@@ -31,8 +32,10 @@ from shared.bus import BatchHandler, DeadLetter, Delivery, Outcome, OutgoingMess
 from shared.db import is_reachable, make_engine
 
 LEASE_SECONDS = 120.0
+FAILURE_PAUSE_SECONDS = 1.0
 POLL_SECONDS = 0.25
 
+log = logging.getLogger(__name__)
 metadata = MetaData()
 bindings = Table(
     "bus_bindings",
@@ -129,7 +132,20 @@ class LocalBus:
                 )
                 for row in batch
             ]
-            self._settle(service, deliveries, handle_batch(deliveries))
+            try:
+                settlements = handle_batch(deliveries)
+            except Exception:  # noqa: BLE001 - e.g. the service database is away: offer the batch again later
+                log.exception("consumer of %s failed; the batch will be delivered again", service)
+                self._release(batch)
+                stop.wait(FAILURE_PAUSE_SECONDS)
+                continue
+            self._settle(service, deliveries, settlements)
+
+    def _release(self, batch: list) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(
+                update(messages).where(messages.c.id.in_([row.id for row in batch])).values(leased_until=None)
+            )
 
     def _claim(self, service: str) -> list:
         now = time.time()

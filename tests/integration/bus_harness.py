@@ -48,6 +48,7 @@ class Harness:
         self.session_factory = make_session_factory(self.engine)
         self.bus = make_bus(self.settings)
         self.failing_subjects: set[str] = set()
+        self.database_outages = 0  # batches that fail as a whole, as when the service database is away
         self.calls: dict[str, int] = {}
         self.consumer = EventConsumer(service, {BOOKING_CONFIRMED.type: self._handle}, self.session_factory)
         self.bus.declare(service, self.consumer.routing_keys)
@@ -61,9 +62,15 @@ class Harness:
         if event.subject in self.failing_subjects:
             raise RuntimeError(f"cannot handle {event.subject}")
 
+    def _handle_batch(self, deliveries):
+        if self.database_outages:
+            self.database_outages -= 1
+            raise ConnectionError("service database unreachable")
+        return self.consumer.handle_batch(deliveries)
+
     def start(self) -> Harness:
         self.thread = threading.Thread(
-            target=self.bus.consume, args=(self.service, self.consumer.handle_batch, self.stop), daemon=True
+            target=self.bus.consume, args=(self.service, self._handle_batch, self.stop), daemon=True
         )
         self.thread.start()
         return self

@@ -15,11 +15,13 @@ from tests.integration.bus_harness import Harness, booking_data, wait_for
 QUIET_SECONDS = 1.0  # how long "nothing more arrives" is watched for
 
 
-@pytest.fixture(params=["rabbitmq", "local"])
+@pytest.fixture(params=["rabbitmq", "rabbitmq-quorum", "local"])
 def harness(request, tmp_path):
     env = {"ACADEMY_DATA_DIR": str(tmp_path)}
-    if request.param == "rabbitmq":
+    if request.param.startswith("rabbitmq"):
         env["AMQP_URL"] = request.getfixturevalue("amqp_url")
+    if request.param == "rabbitmq-quorum":
+        env["AMQP_QUEUE_TYPE"] = "quorum"
     service = f"svc{uuid.uuid4().hex[:6]}"
     h = Harness(service, f"sqlite:///{tmp_path / 'service.sqlite3'}", env).start()
     yield h
@@ -84,6 +86,15 @@ def test_failing_handler_is_retried_then_dead_lettered_while_others_flow(harness
     harness.commit_events(["after"])
     harness.relay.relay_once()
     wait_for(lambda: "after" in harness.handled_subjects())
+
+
+def test_a_batch_that_fails_as_a_whole_is_delivered_again_without_using_up_retries(harness):
+    harness.database_outages = 2
+    harness.commit_events(["patient"])
+    harness.relay.relay_once()
+    wait_for(lambda: harness.handled_subjects() == ["patient"], timeout=20)
+    assert harness.database_outages == 0
+    assert harness.bus.dead_letters(harness.service) == []
 
 
 def test_dead_letters_can_be_replayed(harness):
