@@ -73,6 +73,7 @@ class Settings:
     smtp_host: str | None = None
     smtp_port: int = 25
     operators: tuple[str, ...] = ()
+    message_retention_days: int = 30
 
     @property
     def embedded(self) -> bool:
@@ -123,6 +124,7 @@ class Settings:
             upstreams=upstreams,
             smtp_host=env.get("SMTP_HOST") or None,
             smtp_port=_int(env, "SMTP_PORT", 25),
+            message_retention_days=_int(env, "MESSAGE_RETENTION_DAYS", 30),
             operators=tuple(
                 address.strip().lower() for address in env.get("ACADEMY_OPERATORS", "").split(",") if address.strip()
             ),

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+from datetime import timedelta
 
 from shared import metrics
 from shared.consumer import EventConsumer
+from shared.housekeeping import purge_messages
 from shared.outbox import OutboxRelay, wait_for_outbox
 from shared.service import Runtime, ServiceDefinition
 
@@ -14,6 +17,7 @@ log = logging.getLogger(__name__)
 IDLE_POLL_SECONDS = 0.2
 ERROR_BACKOFF_SECONDS = (0.5, 1, 2, 5)
 GAUGE_INTERVAL_SECONDS = 10.0
+PURGE_INTERVAL_SECONDS = 3600.0
 
 
 class Worker:
@@ -28,7 +32,7 @@ class Worker:
     def start(self) -> None:
         """Declare the topology (retrying until the broker answers), then start consuming and relaying."""
         self._declare()
-        targets = [("relay", self._relay_loop), ("gauges", self._gauge_loop)]
+        targets = [("relay", self._relay_loop), ("housekeeping", self._housekeeping_loop)]
         if self.consumer.handlers:
             targets.insert(0, ("consumer", self._consume))
         for role, target in targets:
@@ -66,17 +70,34 @@ class Worker:
             if not sent:
                 wait_for_outbox(IDLE_POLL_SECONDS)
 
-    def _gauge_loop(self) -> None:
-        service = self.definition.name
+    def _housekeeping_loop(self) -> None:
+        next_purge = 0.0
         while not self.stop_event.is_set():
-            try:
-                backlog, oldest_age = self.relay.backlog()
-                metrics.OUTBOX_BACKLOG.labels(service).set(backlog)
-                metrics.OUTBOX_OLDEST_AGE.labels(service).set(oldest_age)
-                metrics.DEAD_LETTERS.labels(service).set(self.runtime.bus.dead_letter_count(service))
-            except Exception as exc:  # noqa: BLE001 - a gauge must never take the worker down
-                log.debug("gauges of %s not updated: %s", service, exc)
+            self._update_gauges()
+            if time.monotonic() >= next_purge:
+                self._purge()
+                next_purge = time.monotonic() + PURGE_INTERVAL_SECONDS
             self.stop_event.wait(GAUGE_INTERVAL_SECONDS)
+
+    def _update_gauges(self) -> None:
+        service = self.definition.name
+        try:
+            backlog, oldest_age = self.relay.backlog()
+            metrics.OUTBOX_BACKLOG.labels(service).set(backlog)
+            metrics.OUTBOX_OLDEST_AGE.labels(service).set(oldest_age)
+            metrics.DEAD_LETTERS.labels(service).set(self.runtime.bus.dead_letter_count(service))
+        except Exception as exc:  # noqa: BLE001 - a gauge must never take the worker down
+            log.debug("gauges of %s not updated: %s", service, exc)
+
+    def _purge(self) -> None:
+        retention = timedelta(days=self.runtime.settings.message_retention_days)
+        try:
+            published, handled = purge_messages(self.runtime.session_factory, retention)
+        except Exception as exc:  # noqa: BLE001 - try again at the next interval
+            log.warning("purging old messages of %s failed: %s", self.definition.name, exc)
+            return
+        if published or handled:
+            log.info("purged %s published outbox rows and %s inbox rows", published, handled)
 
     def stop(self, timeout: float = 10.0) -> None:
         self.stop_event.set()
