@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import UTC, datetime
 
@@ -12,6 +13,8 @@ from services.billing.domain import DEFAULT_POLICY, RevenueSharePolicy, invoice_
 from services.billing.models import Invoice, InvoiceSequence, LedgerEntry, OfferRecord
 from shared.events.declarations import INVOICE_ISSUED
 from shared.outbox import record_event
+
+log = logging.getLogger(__name__)
 
 
 def next_invoice_number(session: Session, year: int) -> str:
@@ -84,4 +87,5 @@ def issue_invoice(
             "issued_at": now,
         },
     )
+    log.info("invoice issued", extra={"invoice_number": invoice.number, "booking_id": booking_id})
     return invoice

@@ -91,6 +91,7 @@ class DistributedAcademy:
         self.database_urls = database_urls
         self.web: dict[str, Process] = {}
         self.workers: dict[str, Process] = {}
+        self.worker_ports: dict[str, int] = {}
 
     def env(self, service: str, amqp_url: str) -> dict[str, str]:
         return {**self.base_env, "DATABASE_URL": self.database_urls[service], "AMQP_URL": amqp_url}
@@ -105,7 +106,8 @@ class DistributedAcademy:
                            cwd=REPO, check=True, capture_output=True, timeout=120)
 
     def start_worker(self, name: str) -> Process:
-        env = {**self.env(name, self.worker_amqp_url), "WORKER_PORT": str(free_port())}
+        self.worker_ports[name] = free_port()
+        env = {**self.env(name, self.worker_amqp_url), "WORKER_PORT": str(self.worker_ports[name])}
         self.workers[name] = Process(f"{name}-worker", ["worker", name], env, self.log_dir).start()
         return self.workers[name]
 

@@ -33,6 +33,7 @@ class Academy:
 
     base_url: str
     http: requests.Session = field(default_factory=requests.Session)
+    last_booking_traceparent: str | None = None
 
     def call(self, method: str, path: str, token: str | None = None, **kwargs) -> requests.Response:
         headers = kwargs.pop("headers", {})
@@ -88,6 +89,7 @@ class Academy:
             if response.status_code == 404:
                 return None
             assert response.status_code == 201, response.text
+            self.last_booking_traceparent = response.headers.get("traceparent")
             return response.json()
 
         return eventually(attempt)
@@ -117,4 +119,4 @@ def run_slice(academy: Academy, *, timeout: float = 30.0) -> dict:
     inbox = eventually(lambda: len(academy.notifications(learner_token)) >= 2 and academy.notifications(learner_token),
                        timeout=timeout)
     return {"offer_id": offer_id, "session_id": session_id, "booking": booking, "invoices": invoices,
-            "inbox": inbox, "learner_token": learner_token}
+            "inbox": inbox, "learner_token": learner_token, "booking_traceparent": academy.last_booking_traceparent}

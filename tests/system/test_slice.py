@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 
 import pytest
+import requests
 from cloudevents.core.bindings.rabbitmq import RabbitMQMessage, from_rabbitmq
 from cloudevents.core.formats.json import JSONFormat
 
 from shared.auth import ensure_keypair
 from shared.config import SERVICES
 from shared.events import CONTENT_TYPE, REGISTRY, parse_event
+from shared.tracing import trace_id
 from tests.system.processes import DistributedAcademy, EmbeddedProcess
 from tests.system.slice import Academy, run_slice
 from tests.system.wiretap import WireTap
@@ -55,8 +57,23 @@ def test_slice_runs_across_separate_processes_and_every_event_on_the_wire_is_a_c
         assert event.get_source() == declared.source
         assert properties.message_id == event.get_id()
         parsed = parse_event(body)  # data valid against its declared schema
-        assert json.loads(body)["traceparent"], "every event carries its trace"
         assert parsed.id == event.get_id()
+
+    # One trace runs from the booking request through booking, billing and notify.
+    booking_trace = trace_id(result["booking_traceparent"])
+    caused_by_booking = [parse_event(body) for method, _, body in messages
+                         if method.routing_key in ("booking.confirmed", "invoice.issued")]
+    assert booking_trace and {trace_id(event.traceparent) for event in caused_by_booking} == {booking_trace}
+    billing_log = [json.loads(line) for line in distributed.workers["billing"].log().splitlines()
+                   if line.startswith("{")]
+    assert any(line["message"] == "invoice issued" and line["trace_id"] == booking_trace for line in billing_log)
+
+    # Metrics: the gunicorn workers' counters summed in one scrape, and the worker's consumer counters.
+    web_metrics = requests.get(f"http://127.0.0.1:{distributed.ports['booking']}/metrics", timeout=10).text
+    assert 'http_requests_total{method="POST",route="/api/v1/bookings",service="booking",status="201"}' in web_metrics
+    worker_metrics = requests.get(f"http://127.0.0.1:{distributed.worker_ports['billing']}/", timeout=10).text
+    assert 'events_consumed_total{outcome="handled",service="billing",type="academy.booking.confirmed.v1"}' \
+        in worker_metrics
 
 
 def test_slice_runs_in_the_embedded_academy(tmp_path):
