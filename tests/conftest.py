@@ -1,4 +1,4 @@
-"""Fixtures for the real RabbitMQ and PostgreSQL: a vhost and databases of their own per test run."""
+"""Fixtures for the real RabbitMQ and PostgreSQL (local servers, or containers where a Docker engine runs)."""
 
 from __future__ import annotations
 
@@ -33,34 +33,63 @@ def _missing(what: str) -> None:
     pytest.skip(f"{what} is not reachable")
 
 
-def _rabbitmqctl(*args: str) -> None:
+def _docker_engine_available() -> bool:
+    try:
+        import docker
+
+        return bool(docker.from_env().ping())
+    except Exception:  # noqa: BLE001 - no client library, no socket, no daemon: all mean "no engine"
+        return False
+
+
+def _local_rabbitmqctl(*args: str) -> None:
     subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
 
 
 @pytest.fixture(scope="session")
-def rabbitmq_available() -> None:
-    if not _reachable(AMQP_BASE_URL, 5672):
-        _missing(f"RabbitMQ at {AMQP_BASE_URL}")
-    if shutil.which("rabbitmqctl") is None:
-        _missing("rabbitmqctl (needed to make a vhost per test)")
+def rabbitmq():
+    """(base URL, rabbitmqctl): the local broker when it runs, else a container where an engine exists."""
+    if _reachable(AMQP_BASE_URL, 5672) and shutil.which("rabbitmqctl"):
+        yield AMQP_BASE_URL, _local_rabbitmqctl
+    elif _docker_engine_available():
+        from testcontainers.community.rabbitmq import RabbitMqContainer
+
+        with RabbitMqContainer("rabbitmq:3.13", username="academy", password="academy") as container:
+            url = f"amqp://academy:academy@{container.get_container_host_ip()}:{container.get_exposed_port(5672)}/"
+            yield url, lambda *args: container.exec(["rabbitmqctl", "-q", *args])
+    else:
+        _missing(f"RabbitMQ at {AMQP_BASE_URL} (with rabbitmqctl to make a vhost per test)")
 
 
 @pytest.fixture
-def amqp_url(rabbitmq_available) -> str:
+def amqp_url(rabbitmq) -> str:
     """A fresh vhost per test, so exchanges, queues and dead letters never leak between tests or runs."""
+    base_url, rabbitmqctl = rabbitmq
     vhost = f"academy-test-{RUN_ID}-{uuid.uuid4().hex[:8]}"
-    user = urlparse(AMQP_BASE_URL).username or "guest"
-    _rabbitmqctl("add_vhost", vhost)
-    _rabbitmqctl("set_permissions", "-p", vhost, user, ".*", ".*", ".*")
-    yield urlunparse(urlparse(AMQP_BASE_URL)._replace(path="/" + vhost))
-    _rabbitmqctl("delete_vhost", vhost)
+    rabbitmqctl("add_vhost", vhost)
+    rabbitmqctl("set_permissions", "-p", vhost, urlparse(base_url).username or "guest", ".*", ".*", ".*")
+    yield urlunparse(urlparse(base_url)._replace(path="/" + vhost))
+    rabbitmqctl("delete_vhost", vhost)
 
 
 @pytest.fixture(scope="session")
-def postgres_admin():
-    if not _reachable(POSTGRES_ADMIN_URL.replace("postgresql+psycopg", "postgresql"), 5432):
+def postgres_server():
+    """An administrator URL: the local server when it runs, else a container where an engine exists."""
+    if _reachable(POSTGRES_ADMIN_URL.replace("postgresql+psycopg", "postgresql"), 5432):
+        yield POSTGRES_ADMIN_URL
+    elif _docker_engine_available():
+        from testcontainers.community.postgres import PostgresContainer
+
+        with PostgresContainer("postgres:16", username="postgres", password="postgres", dbname="postgres",
+                               driver="psycopg") as container:
+            yield container.get_connection_url()
+    else:
         _missing(f"PostgreSQL at {POSTGRES_ADMIN_URL}")
-    engine = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+
+
+@pytest.fixture(scope="session")
+def postgres_admin(postgres_server):
+    engine = create_engine(postgres_server, isolation_level="AUTOCOMMIT")
     created: list[str] = []
     yield engine, created
     with engine.connect() as connection:
