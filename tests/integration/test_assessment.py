@@ -4,32 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import pytest
 from sqlalchemy import select
 
-from services.assessment import SERVICE
+from services import assessment
 from services.assessment.models import OfferRecord
 from shared.bus import Outcome
-from shared.consumer import EventConsumer
 from shared.events.declarations import OFFER_PUBLISHED
-from shared.testing import delivery, make_runtime
+from shared.testing import delivery
 
-
-@pytest.fixture
-def runtime(tmp_path):
-    runtime = make_runtime(SERVICE, tmp_path)
-    yield runtime
-    runtime.close()
-
-
-@pytest.fixture
-def consumer(runtime):
-    return EventConsumer("assessment", SERVICE.handlers, runtime.session_factory)
-
-
-@pytest.fixture
-def client(runtime):
-    return SERVICE.create_app(runtime).test_client()
+SERVICE = assessment.SERVICE  # the service under test, for the fixtures in conftest.py
 
 
 def offer_published(offer_id: str = "offer-1", **changes):

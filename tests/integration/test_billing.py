@@ -11,35 +11,19 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from services.billing import SERVICE
+from services import billing
 from services.billing.commands import next_invoice_number
 from services.billing.models import Invoice, LedgerEntry
 from shared.bus import Outcome
-from shared.consumer import EventConsumer
 from shared.events import parse_event
 from shared.events.declarations import BOOKING_CONFIRMED, INVOICE_ISSUED, OFFER_PUBLISHED
 from shared.tables import inbox, outbox
-from shared.testing import bearer, delivery, make_runtime
+from shared.testing import bearer, delivery
+
+SERVICE = billing.SERVICE  # the service under test, for the fixtures in conftest.py
 
 PROVIDER_ID = "provider-1"
 MEMBER_ID = "member-1"
-
-
-@pytest.fixture
-def runtime(tmp_path):
-    runtime = make_runtime(SERVICE, tmp_path)
-    yield runtime
-    runtime.close()
-
-
-@pytest.fixture
-def consumer(runtime):
-    return EventConsumer("billing", SERVICE.handlers, runtime.session_factory)
-
-
-@pytest.fixture
-def client(runtime):
-    return SERVICE.create_app(runtime).test_client()
 
 
 def offer_published(offer_id: str, price_cents: int = 12_345, currency: str = "EUR"):

@@ -9,12 +9,11 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
-from services.notify import SERVICE
+from services import notify
 from services.notify.domain import format_amount
 from services.notify.handlers import booking_confirmed as handle_booking_confirmed
 from services.notify.models import InboxMessage
 from shared.bus import Outcome
-from shared.consumer import EventConsumer
 from shared.events import parse_event
 from shared.events.declarations import (
     BOOKING_CONFIRMED,
@@ -24,26 +23,11 @@ from shared.events.declarations import (
     NOTIFICATION_DELIVERED,
 )
 from shared.tables import outbox
-from shared.testing import bearer, delivery, make_runtime
+from shared.testing import bearer, delivery
+
+SERVICE = notify.SERVICE  # the service under test, for the fixtures in conftest.py
 
 MEMBER_ID = "member-1"
-
-
-@pytest.fixture
-def runtime(tmp_path):
-    runtime = make_runtime(SERVICE, tmp_path)
-    yield runtime
-    runtime.close()
-
-
-@pytest.fixture
-def consumer(runtime):
-    return EventConsumer("notify", SERVICE.handlers, runtime.session_factory)
-
-
-@pytest.fixture
-def client(runtime):
-    return SERVICE.create_app(runtime).test_client()
 
 
 def member_registered(member_id: str = MEMBER_ID, name: str = "Ada Lovelace"):
