@@ -27,15 +27,10 @@ def place_booking(session: Session, member_id: str, session_id: str, format: str
         select(func.count()).where(Booking.session_id == session_id, Booking.member_id == member_id, active)
     )
     check_bookable(format, record.seats(format), bool(already))
-    confirmed = session.scalar(
-        select(func.count()).where(
-            Booking.session_id == session_id,
-            Booking.format == format,
-            Booking.status == BookingStatus.CONFIRMED.value,
-        )
-    )
+    # Counted before the new booking is added, which autoflush would otherwise count along.
+    taken = _count_by_status(session, session_id, format)
     now = datetime.now(UTC)
-    status = decide_status(record.seats(format), confirmed)
+    status = decide_status(record.seats(format), taken[BookingStatus.CONFIRMED])
     booking = Booking(
         id=str(uuid.uuid4()),
         session_id=session_id,
@@ -56,12 +51,17 @@ def place_booking(session: Session, member_id: str, session_id: str, format: str
     if status is BookingStatus.CONFIRMED:
         record_event(session, BOOKING_CONFIRMED, booking.id, {**common, "confirmed_at": now})
     else:
-        waiting = session.scalar(
-            select(func.count()).where(
-                Booking.session_id == session_id,
-                Booking.format == format,
-                Booking.status == BookingStatus.WAITLISTED.value,
-            )
-        )
-        record_event(session, BOOKING_WAITLISTED, booking.id, {**common, "position": waiting + 1, "waitlisted_at": now})
+        position = taken[BookingStatus.WAITLISTED] + 1
+        record_event(session, BOOKING_WAITLISTED, booking.id, {**common, "position": position, "waitlisted_at": now})
     return booking
+
+
+def _count_by_status(session: Session, session_id: str, format: str) -> dict[BookingStatus, int]:
+    rows = session.execute(
+        select(Booking.status, func.count())
+        .where(Booking.session_id == session_id, Booking.format == format)
+        .group_by(Booking.status)
+    ).all()
+    counts = dict.fromkeys(BookingStatus, 0)
+    counts.update({BookingStatus(status): count for status, count in rows})
+    return counts
