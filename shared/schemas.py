@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate
 
 MAX_PER_PAGE = 100
 
@@ -13,6 +13,41 @@ class StrictSchema(Schema):
     class Meta:
         unknown = RAISE
         ordered = True
+
+    @pre_load
+    def refuse_unstorable_text(self, data, **kwargs):
+        # NUL and unpaired surrogates pass JSON parsing but no database stores them; say so per field.
+        if isinstance(data, dict):
+            bad = {key: [UNSTORABLE] for key, value in data.items() if _has_unstorable_text(key, value)}
+            if bad:
+                raise ValidationError(bad)
+        return data
+
+
+UNSTORABLE = "contains characters that cannot be stored (NUL or unpaired surrogates)"
+
+
+def _has_unstorable_text(*values) -> bool:
+    pending = list(values)  # a loop, not recursion: a deeply nested body must not exhaust the stack
+    while pending:
+        value = pending.pop()
+        if isinstance(value, str):
+            if "\x00" in value or not value.isascii() and not _encodes(value):
+                return True
+        elif isinstance(value, dict):
+            pending.extend(value.keys())
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+    return False
+
+
+def _encodes(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class PageArgs(StrictSchema):

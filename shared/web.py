@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import io
+import json
 import logging
 import time
 import uuid
 from collections.abc import Callable, Iterable
 
+import flask_smorest
 import swagger_ui_bundle
 from flask import Flask, Response, current_app, g, jsonify, request, send_from_directory
 from flask_smorest import Api
-from werkzeug.exceptions import HTTPException
+from webargs.flaskparser import FlaskParser
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from shared import metrics
 from shared.db import is_reachable
@@ -59,6 +63,24 @@ def _field_errors(messages) -> dict | None:
     return flat
 
 
+class RequestParser(FlaskParser):
+    """webargs' parser, answering 400 also for JSON that Python refuses to build (too deep, too long a number)."""
+
+    def _raw_load_json(self, req):
+        try:
+            return super()._raw_load_json(req)
+        except (RecursionError, ValueError) as exc:
+            if isinstance(exc, json.JSONDecodeError):
+                raise
+            raise json.JSONDecodeError(f"unreadable JSON: {type(exc).__name__}", "<body>", 0) from exc
+
+
+class Blueprint(flask_smorest.Blueprint):
+    """flask-smorest's Blueprint with the academy's request parser; every service's API uses this one."""
+
+    ARGUMENTS_PARSER = RequestParser()
+
+
 class ProblemApi(Api):
     """flask-smorest's Api, answering every HTTP error as RFC 9457 problem+json."""
 
@@ -70,11 +92,15 @@ class ProblemApi(Api):
             detail = "the request body is not valid JSON" if errors.get("json") else detail
         if error.code == 422:
             detail = "the request has invalid or unknown fields; see errors"
-        return problem(error.code or 500, error.name, detail, errors=errors, headers=data.get("headers"))
+        # Keep what the error itself must say, such as Allow on a 405.
+        headers = {name: value for name, value in error.get_headers() if name.lower() != "content-type"}
+        headers.update(data.get("headers") or {})
+        return problem(error.code or 500, error.name, detail, errors=errors, headers=headers)
 
 
 def _handle_domain_error(error: DomainError):
-    return problem(error.status, error.title, error.detail, slug=error.slug, errors=error.errors)
+    headers = {"WWW-Authenticate": 'Bearer realm="academy"'} if error.status == 401 else None
+    return problem(error.status, error.title, error.detail, slug=error.slug, errors=error.errors, headers=headers)
 
 
 def _handle_unexpected(error: Exception):
@@ -82,6 +108,18 @@ def _handle_unexpected(error: Exception):
         return error
     log.exception("unhandled error")
     return problem(500, "Internal Server Error", "the server failed to answer; the error has been logged")
+
+
+def _limit_chunked_body() -> None:
+    """A body without Content-Length is read up to the limit here: one byte more is a 413, never a cut body."""
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    environ = request.environ
+    if request.content_length is not None or not environ.get("wsgi.input_terminated"):
+        return  # a declared length is checked by werkzeug itself
+    body = environ["wsgi.input"].read(limit + 1)
+    if len(body) > limit:
+        raise RequestEntityTooLarge()
+    environ["wsgi.input"] = io.BytesIO(body)
 
 
 def _begin_request() -> None:
@@ -172,6 +210,7 @@ def create_service_app(
     app.register_error_handler(DomainError, _handle_domain_error)
     app.register_error_handler(Exception, _handle_unexpected)
     app.before_request(_begin_request)
+    app.before_request(_limit_chunked_body)
     app.after_request(_finish_request(settings.service))
     app.teardown_request(_teardown_request)
     register_health(app, runtime)

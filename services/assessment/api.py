@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from services.assessment.domain import CAREER_PATHS, COMPETENCE_AREAS, FRAMEWORK_VERSION, LEVELS
 from services.assessment.schemas import CareerPathList, CompetenceFrameworkOut
+from shared.web import Blueprint
 
 blp = Blueprint("framework", __name__, url_prefix="/api/v1", description="Competence framework and career paths")
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlalchemy import func, select
 
 from services.billing.models import Invoice
@@ -11,7 +10,7 @@ from services.billing.schemas import InvoiceOut, InvoicePage
 from shared.auth import current_principal, require_roles
 from shared.errors import NotFound
 from shared.schemas import PageArgs, paginate
-from shared.web import transaction
+from shared.web import Blueprint, transaction
 
 blp = Blueprint("invoices", __name__, url_prefix="/api/v1/invoices", description="Invoices for confirmed bookings")
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlalchemy import func, select
 
 from services.booking.commands import place_booking
@@ -14,7 +13,7 @@ from shared.auth import current_principal, require_roles
 from shared.errors import NotFound
 from shared.idempotency import check_key, fingerprint, remember_answer, stored_answer
 from shared.schemas import PageArgs, paginate
-from shared.web import json_response, transaction
+from shared.web import Blueprint, json_response, transaction
 
 blp = Blueprint("bookings", __name__, url_prefix="/api/v1/bookings", description="Seats and waiting lists")
 

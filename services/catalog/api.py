@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import current_app, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from services.catalog import commands
 from services.catalog.schemas import (
@@ -22,7 +21,7 @@ from services.catalog.schemas import (
 )
 from shared.auth import current_principal, issue_token, require_roles
 from shared.schemas import paginate
-from shared.web import json_response, transaction
+from shared.web import Blueprint, json_response, transaction
 
 BEARER = [{"bearer": []}]
 OPTIONAL_BEARER = [{}, {"bearer": []}]

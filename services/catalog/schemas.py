@@ -14,8 +14,14 @@ from shared.schemas import PageArgs, StrictSchema, page_schema
 MAX_COMPETENCES = 20
 MAX_SEATS = 10_000
 MAX_PRICE_CENTS = 100_000_000
-LANGUAGE = validate.Regexp(r"^[a-z]{2}\Z", error="a two-letter ISO 639-1 code in lower case")
-CURRENCY = validate.Regexp(r"^[A-Z]{3}\Z", error="a three-letter ISO 4217 code in upper case")
+# The length check keeps out the trailing newline that `$` would let through; `\Z` is no anchor in the
+# JavaScript dialect OpenAPI patterns use.
+LANGUAGE = validate.And(
+    validate.Length(equal=2), validate.Regexp(r"^[a-z]{2}$", error="a two-letter ISO 639-1 code in lower case")
+)
+CURRENCY = validate.And(
+    validate.Length(equal=3), validate.Regexp(r"^[A-Z]{3}$", error="a three-letter ISO 4217 code in upper case")
+)
 
 
 class Text(fields.String):

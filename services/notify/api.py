@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlalchemy import func, select
 
 from services.notify.commands import mark_read
@@ -11,7 +10,7 @@ from services.notify.models import InboxMessage
 from services.notify.schemas import MarkReadRequest, NotificationArgs, NotificationOut, NotificationPage
 from shared.auth import current_principal, require_roles
 from shared.schemas import paginate
-from shared.web import transaction
+from shared.web import Blueprint, transaction
 
 blp = Blueprint("notifications", __name__, url_prefix="/api/v1/notifications", description="The in-app inbox")
 
