@@ -35,7 +35,12 @@ def cmd_serve(args) -> None:
     settings = _settings(args.service, require)
     # Metrics of all gunicorn workers are summed from files in this folder; it must be set before
     # prometheus_client is first imported, which is why services are imported only below.
-    os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix=f"academy-{args.service}-metrics-"))
+    metrics_dir = Path(
+        os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix=f"academy-{args.service}-metrics-"))
+    )
+    metrics_dir.mkdir(parents=True, exist_ok=True)
+    for stale in metrics_dir.glob("*.db"):  # an earlier run's counters would be added to this run's
+        stale.unlink()
     from academy.gunicorn_app import ServiceApplication
 
     ServiceApplication(settings, port=args.port or settings.port, workers=args.workers).run()

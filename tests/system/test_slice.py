@@ -8,6 +8,7 @@ import pytest
 import requests
 from cloudevents.core.bindings.rabbitmq import RabbitMQMessage, from_rabbitmq
 from cloudevents.core.formats.json import JSONFormat
+from prometheus_client.parser import text_string_to_metric_families
 
 from shared.auth import ensure_keypair
 from shared.config import SERVICES
@@ -68,12 +69,27 @@ def test_slice_runs_across_separate_processes_and_every_event_on_the_wire_is_a_c
                    if line.startswith("{")]
     assert any(line["message"] == "invoice issued" and line["trace_id"] == booking_trace for line in billing_log)
 
-    # Metrics: the gunicorn workers' counters summed in one scrape, and the worker's consumer counters.
-    web_metrics = requests.get(f"http://127.0.0.1:{distributed.ports['booking']}/metrics", timeout=10).text
-    assert 'http_requests_total{method="POST",route="/api/v1/bookings",service="booking",status="201"}' in web_metrics
+    # Metrics: one scrape sums the counters of both gunicorn worker processes, whichever answered.
+    booking = f"http://127.0.0.1:{distributed.ports['booking']}"
+    assert _requests_counted(booking, "/api/v1/bookings", "POST", "201") == 1
+    before = _requests_counted(booking, "/health/live", "GET", "200")
+    for _ in range(20):
+        requests.get(booking + "/health/live", timeout=10)
+    assert _requests_counted(booking, "/health/live", "GET", "200") == before + 20
     worker_metrics = requests.get(f"http://127.0.0.1:{distributed.worker_ports['billing']}/", timeout=10).text
     assert 'events_consumed_total{outcome="handled",service="billing",type="academy.booking.confirmed.v1"}' \
         in worker_metrics
+
+
+def _requests_counted(base_url: str, route: str, method: str, status: str) -> float:
+    scrape = requests.get(base_url + "/metrics", timeout=10).text
+    for family in text_string_to_metric_families(scrape):
+        for sample in family.samples:
+            labels = sample.labels
+            if sample.name == "http_requests_total" and (labels.get("route"), labels.get("method"),
+                                                         labels.get("status")) == (route, method, status):
+                return sample.value
+    return 0.0
 
 
 def test_slice_runs_in_the_embedded_academy(tmp_path):
