@@ -35,6 +35,7 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # kombu and amqp are chatty at INFO about every reconnect attempt
-    for noisy in ("amqp", "kombu"):
+    # kombu and amqp are chatty at INFO about every reconnect attempt; the embedded server's own request
+    # lines would repeat the academy's access log.
+    for noisy in ("amqp", "kombu", "werkzeug"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

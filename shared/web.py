@@ -23,6 +23,7 @@ from shared.service import Runtime
 from shared.tracing import child_of, current_request_id, current_traceparent
 
 log = logging.getLogger(__name__)
+access_log = logging.getLogger("academy.access")
 PROBLEM_JSON = "application/problem+json"
 
 
@@ -134,9 +135,16 @@ def _begin_request() -> None:
 def _finish_request(service: str):
     def finish(response: Response) -> Response:
         route = request.url_rule.rule if request.url_rule else "unmatched"
-        if "started" in g:
-            metrics.HTTP_LATENCY.labels(service, route).observe(time.perf_counter() - g.started)
+        seconds = time.perf_counter() - g.started if "started" in g else 0.0
+        metrics.HTTP_LATENCY.labels(service, route).observe(seconds)
         metrics.HTTP_REQUESTS.labels(service, request.method, route, str(response.status_code)).inc()
+        access_log.info(
+            "%s %s %s",
+            request.method,
+            request.path,
+            response.status_code,
+            extra={"route": route, "status": response.status_code, "duration_ms": round(seconds * 1000, 1)},
+        )
         response.headers["X-Request-ID"] = g.get("request_id", "")
         response.headers["traceparent"] = current_traceparent.get() or ""
         return response

@@ -53,3 +53,19 @@ def test_outside_any_request_the_ids_are_null(log_stream):
 def test_a_malformed_parent_starts_a_new_trace(broken):
     child = child_of(broken)
     assert trace_id(child) is not None
+
+
+def test_every_request_leaves_one_access_line_with_its_request_id(log_stream, tmp_path):
+    from services.assessment import SERVICE
+    from shared.testing import make_runtime
+
+    runtime = make_runtime(SERVICE, tmp_path)
+    client = SERVICE.create_app(runtime).test_client()
+    response = client.get("/api/v1/career-paths", headers={"X-Request-ID": "req-7"})
+    runtime.close()
+
+    access = [json.loads(line) for line in log_stream.getvalue().splitlines() if '"academy.access"' in line]
+    assert len(access) == 1
+    assert access[0]["request_id"] == "req-7" == response.headers["X-Request-ID"]
+    assert access[0]["status"] == 200 and access[0]["route"] == "/api/v1/career-paths"
+    assert access[0]["trace_id"] == trace_id(response.headers["traceparent"])
