@@ -7,8 +7,10 @@ import subprocess
 import sys
 import threading
 
-from shared.bus import Outcome, Settlement
-from shared.bus.local import LocalBus
+import pytest
+
+from shared.bus import Outcome, Settlement, make_bus
+from shared.config import Settings
 from tests.system.processes import REPO
 
 BASE_ENV = {"PATH": "/usr/bin:/bin", "HOME": "/tmp"}
@@ -61,8 +63,16 @@ def test_migrate_refuses_to_put_every_service_into_one_database(tmp_path):
     assert "say which" in result.stderr
 
 
-def test_dead_letters_are_listed_and_replayed(tmp_path):
-    bus = LocalBus(f"sqlite:///{tmp_path}/bus.sqlite3", retry_delays=())
+@pytest.fixture(params=["local", "rabbitmq"])
+def bus_env(request, tmp_path) -> dict[str, str]:
+    env = {"ACADEMY_DATA_DIR": str(tmp_path)}
+    if request.param == "rabbitmq":
+        env["AMQP_URL"] = request.getfixturevalue("amqp_url")
+    return env
+
+
+def test_dead_letters_are_listed_and_replayed(bus_env):
+    bus = make_bus(Settings.from_env("billing", {**bus_env, "EVENT_RETRY_DELAYS": "1"}))
     bus.declare("billing", ["booking.confirmed"])
     bus.publish([("booking.confirmed", b"not an event", "m-1")])
     stop = threading.Event()
@@ -73,14 +83,16 @@ def test_dead_letters_are_listed_and_replayed(tmp_path):
 
     bus.consume("billing", dead_letter_all, stop)
 
-    listed = academy("dead-letters", "list", "billing", ACADEMY_DATA_DIR=str(tmp_path))
+    listed = academy("dead-letters", "list", "billing", **bus_env)
     assert listed.returncode == 0, listed.stderr
     letter = json.loads(listed.stdout.splitlines()[0])
     assert letter["message_id"] == "m-1" and letter["reason"] == "not JSON"
+    assert letter["routing_key"] == "booking.confirmed"
 
-    replayed = academy("dead-letters", "replay", "billing", "--id", "m-1", ACADEMY_DATA_DIR=str(tmp_path))
+    replayed = academy("dead-letters", "replay", "billing", "--id", "m-1", **bus_env)
     assert "replayed 1 dead letter" in replayed.stdout
     assert bus.dead_letters("billing") == []
+    bus.close()
 
 
 def test_the_event_catalogue_lists_publishers_and_consumers():
