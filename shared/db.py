@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import DateTime, Engine, TypeDecorator, create_engine, event
+from sqlalchemy import DateTime, Engine, Select, TypeDecorator, create_engine, event, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -52,6 +52,13 @@ def _configure_sqlite(engine: Engine) -> None:
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def fetch_page(session: Session, query: Select, page: int, per_page: int) -> tuple[int, list]:
+    """How many rows `query` has in all, and the rows of one page of it (pages count from 1)."""
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    items = session.scalars(query.offset((page - 1) * per_page).limit(per_page)).all()
+    return total, list(items)
 
 
 def is_reachable(engine: Engine) -> bool:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from services.billing.models import Invoice
 from services.billing.schemas import InvoiceOut, InvoicePage
 from shared.auth import current_principal, require_roles
+from shared.db import fetch_page
 from shared.errors import NotFound
 from shared.schemas import PageArgs, paginate
 from shared.web import Blueprint, transaction
@@ -28,16 +29,13 @@ class Invoices(MethodView):
         """List my invoices, newest first"""
         member_id = current_principal().member_id
         with transaction() as session:
-            mine = Invoice.member_id == member_id
-            total = session.scalar(select(func.count()).select_from(Invoice).where(mine))
-            items = session.scalars(
+            query = (
                 select(Invoice)
-                .where(mine)
+                .where(Invoice.member_id == member_id)
                 .order_by(Invoice.issued_at.desc(), Invoice.number.desc())
-                .offset((args["page"] - 1) * args["per_page"])
-                .limit(args["per_page"])
-            ).all()
-            return paginate(total, list(items), args)
+            )
+            total, items = fetch_page(session, query, args["page"], args["per_page"])
+            return paginate(total, items, args)
 
 
 @blp.route("/<string:invoice_id>")

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from flask import request
 from flask.views import MethodView
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from services.booking.commands import place_booking
 from services.booking.models import Booking
 from services.booking.schemas import BookingOut, BookingPage, BookingRequest
 from shared.auth import current_principal, require_roles
+from shared.db import fetch_page
 from shared.errors import NotFound
 from shared.idempotency import check_key, fingerprint, remember_answer, stored_answer
 from shared.schemas import PageArgs, paginate
@@ -28,16 +29,13 @@ class Bookings(MethodView):
         """List my bookings, newest first"""
         member_id = current_principal().member_id
         with transaction() as session:
-            mine = Booking.member_id == member_id
-            total = session.scalar(select(func.count()).select_from(Booking).where(mine))
-            items = session.scalars(
+            query = (
                 select(Booking)
-                .where(mine)
+                .where(Booking.member_id == member_id)
                 .order_by(Booking.created_at.desc(), Booking.id)
-                .offset((args["page"] - 1) * args["per_page"])
-                .limit(args["per_page"])
-            ).all()
-            return paginate(total, list(items), args)
+            )
+            total, items = fetch_page(session, query, args["page"], args["per_page"])
+            return paginate(total, items, args)
 
     @require_roles("member")
     @blp.arguments(BookingRequest)

@@ -31,6 +31,7 @@ from services.catalog.domain import (
     roles_for,
 )
 from services.catalog.models import Member, Offer, OfferCompetence, OfferSession
+from shared.db import fetch_page
 from shared.errors import Conflict, Forbidden, NotFound, Unauthorized
 from shared.events.declarations import MEMBER_REGISTERED, OFFER_PUBLISHED, SESSION_SCHEDULED
 from shared.outbox import record_event
@@ -191,15 +192,8 @@ def search_offers(session: Session, filters: dict[str, Any], page: int, per_page
     for name in ("format", "level", "language"):
         if name in filters:
             conditions.append(getattr(Offer, name) == filters[name])
-    total = session.scalar(select(func.count()).select_from(Offer).where(*conditions))
-    offers = session.scalars(
-        select(Offer)
-        .where(*conditions)
-        .order_by(Offer.published_at.desc(), Offer.id)
-        .offset((page - 1) * per_page)
-        .limit(per_page)
-    ).all()
-    return total, list(offers)
+    query = select(Offer).where(*conditions).order_by(Offer.published_at.desc(), Offer.id)
+    return fetch_page(session, query, page, per_page)
 
 
 # --- sessions ---------------------------------------------------------------------------------------------

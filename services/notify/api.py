@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from services.notify.commands import mark_read
 from services.notify.models import InboxMessage
 from services.notify.schemas import MarkReadRequest, NotificationArgs, NotificationOut, NotificationPage
 from shared.auth import current_principal, require_roles
+from shared.db import fetch_page
 from shared.schemas import paginate
 from shared.web import Blueprint, transaction
 
@@ -27,15 +28,9 @@ class Notifications(MethodView):
         if args["unread"]:
             conditions.append(InboxMessage.read_at.is_(None))
         with transaction() as session:
-            total = session.scalar(select(func.count()).select_from(InboxMessage).where(*conditions))
-            items = session.scalars(
-                select(InboxMessage)
-                .where(*conditions)
-                .order_by(InboxMessage.created_at.desc(), InboxMessage.id)
-                .offset((args["page"] - 1) * args["per_page"])
-                .limit(args["per_page"])
-            ).all()
-            return paginate(total, list(items), args)
+            query = select(InboxMessage).where(*conditions).order_by(InboxMessage.created_at.desc(), InboxMessage.id)
+            total, items = fetch_page(session, query, args["page"], args["per_page"])
+            return paginate(total, items, args)
 
 
 @blp.route("/<string:notification_id>/read")
