@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -25,6 +26,7 @@ from shared.tracing import child_of, current_request_id, current_traceparent
 log = logging.getLogger(__name__)
 access_log = logging.getLogger("academy.access")
 PROBLEM_JSON = "application/problem+json"
+REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 
 def json_response(body, status: int = 200) -> Response:
@@ -89,8 +91,8 @@ class ProblemApi(Api):
         data = getattr(error, "data", None) or {}
         errors = data.get("errors") or _field_errors(data.get("messages"))
         detail = data.get("message") or error.description
-        if error.code == 400 and errors and "json" in (data.get("messages") or {}):
-            detail = "the request body is not valid JSON" if errors.get("json") else detail
+        if error.code == 400 and "json" in (data.get("messages") or {}):
+            detail = "the request body is not valid JSON"
         if error.code == 422:
             detail = "the request has invalid or unknown fields; see errors"
         # Keep what the error itself must say, such as Allow on a 405.
@@ -104,9 +106,8 @@ def _handle_domain_error(error: DomainError):
     return problem(error.status, error.title, error.detail, slug=error.slug, errors=error.errors, headers=headers)
 
 
-def _handle_unexpected(error: Exception):
-    if isinstance(error, HTTPException):
-        return error
+def _handle_unexpected(_error: Exception):
+    # HTTP errors never get here: Flask hands them to ProblemApi's more specific handler.
     log.exception("unhandled error")
     return problem(500, "Internal Server Error", "the server failed to answer; the error has been logged")
 
@@ -125,7 +126,9 @@ def _limit_chunked_body() -> None:
 
 def _begin_request() -> None:
     g.started = time.perf_counter()
-    g.request_id = request.headers.get("X-Request-ID") or str(uuid.uuid4())
+    offered = request.headers.get("X-Request-ID", "")
+    # A caller's id is kept only if it is plain, so nothing odd reaches the logs or the response headers.
+    g.request_id = offered if REQUEST_ID.fullmatch(offered) else str(uuid.uuid4())
     g.context_tokens = (
         current_request_id.set(g.request_id),
         current_traceparent.set(child_of(request.headers.get("traceparent"))),

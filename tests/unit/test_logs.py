@@ -69,3 +69,15 @@ def test_every_request_leaves_one_access_line_with_its_request_id(log_stream, tm
     assert access[0]["request_id"] == "req-7" == response.headers["X-Request-ID"]
     assert access[0]["status"] == 200 and access[0]["route"] == "/api/v1/career-paths"
     assert access[0]["trace_id"] == trace_id(response.headers["traceparent"])
+
+
+@pytest.mark.parametrize("offered", ["", "x" * 129, "two words", "<script>"])
+def test_an_unusable_request_id_is_replaced(offered, tmp_path):
+    from services.assessment import SERVICE
+    from shared.testing import make_runtime
+
+    runtime = make_runtime(SERVICE, tmp_path)
+    response = SERVICE.create_app(runtime).test_client().get("/health/live", headers={"X-Request-ID": offered})
+    runtime.close()
+    assert response.headers["X-Request-ID"] != offered
+    assert len(response.headers["X-Request-ID"]) == 36
