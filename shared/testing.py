@@ -15,13 +15,13 @@ from shared.service import Runtime, ServiceDefinition
 
 
 @cache
-def test_keypair() -> tuple[str, str]:
+def signing_keypair() -> tuple[str, str]:
     return generate_keypair()
 
 
 def make_runtime(definition: ServiceDefinition, data_dir: Path, **env: str) -> Runtime:
     """A migrated runtime of `definition` on SQLite files in `data_dir` (DATABASE_URL etc. may override)."""
-    private_pem, public_pem = test_keypair()
+    private_pem, public_pem = signing_keypair()
     settings = Settings.from_env(
         definition.name,
         {
@@ -38,7 +38,7 @@ def make_runtime(definition: ServiceDefinition, data_dir: Path, **env: str) -> R
 
 
 def bearer(member_id: str, *roles: str) -> dict[str, str]:
-    token = issue_token(test_keypair()[0], member_id, list(roles or ("member",)))
+    token = issue_token(signing_keypair()[0], member_id, list(roles or ("member",)))
     return {"Authorization": f"Bearer {token}"}
 
 

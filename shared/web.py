@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Callable, Iterable
 
 import flask_smorest
+import sqlalchemy.exc
 import swagger_ui_bundle
 from flask import Flask, Response, current_app, g, jsonify, request, send_from_directory
 from flask_smorest import Api
@@ -104,6 +105,12 @@ class ProblemApi(Api):
 def _handle_domain_error(error: DomainError):
     headers = {"WWW-Authenticate": 'Bearer realm="academy"'} if error.status == 401 else None
     return problem(error.status, error.title, error.detail, slug=error.slug, errors=error.errors, headers=headers)
+
+
+def _handle_database_unavailable(_error: Exception):
+    log.exception("database unavailable")
+    return problem(503, "Service Unavailable", "the service's database cannot be reached; try again shortly",
+                   headers={"Retry-After": "5"})
 
 
 def _handle_unexpected(_error: Exception):
@@ -219,6 +226,7 @@ def create_service_app(
     for blueprint in blueprints:
         api.register_blueprint(blueprint)
     app.register_error_handler(DomainError, _handle_domain_error)
+    app.register_error_handler(sqlalchemy.exc.OperationalError, _handle_database_unavailable)
     app.register_error_handler(Exception, _handle_unexpected)
     app.before_request(_begin_request)
     app.before_request(_limit_chunked_body)

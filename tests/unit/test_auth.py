@@ -247,7 +247,7 @@ def test_the_bearer_scheme_is_case_insensitive(client):
 
 
 def test_an_expired_token_over_http_says_it_expired(client):
-    token = issue_token(testing.test_keypair()[0], MEMBER_ID, ["member"], ttl=timedelta(seconds=-1))
+    token = issue_token(testing.signing_keypair()[0], MEMBER_ID, ["member"], ttl=timedelta(seconds=-1))
 
     body = assert_problem(client.get("/probe/anyone", headers={"Authorization": f"Bearer {token}"}), 401)
 
