@@ -41,7 +41,8 @@ class EventConsumer:
         metrics.EVENTS_CONSUMED.labels(self.service, ce_type, outcome).inc()
 
     def handle_batch(self, deliveries: list[Delivery]) -> list[Settlement]:
-        """Settle every delivery; raises only if the database itself failed (then nothing is settled)."""
+        """Settle every delivery. Raises (settling nothing, so the batch comes again) only when the service's
+        own database fails, since every problem of a single event is settled as a retry or a dead letter."""
         settlements: list[Settlement | None] = [None] * len(deliveries)
         runnable: list[tuple[int, ParsedEvent]] = []
         for index, delivery in enumerate(deliveries):

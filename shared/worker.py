@@ -8,7 +8,9 @@ import time
 from datetime import timedelta
 
 from shared import metrics
+from shared.config import SERVICES
 from shared.consumer import EventConsumer
+from shared.events.registry import topology
 from shared.housekeeping import purge_messages
 from shared.outbox import OutboxRelay, wait_for_outbox
 from shared.service import Runtime, ServiceDefinition
@@ -30,7 +32,7 @@ class Worker:
         self.threads: list[threading.Thread] = []
 
     def start(self) -> None:
-        """Declare the topology (retrying until the broker answers), then start consuming and relaying."""
+        """Declare every service's queue (retrying until the broker answers), then consume and relay."""
         self._declare()
         targets = [("relay", self._relay_loop), ("housekeeping", self._housekeeping_loop)]
         if self.consumer.handlers:
@@ -44,7 +46,8 @@ class Worker:
         attempt = 0
         while not self.stop_event.is_set():
             try:
-                self.runtime.bus.declare(self.definition.name, self.consumer.routing_keys)
+                for service, routing_keys in topology(SERVICES).items():
+                    self.runtime.bus.declare(service, routing_keys)
                 return
             except Exception as exc:  # noqa: BLE001 - the broker may come up after us
                 delay = ERROR_BACKOFF_SECONDS[min(attempt, len(ERROR_BACKOFF_SECONDS) - 1)]

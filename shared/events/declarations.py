@@ -10,20 +10,22 @@ FORMATS = ("online", "in_person", "hybrid")
 SEAT_FORMATS = ("online", "in_person")
 
 
-class StrictSchema(Schema):
+class EventData(Schema):
+    """The `data` of an event; publishers may send only declared fields, consumers ignore any others."""
+
     class Meta:
         ordered = True
 
 
 # --- catalog ----------------------------------------------------------------------------------------------
-class MemberRegisteredData(StrictSchema):
+class MemberRegisteredData(EventData):
     member_id = fields.String(required=True)
     email = fields.Email(required=True)
     display_name = fields.String(required=True)
     registered_at = fields.AwareDateTime(required=True)
 
 
-class OfferPublishedData(StrictSchema):
+class OfferPublishedData(EventData):
     offer_id = fields.String(required=True)
     provider_id = fields.String(required=True)
     title = fields.String(required=True)
@@ -37,7 +39,7 @@ class OfferPublishedData(StrictSchema):
     published_at = fields.AwareDateTime(required=True)
 
 
-class SessionScheduledData(StrictSchema):
+class SessionScheduledData(EventData):
     session_id = fields.String(required=True)
     offer_id = fields.String(required=True)
     starts_at = fields.AwareDateTime(required=True)
@@ -52,18 +54,21 @@ class SessionScheduledData(StrictSchema):
 
 
 MEMBER_REGISTERED = declare(
-    "member.registered", 1, "catalog", MemberRegisteredData, "A person joined the academy as a member."
+    "member.registered", 1, "catalog", MemberRegisteredData, "A person joined the academy as a member.",
+    consumers=("notify",),
 )
 OFFER_PUBLISHED = declare(
-    "offer.published", 1, "catalog", OfferPublishedData, "An offer passed review and can be booked."
+    "offer.published", 1, "catalog", OfferPublishedData, "An offer passed review and can be booked.",
+    consumers=("assessment", "billing", "booking"),
 )
 SESSION_SCHEDULED = declare(
-    "session.scheduled", 1, "catalog", SessionScheduledData, "A date of a published offer, with seats."
+    "session.scheduled", 1, "catalog", SessionScheduledData, "A date of a published offer, with seats.",
+    consumers=("booking",),
 )
 
 
 # --- booking ----------------------------------------------------------------------------------------------
-class BookingConfirmedData(StrictSchema):
+class BookingConfirmedData(EventData):
     booking_id = fields.String(required=True)
     session_id = fields.String(required=True)
     offer_id = fields.String(required=True)
@@ -72,7 +77,7 @@ class BookingConfirmedData(StrictSchema):
     confirmed_at = fields.AwareDateTime(required=True)
 
 
-class BookingWaitlistedData(StrictSchema):
+class BookingWaitlistedData(EventData):
     booking_id = fields.String(required=True)
     session_id = fields.String(required=True)
     offer_id = fields.String(required=True)
@@ -83,15 +88,17 @@ class BookingWaitlistedData(StrictSchema):
 
 
 BOOKING_CONFIRMED = declare(
-    "booking.confirmed", 1, "booking", BookingConfirmedData, "A member holds a seat of a session."
+    "booking.confirmed", 1, "booking", BookingConfirmedData, "A member holds a seat of a session.",
+    consumers=("billing", "notify"),
 )
 BOOKING_WAITLISTED = declare(
-    "booking.waitlisted", 1, "booking", BookingWaitlistedData, "A member waits for a seat of a full session."
+    "booking.waitlisted", 1, "booking", BookingWaitlistedData, "A member waits for a seat of a full session.",
+    consumers=("notify",),
 )
 
 
 # --- billing ----------------------------------------------------------------------------------------------
-class InvoiceIssuedData(StrictSchema):
+class InvoiceIssuedData(EventData):
     invoice_id = fields.String(required=True)
     number = fields.String(required=True)
     booking_id = fields.String(required=True)
@@ -103,12 +110,13 @@ class InvoiceIssuedData(StrictSchema):
 
 
 INVOICE_ISSUED = declare(
-    "invoice.issued", 1, "billing", InvoiceIssuedData, "A member was invoiced for a confirmed booking."
+    "invoice.issued", 1, "billing", InvoiceIssuedData, "A member was invoiced for a confirmed booking.",
+    consumers=("notify",),
 )
 
 
 # --- notify -----------------------------------------------------------------------------------------------
-class NotificationDeliveredData(StrictSchema):
+class NotificationDeliveredData(EventData):
     notification_id = fields.String(required=True)
     member_id = fields.String(required=True)
     channel = fields.String(required=True, validate=validate.OneOf(("inbox", "email")))

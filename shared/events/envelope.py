@@ -13,6 +13,8 @@ from marshmallow import EXCLUDE, Schema, ValidationError
 from shared.events.registry import EventType, lookup
 
 CONTENT_TYPE = "application/cloudevents+json"
+MAX_ID_LENGTH = 36  # the inbox keeps ids in a column of this width
+MAX_ATTRIBUTE_LENGTH = 200
 REQUIRED_ATTRIBUTES = ("specversion", "id", "source", "type", "time", "subject", "datacontenttype", "data")
 
 
@@ -73,6 +75,24 @@ class ParsedEvent:
         return self.envelope.get("traceparent")
 
 
+def _check_attributes(envelope: dict[str, Any]) -> None:
+    """Attributes a consumer stores or logs must be short strings; anything else can never be handled."""
+    for name in ("id", "source", "type", "subject", "time"):
+        value = envelope[name]
+        if not isinstance(value, str) or not value or len(value) > MAX_ATTRIBUTE_LENGTH:
+            raise InvalidEvent(f"attribute {name} must be a string of 1 to {MAX_ATTRIBUTE_LENGTH} characters")
+    if len(envelope["id"]) > MAX_ID_LENGTH:
+        raise InvalidEvent(f"attribute id must be at most {MAX_ID_LENGTH} characters")
+    try:
+        aware = datetime.fromisoformat(envelope["time"]).tzinfo is not None
+    except ValueError:
+        aware = False
+    if not aware:
+        raise InvalidEvent("attribute time must be an RFC 3339 timestamp with an offset")
+    if not isinstance(envelope.get("traceparent", ""), str):
+        raise InvalidEvent("attribute traceparent must be a string")
+
+
 @cache
 def _reader(event_type: EventType) -> Schema:
     # Building a marshmallow schema costs more than loading with it; one per type is reused.
@@ -89,6 +109,7 @@ def parse_event(body: bytes | str) -> ParsedEvent:
     missing = [name for name in REQUIRED_ATTRIBUTES if name not in envelope]
     if missing:
         raise InvalidEvent("not a CloudEvent, missing: " + ", ".join(missing))
+    _check_attributes(envelope)
     if envelope["specversion"] != "1.0":
         raise InvalidEvent(f"unsupported specversion {envelope['specversion']!r}")
     event_type = lookup(envelope["type"])

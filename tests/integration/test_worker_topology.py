@@ -1,0 +1,36 @@
+"""An event published before its consumer's worker ever ran waits in that consumer's queue."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+from kombu import Connection
+
+from services import catalog
+from shared.events.declarations import MEMBER_REGISTERED
+from shared.outbox import record_event
+from shared.testing import make_runtime
+from shared.worker import Worker
+
+
+def test_the_first_worker_to_start_declares_every_queue(amqp_url, tmp_path):
+    runtime = make_runtime(catalog.SERVICE, tmp_path, AMQP_URL=amqp_url)
+    worker = Worker(catalog.SERVICE, runtime)
+    worker.start()
+    try:
+        with runtime.session_factory.begin() as session:
+            record_event(session, MEMBER_REGISTERED, "m-1", {
+                "member_id": "m-1", "email": "ann@cluster.example", "display_name": "Ann",
+                "registered_at": datetime.now(UTC),
+            })
+        deadline = time.monotonic() + 15
+        waiting = 0
+        with Connection(amqp_url) as connection:
+            while time.monotonic() < deadline and not waiting:
+                _, waiting, _ = connection.channel().queue_declare("notify", passive=True)
+                time.sleep(0.1)
+        assert waiting == 1, "notify's queue must hold the event although notify's worker never ran"
+    finally:
+        worker.stop()
+        runtime.close()
