@@ -43,7 +43,8 @@ def cmd_serve(args) -> None:
         stale.unlink()
     from academy.gunicorn_app import ServiceApplication
 
-    ServiceApplication(settings, port=args.port or settings.port, workers=args.workers).run()
+    workers = args.workers or settings.web_concurrency
+    ServiceApplication(settings, port=args.port or settings.port, workers=workers).run()
 
 
 def cmd_worker(args) -> None:
@@ -59,7 +60,7 @@ def cmd_worker(args) -> None:
     settings = _settings(args.service, DISTRIBUTED_REQUIREMENTS)
     configure_logging(f"{args.service}-worker", settings.log_level)
     worker = Worker(load_service(args.service), Runtime(settings))
-    start_http_server(int(os.environ.get("WORKER_PORT", "9100")))
+    start_http_server(settings.worker_port)
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: worker.stop_event.set())
     worker.start()
@@ -119,6 +120,26 @@ def cmd_dead_letters(args) -> None:
         bus.close()
 
 
+def cmd_roles(args) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    from services.catalog.commands import grant_role
+    from shared.db import make_engine, make_session_factory
+    from shared.errors import DomainError
+
+    engine = make_engine(_settings("catalog").database_url)
+    try:
+        with make_session_factory(engine).begin() as session:
+            member = grant_role(session, args.email, args.role)
+            print(f"{member.email} now has the roles: {', '.join(member.roles)} (in tokens issued from now on)")
+    except DomainError as exc:
+        raise SystemExit(f"academy: {exc.detail}") from exc
+    except OperationalError as exc:
+        raise SystemExit(f"academy: catalog's database is unreachable or not migrated: {exc.orig}") from exc
+    finally:
+        engine.dispose()
+
+
 def cmd_keys(args) -> None:
     from shared.auth import ensure_keypair
 
@@ -147,7 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="one service's HTTP API under gunicorn")
     serve.add_argument("service", choices=SERVICES)
     serve.add_argument("--port", type=int, default=None)
-    serve.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "2")))
+    serve.add_argument("--workers", type=int, default=None, help="gunicorn processes (default: WEB_CONCURRENCY)")
     serve.set_defaults(handler=cmd_serve)
 
     worker = commands.add_parser("worker", help="one service's event consumer and outbox relay")
@@ -168,6 +189,12 @@ def build_parser() -> argparse.ArgumentParser:
     dead.add_argument("service", choices=SERVICES)
     dead.add_argument("--id", action="append", help="replay only this message id (repeatable)")
     dead.set_defaults(handler=cmd_dead_letters)
+
+    roles = commands.add_parser("roles", help="give a registered member the operator, reviewer or partner role")
+    roles.add_argument("action", choices=("grant",))
+    roles.add_argument("email")
+    roles.add_argument("role")
+    roles.set_defaults(handler=cmd_roles)
 
     keys = commands.add_parser("keys", help="token signing keys")
     keys.add_argument("action", choices=("generate",))

@@ -43,16 +43,17 @@ class GatewayDispatcher:
         return app(environ, start_response)
 
 
-def embedded_env(data_dir: Path, service: str) -> dict[str, str]:
-    """The environment one service sees: the data dir, generated keys, and a database of its own."""
+def embedded_env(data_dir: Path) -> dict[str, str]:
+    """The environment the services see: the data dir and generated keys.
+
+    A shared DATABASE_URL would put five services into one schema, so it is dropped; each service may get a
+    database of its own through <SERVICE>_DATABASE_URL instead.
+    """
     private_key, public_key = ensure_keypair(data_dir / "keys")
     env = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}
     env.setdefault("JWT_PRIVATE_KEY_FILE", str(private_key))
     env.setdefault("JWT_PUBLIC_KEY_FILE", str(public_key))
     env["ACADEMY_DATA_DIR"] = str(data_dir)
-    # One shared DATABASE_URL would put five services in one schema; each may get its own instead.
-    if os.environ.get(f"{service.upper()}_DATABASE_URL"):
-        env["DATABASE_URL"] = os.environ[f"{service.upper()}_DATABASE_URL"]
     return env
 
 
@@ -60,9 +61,8 @@ class EmbeddedAcademy:
     def __init__(self, data_dir: Path):
         self.data_dir = data_dir
         self.definitions = load_all()
-        self.runtimes = {
-            name: Runtime(Settings.from_env(name, embedded_env(data_dir, name))) for name in self.definitions
-        }
+        env = embedded_env(data_dir)
+        self.runtimes = {name: Runtime(Settings.from_env(name, env)) for name in self.definitions}
         self.workers: list[Worker] = []
         self.app = None
 

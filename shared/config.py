@@ -9,6 +9,7 @@ from pathlib import Path
 
 SERVICE_PORTS = {"catalog": 8000, "booking": 8001, "assessment": 8002, "billing": 8003, "notify": 8004}
 SERVICES = tuple(SERVICE_PORTS)
+SECRETS = ("JWT_PRIVATE_KEY", "JWT_PUBLIC_KEY")  # the settings that may also be given as a file (NAME_FILE)
 
 
 class MissingSettings(RuntimeError):
@@ -46,14 +47,17 @@ def _retry_delays(raw: str) -> tuple[float, ...]:
     return delays
 
 
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
+def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
     raw = env.get(name)
     if raw is None or raw == "":
         return default
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError as exc:
         raise InvalidSetting(f"{name}: expected a whole number, got {raw!r}") from exc
+    if not low <= value <= high:
+        raise InvalidSetting(f"{name}: expected a number from {low} to {high}, got {value}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -72,13 +76,9 @@ class Settings:
     upstreams: dict[str, str] = field(default_factory=dict)
     smtp_host: str | None = None
     smtp_port: int = 25
-    operators: tuple[str, ...] = ()
     message_retention_days: int = 30
-
-    @property
-    def embedded(self) -> bool:
-        """True when no broker is configured: events go over the local SQLite bus."""
-        return self.amqp_url is None
+    web_concurrency: int = 2
+    worker_port: int = 9100
 
     @property
     def local_bus_url(self) -> str:
@@ -96,11 +96,17 @@ class Settings:
         env = os.environ if env is None else env
         if service not in SERVICE_PORTS:
             raise InvalidSetting(f"unknown service {service!r}; expected one of {', '.join(SERVICES)}")
-        missing = [name for name in require if not env.get(name) and not env.get(f"{name}_FILE")]
+        missing = [
+            name for name in require if not env.get(name) and not (name in SECRETS and env.get(f"{name}_FILE"))
+        ]
         if missing:
             raise MissingSettings(missing)
         data_dir = Path(env.get("ACADEMY_DATA_DIR") or "var").resolve()
-        database_url = env.get("DATABASE_URL") or f"sqlite:///{data_dir / (service + '.sqlite3')}"
+        database_url = (
+            env.get("DATABASE_URL")
+            or env.get(f"{service.upper()}_DATABASE_URL")
+            or f"sqlite:///{data_dir / (service + '.sqlite3')}"
+        )
         queue_type = env.get("AMQP_QUEUE_TYPE", "classic")
         if queue_type not in ("classic", "quorum"):
             raise InvalidSetting(f"AMQP_QUEUE_TYPE: expected classic or quorum, got {queue_type!r}")
@@ -117,15 +123,15 @@ class Settings:
             jwt_private_key=_read_secret(env, "JWT_PRIVATE_KEY"),
             jwt_public_key=_read_secret(env, "JWT_PUBLIC_KEY"),
             queue_type=queue_type,
-            prefetch=_int(env, "AMQP_PREFETCH", 200),
+            prefetch=_int(env, "AMQP_PREFETCH", 200, 1, 10_000),
             retry_delays=_retry_delays(env.get("EVENT_RETRY_DELAYS", "1,10,60")),
             log_level=env.get("LOG_LEVEL", "INFO").upper(),
-            port=_int(env, "PORT", SERVICE_PORTS[service]),
+            port=_int(env, "PORT", SERVICE_PORTS[service], 1, 65535),
             upstreams=upstreams,
             smtp_host=env.get("SMTP_HOST") or None,
-            smtp_port=_int(env, "SMTP_PORT", 25),
-            message_retention_days=_int(env, "MESSAGE_RETENTION_DAYS", 30),
-            operators=tuple(
-                address.strip().lower() for address in env.get("ACADEMY_OPERATORS", "").split(",") if address.strip()
-            ),
+            smtp_port=_int(env, "SMTP_PORT", 25, 1, 65535),
+            # A consumed event's id must outlive every redelivery of it; a day is the least that is safe.
+            message_retention_days=_int(env, "MESSAGE_RETENTION_DAYS", 30, 1, 36_500),
+            web_concurrency=_int(env, "WEB_CONCURRENCY", 2, 1, 64),
+            worker_port=_int(env, "WORKER_PORT", 9100, 1, 65535),
         )

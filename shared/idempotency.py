@@ -4,16 +4,26 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from shared.errors import Unprocessable
+from shared.errors import Conflict, Unprocessable
 from shared.tables import idempotency_keys
 
 MAX_KEY_LENGTH = 200
+# The status code of a claimed key whose answer is not saved yet; the table has no status column of its own.
+PENDING = 0
+
+
+@dataclass(frozen=True)
+class StoredAnswer:
+    status_code: int
+    body: Any
 
 
 def fingerprint(method: str, path: str, body: Any) -> str:
@@ -31,30 +41,51 @@ def check_key(key: str) -> str:
     return key
 
 
-def stored_answer(session: Session, principal: str, key: str, request_fingerprint: str) -> tuple[int, Any] | None:
-    """The first answer given to this key, or None; a key reused for another request is refused."""
+def claim_key(session: Session, principal: str, key: str, request_fingerprint: str) -> StoredAnswer | None:
+    """Claim `key` before doing the request's work; None if claimed, else the answer its first request got.
+
+    Call it first in the transaction, and save_answer() before committing; a rollback frees the key again.
+    Claiming first is what makes simultaneous retries safe: a second claim of the same key waits on the
+    primary key until the first transaction ends (PostgreSQL; SQLite admits one writer at a time anyway), then
+    finds the saved answer, or after a rollback claims the key itself. Looking up before the work and writing
+    after it let both requests do the work.
+    """
+    try:
+        with session.begin_nested():
+            session.execute(
+                idempotency_keys.insert().values(
+                    principal=principal,
+                    key=key,
+                    request_fingerprint=request_fingerprint,
+                    status_code=PENDING,
+                    response_body="",
+                    created_at=datetime.now(UTC),
+                )
+            )
+        return None
+    except IntegrityError:
+        pass  # claimed before, by a request that has finished: its row is visible now
     row = session.execute(
         select(idempotency_keys).where(idempotency_keys.c.principal == principal, idempotency_keys.c.key == key)
-    ).first()
-    if row is None:
-        return None
+    ).one()
     if row.request_fingerprint != request_fingerprint:
         raise Unprocessable(
             "this Idempotency-Key was already used for a different request",
             errors={"Idempotency-Key": ["reused with a different request"]},
         )
-    return row.status_code, json.loads(row.response_body)
-
-
-def remember_answer(session: Session, principal: str, key: str, request_fingerprint: str,
-                    status_code: int, body: Any) -> None:
-    session.execute(
-        idempotency_keys.insert().values(
-            principal=principal,
-            key=key,
-            request_fingerprint=request_fingerprint,
-            status_code=status_code,
-            response_body=json.dumps(body, default=str),
-            created_at=datetime.now(UTC),
+    if row.status_code == PENDING:
+        # Only a transaction that committed without saving its answer leaves this; never replay it as an answer.
+        raise Conflict(
+            "this Idempotency-Key is held by a request that has no answer yet",
+            errors={"Idempotency-Key": ["no answer saved for it"]},
         )
+    return StoredAnswer(row.status_code, json.loads(row.response_body))
+
+
+def save_answer(session: Session, principal: str, key: str, status_code: int, body: Any) -> None:
+    """Keep the answer to the request that claimed `key`, in its transaction, for the retries to get."""
+    session.execute(
+        idempotency_keys.update()
+        .where(idempotency_keys.c.principal == principal, idempotency_keys.c.key == key)
+        .values(status_code=status_code, response_body=json.dumps(body, default=str))
     )

@@ -18,7 +18,7 @@ class StrictSchema(Schema):
     def refuse_unstorable_text(self, data, **kwargs):
         # NUL and unpaired surrogates pass JSON parsing but no database stores them; say so per field.
         if isinstance(data, dict):
-            bad = {key: [UNSTORABLE] for key, value in data.items() if _has_unstorable_text(key, value)}
+            bad = {key: [UNSTORABLE] for key, value in data.items() if has_unstorable_text(key, value)}
             if bad:
                 raise ValidationError(bad)
         return data
@@ -27,7 +27,8 @@ class StrictSchema(Schema):
 UNSTORABLE = "contains characters that cannot be stored (NUL or unpaired surrogates)"
 
 
-def _has_unstorable_text(*values) -> bool:
+def has_unstorable_text(*values) -> bool:
+    """True if any text in `values` (searched through dicts and lists) holds NUL or an unpaired surrogate."""
     pending = list(values)  # a loop, not recursion: a deeply nested body must not exhaust the stack
     while pending:
         value = pending.pop()

@@ -20,7 +20,8 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from shared import metrics
 from shared.db import is_reachable
-from shared.errors import DomainError
+from shared.errors import DomainError, NotFound
+from shared.schemas import has_unstorable_text
 from shared.service import Runtime
 from shared.tracing import child_of, current_request_id, current_traceparent
 
@@ -113,6 +114,12 @@ def _handle_database_unavailable(_error: Exception):
                    headers={"Retry-After": "5"})
 
 
+def _handle_unstorable_value(_error: Exception):
+    # The edge refuses such values (schemas, path parameters); one that slips through is still the client's.
+    log.exception("a value the database cannot store reached a query")
+    return problem(400, "Bad Request", "the request holds a value the database cannot store")
+
+
 def _handle_unexpected(_error: Exception):
     # HTTP errors never get here: Flask hands them to ProblemApi's more specific handler.
     log.exception("unhandled error")
@@ -129,6 +136,12 @@ def _limit_chunked_body() -> None:
     if len(body) > limit:
         raise RequestEntityTooLarge()
     environ["wsgi.input"] = io.BytesIO(body)
+
+
+def _refuse_unstorable_path_parameters() -> None:
+    """No object's id holds NUL or an unpaired surrogate, and PostgreSQL would fail on the lookup (a 500)."""
+    if has_unstorable_text(*(request.view_args or {}).values()):
+        raise NotFound("nothing here has such an id: it holds NUL or an unpaired surrogate")
 
 
 def _begin_request() -> None:
@@ -227,8 +240,10 @@ def create_service_app(
         api.register_blueprint(blueprint)
     app.register_error_handler(DomainError, _handle_domain_error)
     app.register_error_handler(sqlalchemy.exc.OperationalError, _handle_database_unavailable)
+    app.register_error_handler(sqlalchemy.exc.DataError, _handle_unstorable_value)
     app.register_error_handler(Exception, _handle_unexpected)
     app.before_request(_begin_request)
+    app.before_request(_refuse_unstorable_path_parameters)
     app.before_request(_limit_chunked_body)
     app.after_request(_finish_request(settings.service))
     app.teardown_request(_teardown_request)

@@ -45,9 +45,7 @@ class Members(MethodView):
     def post(self, body):
         """Register as a member"""
         with transaction() as session:
-            member = commands.register_member(
-                session, body["email"], body["password"], body["display_name"], current_app.config["OPERATOR_EMAILS"]
-            )
+            member = commands.register_member(session, body["email"], body["password"], body["display_name"])
             return json_response(MemberOut().dump(member), 201)
 
 

@@ -13,11 +13,11 @@ from shared.service import Runtime
 from shared.web import create_service_app
 
 
-def register_accounts(private_key: str, operators: tuple[str, ...]) -> Callable[[Flask], None]:
-    """What the member and token endpoints need: the key that signs tokens and the operators' addresses."""
+def register_accounts(private_key: str) -> Callable[[Flask], None]:
+    """What the token endpoint needs: the key that signs tokens."""
 
     def setup(app: Flask) -> None:
-        app.config.update(JWT_PRIVATE_KEY=private_key, OPERATOR_EMAILS=operators)
+        app.config.update(JWT_PRIVATE_KEY=private_key)
 
     return setup
 
@@ -32,7 +32,7 @@ def create_app(runtime: Runtime) -> Flask:
     ]
     if missing:
         raise MissingSettings(missing)
-    setup = [register_accounts(settings.jwt_private_key, settings.operators)]
+    setup = [register_accounts(settings.jwt_private_key)]
     if settings.upstreams:
         setup.append(register_proxy(settings.upstreams))
     return create_service_app(runtime, title="Academy catalog", blueprints=[members_blp, offers_blp], extra_setup=setup)

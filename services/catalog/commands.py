@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import secrets
 import uuid
-from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,6 +14,7 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from services.catalog.domain import (
+    MEMBER_ROLE,
     PUBLIC,
     OfferAction,
     OfferStatus,
@@ -28,7 +28,7 @@ from services.catalog.domain import (
     is_upcoming,
     next_status,
     normalise_email,
-    roles_for,
+    with_role,
 )
 from services.catalog.models import Member, Offer, OfferCompetence, OfferSession
 from shared.db import fetch_page
@@ -40,15 +40,13 @@ WRONG_CREDENTIALS = "the e-mail address or the password is wrong"
 
 
 # --- members ----------------------------------------------------------------------------------------------
-def register_member(
-    session: Session, email: str, password: str, display_name: str, operator_emails: Iterable[str]
-) -> Member:
+def register_member(session: Session, email: str, password: str, display_name: str) -> Member:
     member = Member(
         id=str(uuid.uuid4()),
         email=normalise_email(email),
         display_name=display_name,
         password_hash=generate_password_hash(password),
-        roles=roles_for(email, operator_emails),
+        roles=[MEMBER_ROLE],
         created_at=datetime.now(UTC),
     )
     session.add(member)
@@ -85,6 +83,15 @@ def authenticate(session: Session, email: str, password: str) -> Member:
     password_matches = check_password_hash(member.password_hash if member else _decoy_hash(), password)
     if member is None or not password_matches:
         raise Unauthorized(WRONG_CREDENTIALS)
+    return member
+
+
+def grant_role(session: Session, email: str, role: str) -> Member:
+    """Give a registered member another role; it is in the tokens issued from now on."""
+    member = session.scalar(select(Member).where(Member.email == normalise_email(email)).with_for_update())
+    if member is None:
+        raise NotFound(f"no member is registered with {email}")
+    member.roles = with_role(member.roles, role)
     return member
 
 

@@ -1,4 +1,4 @@
-"""Catalog rules: who becomes an operator, how an offer moves from draft to published, what a session needs."""
+"""Catalog rules: which roles exist, how an offer moves from draft to published, what a session needs."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from shared.errors import Conflict, Unprocessable
 
 LEVELS = ("basic", "advanced", "expert")
 MEMBER_ROLE = "member"
-OPERATOR_ROLE = "operator"
+# Granted by an operator of the installation (`academy roles grant`), never chosen at registration.
+GRANTABLE_ROLES = ("operator", "partner", "reviewer")
 
 
 class OfferStatus(StrEnum):
@@ -43,10 +44,12 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
-def roles_for(email: str, operator_emails: Iterable[str]) -> list[str]:
-    """Every member gets "member"; the addresses the academy was started with as operators get "operator" too."""
-    operators = {normalise_email(address) for address in operator_emails}
-    return [MEMBER_ROLE, OPERATOR_ROLE] if normalise_email(email) in operators else [MEMBER_ROLE]
+def with_role(roles: Iterable[str], role: str) -> list[str]:
+    """A member's roles with `role` added; "member" comes with registration and cannot be granted."""
+    if role not in GRANTABLE_ROLES:
+        raise Unprocessable(f"{role!r} cannot be granted; choose one of: {', '.join(GRANTABLE_ROLES)}",
+                            errors={"role": ["not grantable"]})
+    return sorted({*roles, role})
 
 
 def next_status(current: OfferStatus, action: OfferAction) -> OfferStatus:

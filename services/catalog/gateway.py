@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import quote
 
 import requests
 from flask import Flask, Response, request
@@ -22,7 +23,17 @@ UPSTREAM_ROUTES: tuple[tuple[re.Pattern, str], ...] = tuple(
 )
 FORWARDED_HEADERS = ("Authorization", "Content-Type", "Accept", "Idempotency-Key")
 PROXY_TIMEOUT_S = (3.05, 30)
-HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-encoding", "content-length"}
+# Headers about one connection (RFC 9110 7.6.1), and the body's framing, which requests has already undone
+# (it decodes gzip and reads chunks), so the gateway's server frames the body anew. Date and Server are the
+# gateway's own server's to send; copied, they would go out twice.
+HOP_BY_HOP = {
+    "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer", "upgrade",
+    "transfer-encoding", "content-encoding", "content-length", "date", "server",
+}
+# What RFC 3986 allows unencoded in a path (besides letters, digits and -._~) and in a query; "%" is kept in
+# the query because it arrives still encoded, and so goes on as it came.
+PATH_SAFE = "/:@!$&'()*+,;="
+QUERY_SAFE = PATH_SAFE + "?%"
 
 
 def upstream_for(path: str) -> str | None:
@@ -30,6 +41,25 @@ def upstream_for(path: str) -> str | None:
         if pattern.match(path):
             return service
     return None
+
+
+def upstream_target(path: str, query_string: bytes) -> str:
+    """The request target to send on: the decoded path encoded once more, and the raw query as it came.
+
+    Flask's full_path holds the decoded path, where an encoded "?" or "#" would end the path at the upstream.
+    """
+    target = quote(path, safe=PATH_SAFE)
+    if query_string:
+        # Only what may not travel in a URL (raw bytes above ASCII, spaces, "#") is encoded.
+        target += "?" + quote(query_string, safe=QUERY_SAFE)
+    return target
+
+
+def _answer_headers(upstream: requests.Response) -> list[tuple[str, str]]:
+    # Connection may name more headers that concern only the hop between the gateway and the service.
+    connection_scoped = {name.strip().lower() for name in upstream.headers.get("Connection", "").split(",")}
+    dropped = HOP_BY_HOP | connection_scoped
+    return [(name, value) for name, value in upstream.headers.items() if name.lower() not in dropped]
 
 
 def register_proxy(upstreams: dict[str, str]):
@@ -49,7 +79,7 @@ def register_proxy(upstreams: dict[str, str]):
         try:
             upstream = http.request(
                 request.method,
-                base + request.full_path.rstrip("?"),
+                base + upstream_target(request.path, request.query_string),
                 headers=headers,
                 data=request.get_data(),
                 timeout=PROXY_TIMEOUT_S,
@@ -57,8 +87,7 @@ def register_proxy(upstreams: dict[str, str]):
             )
         except requests.RequestException as exc:
             raise UpstreamUnavailable(f"the {service} service did not answer: {type(exc).__name__}") from exc
-        response_headers = [(k, v) for k, v in upstream.headers.items() if k.lower() not in HOP_BY_HOP]
-        return Response(upstream.content, status=upstream.status_code, headers=response_headers)
+        return Response(upstream.content, status=upstream.status_code, headers=_answer_headers(upstream))
 
     def setup(app: Flask) -> None:
         app.before_request(proxy_routed_paths)

@@ -31,7 +31,7 @@ class Text(fields.String):
         return super()._deserialize(value, attr, data, **kwargs).strip()
 
 
-class UtcDateTime(fields.AwareDateTime):
+class UtcTimestamp(fields.AwareDateTime):
     """An aware timestamp in any offset, turned into UTC, the offset the academy stores and answers in."""
 
     def _deserialize(self, value, attr, data, **kwargs):
@@ -75,8 +75,8 @@ class Seats(StrictSchema):
 
 
 class SessionRequest(StrictSchema):
-    starts_at = UtcDateTime(required=True)
-    ends_at = UtcDateTime(required=True)
+    starts_at = UtcTimestamp(required=True)
+    ends_at = UtcTimestamp(required=True)
     seats = fields.Nested(Seats, required=True)
     location = Text(validate=validate.Length(min=1, max=200))
     link = fields.Url(schemes={"https", "http"}, validate=validate.Length(max=500))

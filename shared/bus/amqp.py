@@ -22,9 +22,9 @@ from shared.bus import (
     Settlement,
     dead_queue,
 )
+from shared.events.envelope import CONTENT_TYPE
 
 log = logging.getLogger(__name__)
-CONTENT_TYPE = "application/cloudevents+json"
 CONFIRM_TIMEOUT_S = 30.0
 RECONNECT_DELAY_S = 1.0
 HEARTBEAT_SECONDS = 30
@@ -118,6 +118,8 @@ class AmqpBus:
         self.prefetch = prefetch
         self.exchange = Exchange(EXCHANGE, type="topic", durable=True)
         self._local = threading.local()
+        self._publishers: set[ConfirmingPublisher] = set()  # every thread's, so close() can close them all
+        self._publishers_lock = threading.Lock()
 
     # --- topology ---------------------------------------------------------------------------------------
     def _queue_arguments(self, **extra) -> dict:
@@ -164,7 +166,14 @@ class AmqpBus:
         publisher = getattr(self._local, "publisher", None)
         if publisher is None:
             publisher = self._local.publisher = ConfirmingPublisher(self.url)
+            with self._publishers_lock:
+                self._publishers.add(publisher)
         return publisher
+
+    def _discard_publisher(self, publisher: ConfirmingPublisher) -> None:
+        publisher.close()
+        with self._publishers_lock:
+            self._publishers.discard(publisher)
 
     def _publish(self, items: list[tuple[str, str, bytes, str, dict]]) -> None:
         try:
@@ -173,7 +182,7 @@ class AmqpBus:
             # The channel's confirm state is unknown now: start over on a new connection next time.
             publisher = getattr(self._local, "publisher", None)
             if publisher is not None:
-                publisher.close()
+                self._discard_publisher(publisher)
             self._local.publisher = None
             raise
 
@@ -303,7 +312,8 @@ class AmqpBus:
             return False
 
     def close(self) -> None:
-        publisher = getattr(self._local, "publisher", None)
-        if publisher is not None:
+        with self._publishers_lock:
+            publishers, self._publishers = self._publishers, set()
+        for publisher in publishers:
             publisher.close()
-            self._local.publisher = None
+        self._local = threading.local()

@@ -6,10 +6,10 @@ from typing import Any
 
 from apispec.ext.marshmallow import OpenAPIConverter
 
+from shared.bus import EXCHANGE
 from shared.events.envelope import CONTENT_TYPE
 from shared.events.registry import REGISTRY, EventType
 
-EXCHANGE = "academy"
 AMQP_BINDING_VERSION = "0.3.0"
 
 DESCRIPTION = """\

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from services.catalog import SERVICE
+from services.catalog import SERVICE, commands
 from services.catalog.models import Offer
 from shared.config import MissingSettings
 from shared.events import parse_event
@@ -20,7 +20,7 @@ PROBLEM_JSON = "application/problem+json"
 
 @pytest.fixture
 def runtime(tmp_path):
-    runtime = make_runtime(SERVICE, tmp_path, ACADEMY_OPERATORS="Ops@Academy.example, lead@academy.example")
+    runtime = make_runtime(SERVICE, tmp_path)
     yield runtime
     runtime.close()
 
@@ -184,12 +184,16 @@ def test_my_record_needs_a_valid_token(client):
     assert_problem(client.get("/api/v1/members/me", headers={"Authorization": "Bearer not.a.token"}), 401)
 
 
-def test_addresses_named_as_operators_register_as_operators(client):
-    operator = register(client, "OPS@academy.example", "Olga Operator").json
-    member = register(client, "ann@cluster.example").json
+def test_registration_gives_the_member_role_only_and_operators_are_granted_later(client, runtime):
+    registered = register(client, "OPS@academy.example", "Olga Operator").json
+    assert registered["roles"] == ["member"]
 
-    assert operator["roles"] == ["member", "operator"]
-    assert member["roles"] == ["member"]
+    with runtime.session_factory.begin() as session:
+        commands.grant_role(session, "ops@ACADEMY.example", "operator")
+
+    assert client.get("/api/v1/members/me", headers=sign_in(client, "ops@academy.example")).json["roles"] == [
+        "member", "operator"
+    ]
 
 
 def test_catalog_does_not_start_without_the_signing_key(tmp_path):

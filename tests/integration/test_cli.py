@@ -103,3 +103,36 @@ def test_the_event_catalogue_lists_publishers_and_consumers():
     operations = document["operations"]
     assert "billing.receive.booking.confirmed.v1" in operations
     assert "booking.publish.booking.confirmed.v1" in operations
+
+
+def test_roles_are_granted_from_the_command_line(tmp_path):
+    from services import catalog
+    from services.catalog.commands import register_member
+    from shared.testing import make_runtime
+
+    runtime = make_runtime(catalog.SERVICE, tmp_path)
+    with runtime.session_factory.begin() as session:
+        register_member(session, "olga@academy.example", "long enough password", "Olga")
+    runtime.close()
+
+    granted = academy("roles", "grant", "Olga@Academy.example", "operator", ACADEMY_DATA_DIR=str(tmp_path))
+    assert granted.returncode == 0, granted.stderr
+    assert "member, operator" in granted.stdout
+
+    unknown = academy("roles", "grant", "nobody@academy.example", "operator", ACADEMY_DATA_DIR=str(tmp_path))
+    assert unknown.returncode != 0 and "no member is registered" in unknown.stderr
+    refused = academy("roles", "grant", "olga@academy.example", "member", ACADEMY_DATA_DIR=str(tmp_path))
+    assert refused.returncode != 0 and "cannot be granted" in refused.stderr
+
+
+def test_numbers_out_of_range_are_refused_by_name():
+    result = academy("serve", "booking", DATABASE_URL="sqlite:///x", AMQP_URL="amqp://h/", JWT_PUBLIC_KEY="k",
+                     WEB_CONCURRENCY="two")
+    assert result.returncode == 2 and "WEB_CONCURRENCY" in result.stderr and "Traceback" not in result.stderr
+    result = academy("worker", "booking", DATABASE_URL="sqlite:///x", AMQP_URL="amqp://h/", AMQP_PREFETCH="0")
+    assert result.returncode == 2 and "AMQP_PREFETCH" in result.stderr
+
+
+def test_only_keys_may_come_from_files():
+    result = academy("worker", "booking", DATABASE_URL_FILE="/tmp/db-url", AMQP_URL="amqp://h/")
+    assert result.returncode == 2 and "DATABASE_URL" in result.stderr

@@ -1,4 +1,4 @@
-"""Catalog rules: the offer status machine, who sees what, which seats a format may sell, operator bootstrap."""
+"""Catalog rules: the offer status machine, who sees what, which seats a format may sell, roles."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from services.catalog.domain import (
     check_submittable,
     next_status,
     normalise_email,
-    roles_for,
+    with_role,
 )
 from shared.errors import Conflict, Unprocessable
 from shared.events.declarations import FORMATS, SEAT_FORMATS
@@ -169,12 +169,12 @@ def test_an_offer_is_submittable_only_with_an_upcoming_session():
 
 
 # --- members ----------------------------------------------------------------------------------------------
-def test_operators_are_recognised_whatever_the_case_of_their_address():
-    operators = ("Ops@Academy.example", "lead@academy.example")
-    assert roles_for("ops@academy.example", operators) == ["member", "operator"]
-    assert roles_for(" LEAD@academy.example ", operators) == ["member", "operator"]
-    assert roles_for("ann@academy.example", operators) == ["member"]
-    assert roles_for("ann@academy.example", ()) == ["member"]
+def test_granting_adds_a_role_once_and_only_grantable_ones():
+    assert with_role(["member"], "operator") == ["member", "operator"]
+    assert with_role(["member", "operator"], "operator") == ["member", "operator"]
+    for role in ("member", "admin", ""):
+        with pytest.raises(Unprocessable):
+            with_role(["member"], role)
 
 
 def test_addresses_are_compared_without_case_and_surrounding_space():
