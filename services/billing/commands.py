@@ -1,4 +1,4 @@
-"""What billing does in the caller's transaction: rules from domain, rows to the ledger, events to the outbox."""
+"""What billing does in the caller's transaction: ledger rows and events for invoices, and who may read them."""
 
 from __future__ import annotations
 
@@ -11,10 +11,17 @@ from sqlalchemy.orm import Session
 
 from services.billing.domain import DEFAULT_POLICY, RevenueSharePolicy, invoice_ledger_lines, invoice_number
 from services.billing.models import Invoice, InvoiceSequence, LedgerEntry, OfferRecord
+from shared.auth import Principal
+from shared.db import fetch_page
+from shared.errors import NotFound
 from shared.events.declarations import INVOICE_ISSUED
 from shared.outbox import record_event
 
 log = logging.getLogger(__name__)
+
+# Roles that may read any member's invoice (support). Not partners: invoices are personal data, and partners
+# are to get anonymised revenue reports instead.
+INVOICE_READERS = ("operator",)
 
 
 def next_invoice_number(session: Session, year: int) -> str:
@@ -89,3 +96,26 @@ def issue_invoice(
     )
     log.info("invoice issued", extra={"invoice_number": invoice.number, "booking_id": booking_id})
     return invoice
+
+
+def invoices_of(session: Session, member_id: str, page: int, per_page: int) -> tuple[int, list[Invoice]]:
+    """One page of the member's own invoices, newest first, and how many they have in all."""
+    query = (
+        select(Invoice)
+        .where(Invoice.member_id == member_id)
+        .order_by(Invoice.issued_at.desc(), Invoice.number.desc())
+    )
+    return fetch_page(session, query, page, per_page)
+
+
+def visible_invoice(session: Session, principal: Principal, invoice_id: str) -> Invoice:
+    """The invoice, if `principal` may read it; anyone else is told it does not exist."""
+    invoice = session.get(Invoice, invoice_id)
+    if invoice is None or not _may_read(principal, invoice.member_id):
+        raise NotFound(f"invoice {invoice_id} not found")
+    return invoice
+
+
+def _may_read(principal: Principal, owner_id: str) -> bool:
+    # A 404 rather than a 403 for the rest, so invoice ids cannot be probed.
+    return principal.member_id == owner_id or principal.has_any(INVOICE_READERS)

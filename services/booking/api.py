@@ -4,15 +4,11 @@ from __future__ import annotations
 
 from flask import request
 from flask.views import MethodView
-from sqlalchemy import select
 
-from services.booking.commands import place_booking
-from services.booking.models import Booking
+from services.booking.commands import bookings_of, place_booking, visible_booking
 from services.booking.schemas import BookingOut, BookingPage, BookingRequest
 from shared.auth import current_principal, require_roles
-from shared.db import fetch_page
-from shared.errors import NotFound
-from shared.idempotency import check_key, fingerprint, remember_answer, stored_answer
+from shared.idempotency import check_key, claim_key, fingerprint, save_answer
 from shared.schemas import PageArgs, paginate
 from shared.web import Blueprint, json_response, transaction
 
@@ -27,14 +23,8 @@ class Bookings(MethodView):
     @blp.doc(security=[{"bearer": []}])
     def get(self, args):
         """List my bookings, newest first"""
-        member_id = current_principal().member_id
         with transaction() as session:
-            query = (
-                select(Booking)
-                .where(Booking.member_id == member_id)
-                .order_by(Booking.created_at.desc(), Booking.id)
-            )
-            total, items = fetch_page(session, query, args["page"], args["per_page"])
+            total, items = bookings_of(session, current_principal().member_id, args["page"], args["per_page"])
             return paginate(total, items, args)
 
     @require_roles("member")
@@ -49,14 +39,12 @@ class Bookings(MethodView):
         with transaction() as session:
             if key is not None:
                 key = check_key(key)
-                request_fingerprint = fingerprint("POST", request.path, body)
-                earlier = stored_answer(session, member_id, key, request_fingerprint)
+                earlier = claim_key(session, member_id, key, fingerprint("POST", request.path, body))
                 if earlier is not None:
-                    return json_response(earlier[1], earlier[0])
-            booking = place_booking(session, member_id, body["session_id"], body["format"])
-            answer = BookingOut().dump(booking)
+                    return json_response(earlier.body, earlier.status_code)
+            answer = BookingOut().dump(place_booking(session, member_id, body["session_id"], body["format"]))
             if key is not None:
-                remember_answer(session, member_id, key, request_fingerprint, 201, answer)
+                save_answer(session, member_id, key, 201, answer)
             return json_response(answer, 201)
 
 
@@ -67,10 +55,5 @@ class BookingById(MethodView):
     @blp.doc(security=[{"bearer": []}])
     def get(self, booking_id):
         """Read one of my bookings"""
-        principal = current_principal()
         with transaction() as session:
-            booking = session.get(Booking, booking_id)
-            # Someone else's booking is reported as missing, so ids cannot be probed.
-            if booking is None or (booking.member_id != principal.member_id and not principal.has_any(["operator"])):
-                raise NotFound(f"booking {booking_id} not found")
-            return booking
+            return visible_booking(session, current_principal(), booking_id)

@@ -10,9 +10,14 @@ from sqlalchemy.orm import Session
 
 from services.booking.domain import ACTIVE, BookingStatus, check_bookable, decide_status
 from services.booking.models import Booking, SessionRecord
+from shared.auth import Principal
+from shared.db import fetch_page
 from shared.errors import NotFound
 from shared.events.declarations import BOOKING_CONFIRMED, BOOKING_WAITLISTED
 from shared.outbox import record_event
+
+# Roles that may read any member's booking (support); everyone else sees only their own.
+BOOKING_READERS = ("operator",)
 
 
 def place_booking(session: Session, member_id: str, session_id: str, format: str) -> Booking:
@@ -26,10 +31,10 @@ def place_booking(session: Session, member_id: str, session_id: str, format: str
     already = session.scalar(
         select(func.count()).where(Booking.session_id == session_id, Booking.member_id == member_id, active)
     )
-    check_bookable(format, record.seats(format), bool(already))
+    now = datetime.now(UTC)
+    check_bookable(format, record.seats(format), bool(already), starts_at=record.starts_at, now=now)
     # Counted before the new booking is added, which autoflush would otherwise count along.
     taken = _count_by_status(session, session_id, format)
-    now = datetime.now(UTC)
     status = decide_status(record.seats(format), taken[BookingStatus.CONFIRMED])
     booking = Booking(
         id=str(uuid.uuid4()),
@@ -65,3 +70,22 @@ def _count_by_status(session: Session, session_id: str, format: str) -> dict[Boo
     counts = dict.fromkeys(BookingStatus, 0)
     counts.update({BookingStatus(status): count for status, count in rows})
     return counts
+
+
+def bookings_of(session: Session, member_id: str, page: int, per_page: int) -> tuple[int, list[Booking]]:
+    """One page of the member's own bookings, newest first, and how many they hold in all."""
+    query = select(Booking).where(Booking.member_id == member_id).order_by(Booking.created_at.desc(), Booking.id)
+    return fetch_page(session, query, page, per_page)
+
+
+def visible_booking(session: Session, principal: Principal, booking_id: str) -> Booking:
+    """The booking, if `principal` may read it; anyone else is told it does not exist."""
+    booking = session.get(Booking, booking_id)
+    if booking is None or not _may_read(principal, booking.member_id):
+        raise NotFound(f"booking {booking_id} not found")
+    return booking
+
+
+def _may_read(principal: Principal, owner_id: str) -> bool:
+    # A 404 rather than a 403 for the rest, so booking ids cannot be probed.
+    return principal.member_id == owner_id or principal.has_any(BOOKING_READERS)

@@ -1,7 +1,8 @@
-"""Booking rules: who gets a seat and who waits."""
+"""Booking rules: who gets a seat, who waits, and when a session can no longer be booked."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 
 from shared.errors import Conflict, Unprocessable
@@ -21,7 +22,12 @@ def decide_status(seats: int, confirmed: int) -> BookingStatus:
     return BookingStatus.CONFIRMED if confirmed < seats else BookingStatus.WAITLISTED
 
 
-def check_bookable(format: str, seats_offered: int, member_has_active_booking: bool) -> None:
+def check_bookable(format: str, seats_offered: int, member_has_active_booking: bool, *,
+                   starts_at: datetime, now: datetime) -> None:
+    """Refuse a booking the rules forbid; return quietly when it may go ahead."""
+    # Checked first: once a session has begun nothing about it can be booked, whatever format or retry.
+    if starts_at <= now:
+        raise Conflict("this session has already started")
     if seats_offered <= 0:
         raise Unprocessable(
             f"this session has no {format.replace('_', '-')} seats", errors={"format": ["not offered"]}

@@ -1,8 +1,9 @@
-"""Booking rules: seats are never overbooked, one active booking per member, a seat for whoever finds one free."""
+"""Booking rules: seats are never overbooked, one active booking per member, nothing once a session has started."""
 
 from __future__ import annotations
 
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given, settings
@@ -16,34 +17,45 @@ SEAT_FORMATS = ("online", "in_person")
 seat_counts = st.integers(min_value=0, max_value=4)
 members = st.sampled_from([f"member-{n}" for n in range(8)])
 formats = st.sampled_from(SEAT_FORMATS)
+NOW = datetime(2031, 3, 1, 9, 0, tzinfo=UTC)
+STARTS_AT = NOW + timedelta(days=14)
 
 
-@given(seats=st.integers(min_value=0, max_value=50), confirmed=st.integers(min_value=0, max_value=50))
-def test_a_seat_is_given_exactly_while_one_is_left(seats, confirmed):
-    expected = BookingStatus.CONFIRMED if confirmed < seats else BookingStatus.WAITLISTED
-    assert decide_status(seats, confirmed) is expected
+@given(seats=st.integers(min_value=0, max_value=20), arrivals=st.integers(min_value=0, max_value=40))
+def test_members_arriving_one_by_one_fill_the_seats_then_queue(seats, arrivals):
+    confirmed, statuses = 0, []
+    for _ in range(arrivals):
+        status = decide_status(seats, confirmed)
+        confirmed += status is BookingStatus.CONFIRMED
+        statuses.append(status)
+
+    seated = min(seats, arrivals)
+    assert statuses == [BookingStatus.CONFIRMED] * seated + [BookingStatus.WAITLISTED] * (arrivals - seated)
 
 
-@given(seats=st.integers(min_value=-2, max_value=5), has_active_booking=st.booleans(), format=formats)
-def test_check_bookable_refuses_formats_without_seats_then_second_bookings(seats, has_active_booking, format):
-    # A format without seats is refused whatever the member holds: "not offered" is the more useful answer.
-    if seats <= 0:
-        with pytest.raises(Unprocessable) as refused:
-            check_bookable(format, seats, has_active_booking)
-        assert refused.value.errors == {"format": ["not offered"]}
-    elif has_active_booking:
-        with pytest.raises(Conflict):
-            check_bookable(format, seats, has_active_booking)
-    else:
-        assert check_bookable(format, seats, has_active_booking) is None
+def test_a_session_can_be_booked_until_the_moment_it_starts():
+    check_bookable("online", 1, False, starts_at=NOW + timedelta(microseconds=1), now=NOW)
+
+    with pytest.raises(Conflict) as refused:
+        check_bookable("online", 1, False, starts_at=NOW, now=NOW)
+    assert refused.value.detail == "this session has already started"
 
 
-def test_cancelled_bookings_are_not_active():
-    assert set(ACTIVE) == {BookingStatus.CONFIRMED, BookingStatus.WAITLISTED}
+@given(
+    started_ago=st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=400)),
+    seats=st.integers(min_value=-2, max_value=5),
+    has_active_booking=st.booleans(),
+    format=formats,
+)
+def test_a_started_session_is_refused_whatever_its_seats_and_bookings(started_ago, seats, has_active_booking, format):
+    # "Already started" outranks the other refusals: no format of it and no second try can succeed any more.
+    with pytest.raises(Conflict) as refused:
+        check_bookable(format, seats, has_active_booking, starts_at=NOW - started_ago, now=NOW)
+    assert refused.value.detail == "this session has already started"
 
 
 class BookingRules(RuleBasedStateMachine):
-    """One session; members try to book it in any order, each attempt decided by the domain's rules.
+    """One session, still ahead; members try to book it in any order, each attempt decided by the domain's rules.
 
     The expected answer comes from a deliberately different bookkeeping (free seats counted down, a set of
     holders) so that an off-by-one or a forgotten check in the domain shows up as a disagreement.
@@ -63,7 +75,7 @@ class BookingRules(RuleBasedStateMachine):
         confirmed = sum(1 for _, f, status in self.bookings if f == format and status is BookingStatus.CONFIRMED)
         has_active = any(m == member and status in ACTIVE for m, _, status in self.bookings)
         try:
-            check_bookable(format, seats, has_active)
+            check_bookable(format, seats, has_active, starts_at=STARTS_AT, now=NOW)
         except Unprocessable:
             assert seats == 0, "a format with seats was refused as not offered"
             return
