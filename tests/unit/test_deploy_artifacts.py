@@ -18,6 +18,9 @@ from urllib.parse import urlsplit
 
 import pytest
 import yaml
+from prometheus_client.metrics import MetricWrapperBase
+
+from shared import metrics
 
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = REPO / "docker-compose.yml"
@@ -30,21 +33,25 @@ SERVICES = {"catalog": 8000, "booking": 8001, "assessment": 8002, "billing": 800
 WORKER_PORT = 9100
 BASE_IMAGE = "python:3.11-slim"
 
-# Metric names the code exposes; histograms also expose _bucket/_sum/_count series.
-COUNTERS_AND_GAUGES = {
-    "http_requests_total",
-    "events_published_total",
-    "events_consumed_total",
-    "outbox_backlog",
-    "outbox_oldest_age_seconds",
-    "dead_letter_queue_depth",
-}
-HISTOGRAMS = {"http_request_duration_seconds"}
-KNOWN_METRICS = (
-    COUNTERS_AND_GAUGES
-    | {"up"}
-    | {f"{name}{suffix}" for name in HISTOGRAMS for suffix in ("_bucket", "_sum", "_count")}
-)
+
+
+def exposed_metric_names() -> set[str]:
+    """The series names shared/metrics.py exposes, read from the metric objects themselves."""
+    names = set()
+    for metric in vars(metrics).values():
+        if not isinstance(metric, MetricWrapperBase):
+            continue
+        family = metric.describe()[0]
+        if family.type == "counter":
+            names.add(f"{family.name}_total")
+        elif family.type == "histogram":
+            names.update(f"{family.name}{suffix}" for suffix in ("_bucket", "_sum", "_count"))
+        else:
+            names.add(family.name)
+    return names
+
+
+KNOWN_METRICS = exposed_metric_names() | {"up"}
 
 PROMQL_KEYWORDS = {
     "and", "or", "unless", "by", "without", "on", "ignoring", "group_left", "group_right",
