@@ -30,6 +30,10 @@ class Principal:
     def has_any(self, roles) -> bool:
         return bool(self.roles & set(roles))
 
+    def may_read(self, owner_id: str, reader_roles) -> bool:
+        """Whether this caller may read something of `owner_id`'s: their own, or by one of `reader_roles`."""
+        return self.member_id == owner_id or self.has_any(reader_roles)
+
 
 def generate_keypair() -> tuple[str, str]:
     key = Ed25519PrivateKey.generate()

@@ -109,13 +109,8 @@ def invoices_of(session: Session, member_id: str, page: int, per_page: int) -> t
 
 
 def visible_invoice(session: Session, principal: Principal, invoice_id: str) -> Invoice:
-    """The invoice, if `principal` may read it; anyone else is told it does not exist."""
+    """The invoice, if `principal` may read it; anyone else is told it does not exist, so ids cannot be probed."""
     invoice = session.get(Invoice, invoice_id)
-    if invoice is None or not _may_read(principal, invoice.member_id):
+    if invoice is None or not principal.may_read(invoice.member_id, INVOICE_READERS):
         raise NotFound(f"invoice {invoice_id} not found")
     return invoice
-
-
-def _may_read(principal: Principal, owner_id: str) -> bool:
-    # A 404 rather than a 403 for the rest, so invoice ids cannot be probed.
-    return principal.member_id == owner_id or principal.has_any(INVOICE_READERS)

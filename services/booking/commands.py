@@ -79,13 +79,8 @@ def bookings_of(session: Session, member_id: str, page: int, per_page: int) -> t
 
 
 def visible_booking(session: Session, principal: Principal, booking_id: str) -> Booking:
-    """The booking, if `principal` may read it; anyone else is told it does not exist."""
+    """The booking, if `principal` may read it; anyone else is told it does not exist, so ids cannot be probed."""
     booking = session.get(Booking, booking_id)
-    if booking is None or not _may_read(principal, booking.member_id):
+    if booking is None or not principal.may_read(booking.member_id, BOOKING_READERS):
         raise NotFound(f"booking {booking_id} not found")
     return booking
-
-
-def _may_read(principal: Principal, owner_id: str) -> bool:
-    # A 404 rather than a 403 for the rest, so booking ids cannot be probed.
-    return principal.member_id == owner_id or principal.has_any(BOOKING_READERS)

@@ -23,3 +23,14 @@ def consumer(request, runtime):
 @pytest.fixture
 def client(request, runtime):
     return request.module.SERVICE.create_app(runtime).test_client()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def runtime_on_each_database(request, tmp_path):
+    """The module's service on SQLite, then on a fresh PostgreSQL database."""
+    env = {}
+    if request.param == "postgresql":
+        env["DATABASE_URL"] = request.getfixturevalue("make_postgres_database")(request.module.SERVICE.name)
+    runtime = make_runtime(request.module.SERVICE, tmp_path, **env)
+    yield runtime
+    runtime.close()

@@ -18,7 +18,7 @@ from shared.errors import Conflict
 from shared.events.declarations import SESSION_SCHEDULED
 from shared.idempotency import claim_key
 from shared.tables import outbox
-from shared.testing import bearer, delivery, make_runtime
+from shared.testing import bearer, delivery
 
 SERVICE = booking.SERVICE  # the service under test, for the fixtures in conftest.py
 
@@ -185,16 +185,6 @@ def test_a_claimed_key_whose_answer_was_never_saved_is_not_replayed(runtime):
 
     with pytest.raises(Conflict), runtime.session_factory.begin() as session:
         claim_key(session, MEMBER_ID, "retry-1", "fingerprint")
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def runtime_on_each_database(request, tmp_path):
-    env = {}
-    if request.param == "postgresql":
-        env["DATABASE_URL"] = request.getfixturevalue("make_postgres_database")("booking")
-    runtime = make_runtime(SERVICE, tmp_path, **env)
-    yield runtime
-    runtime.close()
 
 
 def post_at_once(runtime, bodies: list[dict], key: str) -> list:

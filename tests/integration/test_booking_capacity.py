@@ -29,14 +29,9 @@ SIMULTANEOUS_MEMBERS = 20
 SEAT_FORMATS = ("online", "in_person")
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def runtime(request, tmp_path):
-    env = {}
-    if request.param == "postgresql":
-        env["DATABASE_URL"] = request.getfixturevalue("make_postgres_database")("booking")
-    runtime = make_runtime(SERVICE, tmp_path, **env)
-    yield runtime
-    runtime.close()
+@pytest.fixture
+def runtime(runtime_on_each_database):
+    return runtime_on_each_database
 
 
 def new_id() -> str:
