@@ -129,8 +129,8 @@ def cmd_roles(args) -> None:
 
     engine = make_engine(_settings("catalog").database_url)
     try:
-        with make_session_factory(engine).begin() as session:
-            member = grant_role(session, args.email, args.role)
+        with make_session_factory(engine).begin() as db:
+            member = grant_role(db, args.email, args.role)
             print(f"{member.email} now has the roles: {', '.join(member.roles)} (in tokens issued from now on)")
     except DomainError as exc:
         raise SystemExit(f"academy: {exc.detail}") from exc
@@ -149,10 +149,19 @@ def cmd_keys(args) -> None:
 
 def cmd_events(args) -> None:
     from academy.registry import load_all
+    from shared.events import topology
     from shared.events.asyncapi import build_asyncapi
 
-    consumers = {name: set(definition.handlers) for name, definition in load_all().items()}
-    print(json.dumps(build_asyncapi(consumers), indent=2))
+    if args.action == "asyncapi":
+        print(json.dumps(build_asyncapi(topology.consumed_types()), indent=2))
+        return
+    # The services' handler registries are the source; the file is what workers and the catalogue read.
+    derived = topology.render(topology.derive({name: service.handlers for name, service in load_all().items()}))
+    if args.write:
+        topology.TOPOLOGY_FILE.write_text(derived)
+        print(f"wrote {topology.TOPOLOGY_FILE}")
+    else:
+        print(derived, end="")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -202,7 +211,9 @@ def build_parser() -> argparse.ArgumentParser:
     keys.set_defaults(handler=cmd_keys)
 
     events = commands.add_parser("events", help="the event catalogue")
-    events.add_argument("action", choices=("asyncapi",))
+    events.add_argument("action", choices=("asyncapi", "topology"),
+                        help="asyncapi: the catalogue; topology: who consumes what, from the handler registries")
+    events.add_argument("--write", action="store_true", help="topology: regenerate shared/events/topology.json")
     events.set_defaults(handler=cmd_events)
     return parser
 

@@ -1,4 +1,4 @@
-"""Events per second: outbox -> RabbitMQ (persistent, confirmed) -> consumer with inbox commit, beside raw kombu.
+"""Events per second: outbox -> RabbitMQ (persistent, confirmed) -> consumer (processed ids), beside raw kombu.
 
     python bench/bus.py [--events N] [--database-url URL] [--amqp-url URL]
 
@@ -6,7 +6,7 @@ Both paths carry the same CloudEvents payloads through the same broker in the sa
 - raw: kombu publishes each message persistently and waits for its confirm, then a kombu consumer takes
   and acks them all;
 - academy: rows already committed in a service's outbox are relayed with pipelined confirms and consumed
-  by the academy consumer, which commits each event's inbox row (in batches) before acking.
+  by the academy consumer, which commits each event's processed_events row (in batches) before acking.
 """
 
 from __future__ import annotations
@@ -35,20 +35,16 @@ from shared.config import Settings  # noqa: E402
 from shared.consumer import EventConsumer  # noqa: E402
 from shared.db import make_engine, make_session_factory  # noqa: E402
 from shared.events import build_event  # noqa: E402
-from shared.events.declarations import BOOKING_CONFIRMED  # noqa: E402
+from shared.events.declarations import BookingConfirmed  # noqa: E402
 from shared.outbox import OutboxRelay  # noqa: E402
-from shared.tables import inbox, messaging_metadata, outbox  # noqa: E402
+from shared.tables import messaging_metadata, outbox, processed_events  # noqa: E402
 
 
 def envelopes(count: int) -> list[dict]:
     now = datetime.now(UTC)
     return [
-        build_event(
-            BOOKING_CONFIRMED,
-            f"b-{index}",
-            {"booking_id": f"b-{index}", "session_id": "s-1", "offer_id": "o-1", "member_id": f"m-{index}",
-             "format": "online", "confirmed_at": now},
-        )
+        build_event(BookingConfirmed(booking_id=f"b-{index}", session_id="s-1", offer_id="o-1",
+                                     member_id=f"m-{index}", format="online", confirmed_at=now))
         for index in range(count)
     ]
 
@@ -81,22 +77,22 @@ def raw_kombu(amqp_url: str, bodies: list[bytes]) -> float:
 def academy_path(
     amqp_url: str, database_url: str, data_dir: Path, bodies: list[str], ids: list[str]
 ) -> tuple[float, float]:
-    """(seconds to write the outbox rows, seconds from committed rows to every inbox row committed)."""
+    """(seconds to write the outbox rows, seconds from committed rows to every processed_events row committed)."""
     service = f"bench{uuid.uuid4().hex[:6]}"
     settings = Settings.from_env("billing", {"AMQP_URL": amqp_url, "ACADEMY_DATA_DIR": str(data_dir)})
     engine = make_engine(database_url)
     messaging_metadata.create_all(engine)
     sessions = make_session_factory(engine)
     bus = make_bus(settings)
-    consumer = EventConsumer(service, {BOOKING_CONFIRMED.type: lambda event, session: None}, sessions)
+    consumer = EventConsumer(service, {BookingConfirmed: lambda event, db: None}, sessions)
     bus.declare(service, consumer.routing_keys)
     relay = OutboxRelay(service, sessions, bus)
 
     started = time.perf_counter()
     now = datetime.now(UTC)
     for first in range(0, len(bodies), 100):  # business transactions of 100 events each
-        with sessions.begin() as session:
-            session.execute(outbox.insert(), [
+        with sessions.begin() as db:
+            db.execute(outbox.insert(), [
                 {"event_id": event_id, "routing_key": "booking.confirmed", "body": body, "created_at": now}
                 for event_id, body in zip(ids[first:first + 100], bodies[first:first + 100], strict=True)
             ])
@@ -109,8 +105,8 @@ def academy_path(
     while relay.relay_once():
         pass
     while True:
-        with sessions() as session:
-            if session.scalar(select(func.count()).select_from(inbox)) >= len(bodies):
+        with sessions() as db:
+            if db.scalar(select(func.count()).select_from(processed_events)) >= len(bodies):
                 break
         time.sleep(0.005)
     elapsed = time.perf_counter() - started
@@ -156,7 +152,7 @@ def main() -> None:
     raw_rate, academy_rate = args.events / raw_seconds, args.events / academy_seconds
     print(f"events: {args.events}, service database: {make_engine(database_url).dialect.name}")
     print(f"raw kombu, confirm each + consume:          {raw_rate:8.0f} events/s")
-    print(f"academy outbox -> relay -> consumer + inbox: {academy_rate:8.0f} events/s")
+    print(f"academy outbox -> relay -> consumer + processed: {academy_rate:8.0f} events/s")
     print(f"ratio academy / raw:                         {academy_rate / raw_rate:8.2f}")
     print(f"(writing the outbox rows, 100 per transaction: {args.events / write_seconds:.0f} events/s)")
 

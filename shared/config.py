@@ -77,6 +77,7 @@ class Settings:
     smtp_host: str | None = None
     smtp_port: int = 25
     message_retention_days: int = 30
+    idempotency_retention_hours: int = 24
     web_concurrency: int = 2
     worker_port: int = 9100
 
@@ -132,6 +133,7 @@ class Settings:
             smtp_port=_int(env, "SMTP_PORT", 25, 1, 65535),
             # A consumed event's id must outlive every redelivery of it; a day is the least that is safe.
             message_retention_days=_int(env, "MESSAGE_RETENTION_DAYS", 30, 1, 36_500),
+            idempotency_retention_hours=_int(env, "IDEMPOTENCY_RETENTION_HOURS", 24, 1, 876_000),
             web_concurrency=_int(env, "WEB_CONCURRENCY", 2, 1, 64),
             worker_port=_int(env, "WORKER_PORT", 9100, 1, 65535),
         )

@@ -1,36 +1,66 @@
-"""Applies a batch of deliveries to a service: each handler and its inbox row commit together."""
+"""Applies a batch of deliveries to a service: each handler's effects and its processed-event row commit together.
+
+Handlers touch only their service's database session. A failed batch is applied again event by event, so a
+handler may run twice with its database effects rolled back in between, which is harmless only for database
+effects: an e-mail or a webhook would go out twice. So a handler that opens a connection or starts a process
+fails (`HandlerDidIO`); work that leaves the process is recorded as a side effect (shared/side_effects.py)
+and carried out by the worker's dispatcher.
+"""
 
 from __future__ import annotations
 
+import contextvars
 import logging
+import sys
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from shared import metrics
 from shared.bus import Delivery, Outcome, Settlement
-from shared.events import InvalidEvent, ParsedEvent, lookup, parse_event
-from shared.tables import inbox
+from shared.events import Event, InvalidEvent, ParsedEvent, lookup, parse_event
+from shared.tables import processed_events
 from shared.tracing import child_of, current_traceparent
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[ParsedEvent, Session], None]
+Handler = Callable[[ParsedEvent[Any], Session], None]
+HandlerRegistry = Mapping[type[Event], Handler]
 
 
 class RetryLater(Exception):
     """The event refers to something this service has not seen yet; deliver it again after a back-off."""
 
 
+class HandlerDidIO(Exception):
+    """A handler tried to reach outside the process; it must record a side effect instead."""
+
+
+# Audit events of everything that leaves the process, except the database the handler's session already holds.
+_OUTSIDE_WORLD = frozenset({
+    "socket.connect", "socket.sendto", "socket.sendmsg", "socket.getaddrinfo", "socket.gethostbyname",
+    "http.client.connect", "smtplib.connect", "ftplib.connect", "urllib.Request", "webbrowser.open",
+    "subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork", "os.forkpty",
+})
+_handler_running: contextvars.ContextVar[bool] = contextvars.ContextVar("handler_running", default=False)
+
+
+def _refuse_io_in_handlers(audit_event: str, _args: tuple) -> None:
+    if audit_event in _OUTSIDE_WORLD and _handler_running.get():
+        raise HandlerDidIO(f"a handler may not reach outside the process ({audit_event}); record a side effect")
+
+
+# An audit hook sees every socket and process a handler would open, however deep in a library it happens.
+sys.addaudithook(_refuse_io_in_handlers)
+
+
 class EventConsumer:
-    def __init__(self, service: str, handlers: Mapping[str, Handler], session_factory: sessionmaker):
-        unknown = [ce_type for ce_type in handlers if lookup(ce_type) is None]
-        if unknown:
-            raise ValueError(f"handlers for undeclared event types: {', '.join(unknown)}")
+    def __init__(self, service: str, handlers: HandlerRegistry, session_factory: sessionmaker):
         self.service = service
-        self.handlers = dict(handlers)
+        self.handlers = {payload.event_type.type: handler for payload, handler in handlers.items()}
         self.session_factory = session_factory
 
     @property
@@ -73,12 +103,12 @@ class EventConsumer:
 
     def _apply_batch(self, runnable: list[tuple[int, ParsedEvent]], settlements: list, *, isolate: bool) -> None:
         outcomes: list[tuple[int, str, str]] = []  # (index, type, outcome) counted only once committed
-        with self.session_factory() as session, session.begin():
+        with self.session_factory() as db, db.begin():
             seen = set(
-                session.scalars(
-                    select(inbox.c.event_id).where(
-                        inbox.c.consumer == self.service,
-                        inbox.c.event_id.in_([event.id for _, event in runnable]),
+                db.scalars(
+                    select(processed_events.c.event_id).where(
+                        processed_events.c.consumer == self.service,
+                        processed_events.c.event_id.in_([event.id for _, event in runnable]),
                     )
                 )
             )
@@ -91,10 +121,10 @@ class EventConsumer:
                 token = current_traceparent.set(child_of(event.traceparent))
                 try:
                     if isolate:
-                        with session.begin_nested():
-                            self._run(event, session)
+                        with db.begin_nested():
+                            self._run(event, db)
                     else:
-                        self._run(event, session)
+                        self._run(event, db)
                 except Exception as exc:  # noqa: BLE001 - any handler failure is retried, then dead-lettered
                     if not isolate:
                         raise _HandlerFailed from exc
@@ -109,16 +139,20 @@ class EventConsumer:
                                 "handled_at": datetime.now(UTC)})
                 outcomes.append((index, ce_type, "handled"))
             if handled:
-                session.execute(inbox.insert(), handled)
+                db.execute(processed_events.insert(), handled)
         for index, ce_type, outcome in outcomes:
             if outcome != "retried":
                 settlements[index] = Settlement(Outcome.ACK)
             self._count(ce_type, outcome)
 
-    def _run(self, event: ParsedEvent, session: Session) -> None:
-        self.handlers[event.event_type.type](event, session)
+    def _run(self, event: ParsedEvent, db: Session) -> None:
+        token = _handler_running.set(True)
+        try:
+            self.handlers[event.event_type.type](event, db)
+        finally:
+            _handler_running.reset(token)
         # Handlers' writes must reach the database inside the savepoint that guards them.
-        session.flush()
+        db.flush()
 
     @staticmethod
     def _log_failure(event: ParsedEvent, exc: Exception) -> None:

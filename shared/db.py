@@ -54,10 +54,10 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
-def fetch_page(session: Session, query: Select, page: int, per_page: int) -> tuple[int, list]:
+def fetch_page(db: Session, query: Select, page: int, per_page: int) -> tuple[int, list]:
     """How many rows `query` has in all, and the rows of one page of it (pages count from 1)."""
-    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    items = session.scalars(query.offset((page - 1) * per_page).limit(per_page)).all()
+    total = db.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    items = db.scalars(query.offset((page - 1) * per_page).limit(per_page)).all()
     return total, list(items)
 
 

@@ -1,25 +1,37 @@
-"""Forget what no longer protects anything: published outbox rows and inbox ids past the retention period."""
+"""Forget what no longer protects anything: published outbox rows, processed event ids, idempotency keys."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete
 from sqlalchemy.orm import sessionmaker
 
-from shared.tables import inbox, outbox
+from shared.tables import idempotency_keys, outbox, processed_events
 
 
-def purge_messages(session_factory: sessionmaker, retention: timedelta) -> tuple[int, int]:
-    """Delete published outbox rows and inbox rows older than `retention`; returns how many of each.
+@dataclass(frozen=True)
+class Purged:
+    published_events: int
+    processed_events: int
+    idempotency_keys: int
 
-    Unpublished outbox rows are never deleted. An inbox row only has to outlive every redelivery of its
-    event (retries take minutes), so a retention of weeks leaves a wide margin.
+
+def purge_messages(session_factory: sessionmaker, retention: timedelta, key_retention: timedelta) -> Purged:
+    """Delete published outbox rows and processed event ids older than `retention`, and idempotency keys
+    older than `key_retention`.
+
+    Unpublished outbox rows are never deleted. A processed event id only has to outlive every redelivery of
+    its event (retries take minutes), so a retention of weeks leaves a wide margin. An idempotency key
+    protects a client's retries of one request, which come within hours (Stripe keeps keys for 24).
     """
-    cutoff = datetime.now(UTC) - retention
-    with session_factory.begin() as session:
-        published = session.execute(
+    now = datetime.now(UTC)
+    cutoff, key_cutoff = now - retention, now - key_retention
+    with session_factory.begin() as db:
+        published = db.execute(
             delete(outbox).where(outbox.c.published_at.is_not(None), outbox.c.published_at < cutoff)
         ).rowcount
-        handled = session.execute(delete(inbox).where(inbox.c.handled_at < cutoff)).rowcount
-    return published, handled
+        processed = db.execute(delete(processed_events).where(processed_events.c.handled_at < cutoff)).rowcount
+        keys = db.execute(delete(idempotency_keys).where(idempotency_keys.c.created_at < key_cutoff)).rowcount
+    return Purged(published, processed, keys)

@@ -41,7 +41,7 @@ def check_key(key: str) -> str:
     return key
 
 
-def claim_key(session: Session, principal: str, key: str, request_fingerprint: str) -> StoredAnswer | None:
+def claim_key(db: Session, principal: str, key: str, request_fingerprint: str) -> StoredAnswer | None:
     """Claim `key` before doing the request's work; None if claimed, else the answer its first request got.
 
     Call it first in the transaction, and save_answer() before committing; a rollback frees the key again.
@@ -51,8 +51,8 @@ def claim_key(session: Session, principal: str, key: str, request_fingerprint: s
     after it let both requests do the work.
     """
     try:
-        with session.begin_nested():
-            session.execute(
+        with db.begin_nested():
+            db.execute(
                 idempotency_keys.insert().values(
                     principal=principal,
                     key=key,
@@ -65,7 +65,7 @@ def claim_key(session: Session, principal: str, key: str, request_fingerprint: s
         return None
     except IntegrityError:
         pass  # claimed before, by a request that has finished: its row is visible now
-    row = session.execute(
+    row = db.execute(
         select(idempotency_keys).where(idempotency_keys.c.principal == principal, idempotency_keys.c.key == key)
     ).one()
     if row.request_fingerprint != request_fingerprint:
@@ -82,9 +82,9 @@ def claim_key(session: Session, principal: str, key: str, request_fingerprint: s
     return StoredAnswer(row.status_code, json.loads(row.response_body))
 
 
-def save_answer(session: Session, principal: str, key: str, status_code: int, body: Any) -> None:
+def save_answer(db: Session, principal: str, key: str, status_code: int, body: Any) -> None:
     """Keep the answer to the request that claimed `key`, in its transaction, for the retries to get."""
-    session.execute(
+    db.execute(
         idempotency_keys.update()
         .where(idempotency_keys.c.principal == principal, idempotency_keys.c.key == key)
         .values(status_code=status_code, response_body=json.dumps(body, default=str))

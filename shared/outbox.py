@@ -6,13 +6,13 @@ import json
 import logging
 import threading
 from datetime import UTC, datetime
-from typing import Any
 
-from sqlalchemy import event, func, select, update
+from sqlalchemy import func, select, update
+from sqlalchemy.event import listens_for
 from sqlalchemy.orm import Session, sessionmaker
 
 from shared import metrics
-from shared.events import EventType, build_event
+from shared.events import Event, build_event
 from shared.tables import outbox
 from shared.tracing import current_traceparent
 
@@ -27,31 +27,31 @@ def wait_for_outbox(timeout: float) -> None:
         _outbox_written.wait(timeout)
 
 
-def record_event(session: Session, event_type: EventType, subject: str, data: dict[str, Any]) -> dict:
-    """Add the event to the session's transaction; it is published only if that transaction commits."""
-    envelope = build_event(event_type, subject, data, traceparent=current_traceparent.get())
-    session.execute(
+def record_event(db: Session, event: Event) -> dict:
+    """Add the event to the transaction of `db`; it is published only if that transaction commits."""
+    envelope = build_event(event, traceparent=current_traceparent.get())
+    db.execute(
         outbox.insert().values(
             event_id=envelope["id"],
-            routing_key=event_type.routing_key,
+            routing_key=event.event_type.routing_key,
             body=json.dumps(envelope, separators=(",", ":")),
             created_at=datetime.now(UTC),
         )
     )
-    session.info["outbox_written"] = True
+    db.info["outbox_written"] = True
     return envelope
 
 
-@event.listens_for(Session, "after_commit")
-def _signal_relay(session: Session) -> None:
-    if session.info.pop("outbox_written", False):
+@listens_for(Session, "after_commit")
+def _signal_relay(db: Session) -> None:
+    if db.info.pop("outbox_written", False):
         with _outbox_written:
             _outbox_written.notify_all()
 
 
-@event.listens_for(Session, "after_rollback")
-def _forget_rolled_back(session: Session) -> None:
-    session.info.pop("outbox_written", None)
+@listens_for(Session, "after_rollback")
+def _forget_rolled_back(db: Session) -> None:
+    db.info.pop("outbox_written", None)
 
 
 class OutboxRelay:
@@ -65,9 +65,9 @@ class OutboxRelay:
 
     def relay_once(self) -> int:
         """Publish one batch; returns how many rows went out."""
-        with self.session_factory.begin() as session:
+        with self.session_factory.begin() as db:
             # SKIP LOCKED lets several relay replicas share one outbox without publishing the same rows.
-            rows = session.execute(
+            rows = db.execute(
                 select(outbox.c.seq, outbox.c.routing_key, outbox.c.body, outbox.c.event_id)
                 .where(outbox.c.published_at.is_(None))
                 .order_by(outbox.c.seq)
@@ -77,8 +77,8 @@ class OutboxRelay:
             if not rows:
                 return 0
             self.bus.publish([(row.routing_key, row.body.encode(), row.event_id) for row in rows])
-            # A crash before this commit republishes the batch after restart; consumers' inboxes make that harmless.
-            session.execute(
+            # A crash before this commit republishes the batch after restart; consumers skip events they processed.
+            db.execute(
                 update(outbox)
                 .where(outbox.c.seq.in_([row.seq for row in rows]))
                 .values(published_at=datetime.now(UTC))
@@ -89,8 +89,8 @@ class OutboxRelay:
 
     def backlog(self) -> tuple[int, float]:
         """Unpublished rows and the age in seconds of the oldest one."""
-        with self.session_factory() as session:
-            count, oldest = session.execute(
+        with self.session_factory() as db:
+            count, oldest = db.execute(
                 select(func.count(), func.min(outbox.c.created_at)).where(outbox.c.published_at.is_(None))
             ).one()
         if oldest is None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -12,7 +12,7 @@ from sqlalchemy import MetaData
 
 from shared.bus import Bus, make_bus
 from shared.config import Settings
-from shared.consumer import Handler
+from shared.consumer import HandlerRegistry
 from shared.db import make_engine, make_session_factory
 
 
@@ -20,7 +20,7 @@ from shared.db import make_engine, make_session_factory
 class ServiceDefinition:
     name: str
     metadata: MetaData
-    handlers: Mapping[str, Handler]
+    handlers: HandlerRegistry
     create_app: Callable[..., Flask]
     migrations: Path
 

@@ -1,17 +1,32 @@
-"""Helpers for the services' tests: a runtime on a fresh database, signed tokens, events as deliveries."""
+"""Helpers for the services' tests: a runtime on a fresh database, signed tokens, typed events as deliveries."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
+from typing import Any, TypeVar
 
 from shared.auth import generate_keypair, issue_token
 from shared.bus import Delivery
 from shared.config import Settings
-from shared.events import EventType, build_event
+from shared.events import Event, build_event
+from shared.events.declarations import (
+    BookingConfirmed,
+    BookingWaitlisted,
+    InvoiceIssued,
+    MemberRegistered,
+    NotificationDelivered,
+    OfferPublished,
+    SessionScheduled,
+)
 from shared.migrations import upgrade
 from shared.service import Runtime, ServiceDefinition
+
+E = TypeVar("E", bound=Event)
+WHEN = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 @cache
@@ -42,6 +57,40 @@ def bearer(member_id: str, *roles: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def delivery(event_type: EventType, subject: str, data: dict, **envelope) -> Delivery:
-    body = json.dumps(build_event(event_type, subject, data, **envelope)).encode()
-    return Delivery(body=body, routing_key=event_type.routing_key, attempts=0)
+# --- events -----------------------------------------------------------------------------------------------
+# Plausible values for every field of each event; a test names only the fields it is about.
+_SAMPLES: dict[type[Event], dict[str, Any]] = {
+    MemberRegistered: dict(member_id="member-1", email="ada@academy.example", display_name="Ada",
+                           registered_at=WHEN),
+    OfferPublished: dict(offer_id="offer-1", provider_id="provider-1", title="Cluster strategy in practice",
+                         topic="strategy", format="hybrid", competences=["strategy.cluster_development"],
+                         level="advanced", language="en", price_cents=12_000, currency="EUR", published_at=WHEN),
+    SessionScheduled: dict(session_id="session-1", offer_id="offer-1", starts_at=WHEN + timedelta(days=30),
+                           ends_at=WHEN + timedelta(days=30, hours=4), seats={"online": 10, "in_person": 5},
+                           location="Haus der Wirtschaft, Stuttgart", link="https://meet.academy.example/room"),
+    BookingConfirmed: dict(booking_id="booking-1", session_id="session-1", offer_id="offer-1",
+                           member_id="member-1", format="online", confirmed_at=WHEN),
+    BookingWaitlisted: dict(booking_id="booking-1", session_id="session-1", offer_id="offer-1",
+                            member_id="member-1", format="online", position=1, waitlisted_at=WHEN),
+    InvoiceIssued: dict(invoice_id="invoice-1", number="VCA-2026-000001", booking_id="booking-1",
+                        member_id="member-1", offer_id="offer-1", total_cents=12_000, currency="EUR",
+                        issued_at=WHEN),
+    NotificationDelivered: dict(notification_id="notification-1", member_id="member-1", channel="inbox",
+                                cause_event_id="00000000-0000-0000-0000-000000000001", delivered_at=WHEN),
+}
+
+
+def sample(payload: type[E], **fields: Any) -> E:
+    """An event of `payload`'s type with plausible values, `fields` replacing some; a misspelt name fails."""
+    if payload not in _SAMPLES:
+        raise KeyError(f"no sample values for {payload.__name__}; add them to shared/testing.py")
+    unknown = set(fields) - {field.name for field in dataclasses.fields(payload)}
+    if unknown:
+        raise TypeError(f"{payload.__name__} has no fields {', '.join(sorted(unknown))}")
+    return payload(**{**_SAMPLES[payload], **fields})
+
+
+def delivery(event: Event, **envelope: Any) -> Delivery:
+    """The event as the bus would hand it to a consumer (`envelope`: event_id, traceparent, time)."""
+    body = json.dumps(build_event(event, **envelope)).encode()
+    return Delivery(body=body, routing_key=event.event_type.routing_key, attempts=0)

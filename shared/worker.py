@@ -10,7 +10,7 @@ from datetime import timedelta
 from shared import metrics
 from shared.config import SERVICES
 from shared.consumer import EventConsumer
-from shared.events.registry import topology
+from shared.events.topology import queue_bindings
 from shared.housekeeping import purge_messages
 from shared.outbox import OutboxRelay, wait_for_outbox
 from shared.service import Runtime, ServiceDefinition
@@ -46,7 +46,10 @@ class Worker:
         attempt = 0
         while not self.stop_event.is_set():
             try:
-                for service, routing_keys in topology(SERVICES).items():
+                bindings = queue_bindings(SERVICES)
+                # Its own queue also from its own handlers, should the generated topology lag behind them.
+                bindings[self.definition.name] |= self.consumer.routing_keys
+                for service, routing_keys in bindings.items():
                     self.runtime.bus.declare(service, routing_keys)
                 return
             except Exception as exc:  # noqa: BLE001 - the broker may come up after us
@@ -93,14 +96,16 @@ class Worker:
             log.debug("gauges of %s not updated: %s", service, exc)
 
     def _purge(self) -> None:
-        retention = timedelta(days=self.runtime.settings.message_retention_days)
+        settings = self.runtime.settings
         try:
-            published, handled = purge_messages(self.runtime.session_factory, retention)
+            purged = purge_messages(self.runtime.session_factory, timedelta(days=settings.message_retention_days),
+                                    timedelta(hours=settings.idempotency_retention_hours))
         except Exception as exc:  # noqa: BLE001 - try again at the next interval
             log.warning("purging old messages of %s failed: %s", self.definition.name, exc)
             return
-        if published or handled:
-            log.info("purged %s published outbox rows and %s inbox rows", published, handled)
+        if purged.published_events or purged.processed_events or purged.idempotency_keys:
+            log.info("purged %s published outbox rows, %s processed event ids and %s idempotency keys",
+                     purged.published_events, purged.processed_events, purged.idempotency_keys)
 
     def stop(self, timeout: float = 10.0) -> None:
         self.stop_event.set()

@@ -6,23 +6,23 @@ from sqlalchemy.orm import Session
 
 from services.assessment.models import OfferRecord
 from shared.events import ParsedEvent
-from shared.events.declarations import OFFER_PUBLISHED
+from shared.events.declarations import OfferPublished
 
 
-def offer_published(event: ParsedEvent, session: Session) -> None:
-    data = event.data
-    session.merge(
+def offer_published(event: ParsedEvent[OfferPublished], db: Session) -> None:
+    offer = event.data
+    db.merge(
         OfferRecord(
-            offer_id=data["offer_id"],
-            title=data["title"],
-            competences=list(data["competences"]),
-            level=data["level"],
-            language=data["language"],
-            format=data["format"],
+            offer_id=offer.offer_id,
+            title=offer.title,
+            competences=list(offer.competences),
+            level=offer.level,
+            language=offer.language,
+            format=offer.format,
         )
     )
 
 
 HANDLERS = {
-    OFFER_PUBLISHED.type: offer_published,
+    OfferPublished: offer_published,
 }

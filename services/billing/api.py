@@ -21,8 +21,8 @@ class Invoices(MethodView):
     @blp.doc(security=[{"bearer": []}])
     def get(self, args):
         """List my invoices, newest first"""
-        with transaction() as session:
-            total, items = invoices_of(session, current_principal().member_id, args["page"], args["per_page"])
+        with transaction() as db:
+            total, items = invoices_of(db, current_principal().member_id, args["page"], args["per_page"])
             return paginate(total, items, args)
 
 
@@ -33,5 +33,5 @@ class InvoiceById(MethodView):
     @blp.doc(security=[{"bearer": []}])
     def get(self, invoice_id):
         """Read one of my invoices"""
-        with transaction() as session:
-            return visible_invoice(session, current_principal(), invoice_id)
+        with transaction() as db:
+            return visible_invoice(db, current_principal(), invoice_id)

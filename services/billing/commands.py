@@ -14,7 +14,7 @@ from services.billing.models import Invoice, InvoiceSequence, LedgerEntry, Offer
 from shared.auth import Principal
 from shared.db import fetch_page
 from shared.errors import NotFound
-from shared.events.declarations import INVOICE_ISSUED
+from shared.events.declarations import InvoiceIssued
 from shared.outbox import record_event
 
 log = logging.getLogger(__name__)
@@ -24,10 +24,10 @@ log = logging.getLogger(__name__)
 INVOICE_READERS = ("operator",)
 
 
-def next_invoice_number(session: Session, year: int) -> str:
+def next_invoice_number(db: Session, year: int) -> str:
     """The year's next number; taken in the invoice's transaction, so a rollback leaves no gap."""
     # The UPDATE locks the year's row until commit, so concurrent issuers queue instead of sharing a number.
-    taken = session.scalar(
+    taken = db.scalar(
         update(InvoiceSequence)
         .where(InvoiceSequence.year == year)
         .values(last_number=InvoiceSequence.last_number + 1)
@@ -36,13 +36,13 @@ def next_invoice_number(session: Session, year: int) -> str:
     if taken is None:
         # First invoice of the year; a concurrent first one fails on the primary key and is retried.
         taken = 1
-        session.add(InvoiceSequence(year=year, last_number=taken))
-        session.flush()
+        db.add(InvoiceSequence(year=year, last_number=taken))
+        db.flush()
     return invoice_number(year, taken)
 
 
 def issue_invoice(
-    session: Session,
+    db: Session,
     *,
     booking_id: str,
     member_id: str,
@@ -50,12 +50,12 @@ def issue_invoice(
     policy: RevenueSharePolicy = DEFAULT_POLICY,
 ) -> Invoice | None:
     """Invoice a confirmed booking at the offer's price and post the split; None if it was invoiced already."""
-    if session.scalar(select(Invoice.id).where(Invoice.booking_id == booking_id)) is not None:
+    if db.scalar(select(Invoice.id).where(Invoice.booking_id == booking_id)) is not None:
         return None
     now = datetime.now(UTC)
     invoice = Invoice(
         id=str(uuid.uuid4()),
-        number=next_invoice_number(session, now.year),
+        number=next_invoice_number(db, now.year),
         booking_id=booking_id,
         member_id=member_id,
         offer_id=offer.offer_id,
@@ -65,10 +65,10 @@ def issue_invoice(
         policy=policy.name,
         issued_at=now,
     )
-    session.add(invoice)
+    db.add(invoice)
     # Flushed before the ledger, so a concurrent invoice for the same booking fails here on the unique key.
-    session.flush()
-    session.add_all(
+    db.flush()
+    db.add_all(
         LedgerEntry(
             id=str(uuid.uuid4()),
             invoice_id=invoice.id,
@@ -79,38 +79,33 @@ def issue_invoice(
         )
         for line in invoice_ledger_lines(offer.price_cents, offer.provider_id, policy)
     )
-    record_event(
-        session,
-        INVOICE_ISSUED,
-        invoice.id,
-        {
-            "invoice_id": invoice.id,
-            "number": invoice.number,
-            "booking_id": booking_id,
-            "member_id": member_id,
-            "offer_id": offer.offer_id,
-            "total_cents": invoice.total_cents,
-            "currency": invoice.currency,
-            "issued_at": now,
-        },
-    )
+    record_event(db, InvoiceIssued(
+        invoice_id=invoice.id,
+        number=invoice.number,
+        booking_id=booking_id,
+        member_id=member_id,
+        offer_id=offer.offer_id,
+        total_cents=invoice.total_cents,
+        currency=invoice.currency,
+        issued_at=now,
+    ))
     log.info("invoice issued", extra={"invoice_number": invoice.number, "booking_id": booking_id})
     return invoice
 
 
-def invoices_of(session: Session, member_id: str, page: int, per_page: int) -> tuple[int, list[Invoice]]:
+def invoices_of(db: Session, member_id: str, page: int, per_page: int) -> tuple[int, list[Invoice]]:
     """One page of the member's own invoices, newest first, and how many they have in all."""
     query = (
         select(Invoice)
         .where(Invoice.member_id == member_id)
         .order_by(Invoice.issued_at.desc(), Invoice.number.desc())
     )
-    return fetch_page(session, query, page, per_page)
+    return fetch_page(db, query, page, per_page)
 
 
-def visible_invoice(session: Session, principal: Principal, invoice_id: str) -> Invoice:
+def visible_invoice(db: Session, principal: Principal, invoice_id: str) -> Invoice:
     """The invoice, if `principal` may read it; anyone else is told it does not exist, so ids cannot be probed."""
-    invoice = session.get(Invoice, invoice_id)
+    invoice = db.get(Invoice, invoice_id)
     if invoice is None or not principal.may_read(invoice.member_id, INVOICE_READERS):
         raise NotFound(f"invoice {invoice_id} not found")
     return invoice

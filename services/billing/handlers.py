@@ -8,32 +8,32 @@ from services.billing.commands import issue_invoice
 from services.billing.models import OfferRecord
 from shared.consumer import RetryLater
 from shared.events import ParsedEvent
-from shared.events.declarations import BOOKING_CONFIRMED, OFFER_PUBLISHED
+from shared.events.declarations import BookingConfirmed, OfferPublished
 
 
-def offer_published(event: ParsedEvent, session: Session) -> None:
-    data = event.data
-    session.merge(
+def offer_published(event: ParsedEvent[OfferPublished], db: Session) -> None:
+    offer = event.data
+    db.merge(
         OfferRecord(
-            offer_id=data["offer_id"],
-            provider_id=data["provider_id"],
-            title=data["title"],
-            price_cents=data["price_cents"],
-            currency=data["currency"],
+            offer_id=offer.offer_id,
+            provider_id=offer.provider_id,
+            title=offer.title,
+            price_cents=offer.price_cents,
+            currency=offer.currency,
         )
     )
 
 
-def booking_confirmed(event: ParsedEvent, session: Session) -> None:
-    data = event.data
-    offer = session.get(OfferRecord, data["offer_id"])
+def booking_confirmed(event: ParsedEvent[BookingConfirmed], db: Session) -> None:
+    booking = event.data
+    offer = db.get(OfferRecord, booking.offer_id)
     if offer is None:
         # Events may overtake each other; the offer's own event is on its way.
-        raise RetryLater(f"offer {data['offer_id']} is not known yet")
-    issue_invoice(session, booking_id=data["booking_id"], member_id=data["member_id"], offer=offer)
+        raise RetryLater(f"offer {booking.offer_id} is not known yet")
+    issue_invoice(db, booking_id=booking.booking_id, member_id=booking.member_id, offer=offer)
 
 
 HANDLERS = {
-    OFFER_PUBLISHED.type: offer_published,
-    BOOKING_CONFIRMED.type: booking_confirmed,
+    OfferPublished: offer_published,
+    BookingConfirmed: booking_confirmed,
 }

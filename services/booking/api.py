@@ -23,8 +23,8 @@ class Bookings(MethodView):
     @blp.doc(security=[{"bearer": []}])
     def get(self, args):
         """List my bookings, newest first"""
-        with transaction() as session:
-            total, items = bookings_of(session, current_principal().member_id, args["page"], args["per_page"])
+        with transaction() as db:
+            total, items = bookings_of(db, current_principal().member_id, args["page"], args["per_page"])
             return paginate(total, items, args)
 
     @require_roles("member")
@@ -36,15 +36,15 @@ class Bookings(MethodView):
         """Book a seat: confirmed while seats last, else waitlisted"""
         member_id = current_principal().member_id
         key = request.headers.get("Idempotency-Key")
-        with transaction() as session:
+        with transaction() as db:
             if key is not None:
                 key = check_key(key)
-                earlier = claim_key(session, member_id, key, fingerprint("POST", request.path, body))
+                earlier = claim_key(db, member_id, key, fingerprint("POST", request.path, body))
                 if earlier is not None:
                     return json_response(earlier.body, earlier.status_code)
-            answer = BookingOut().dump(place_booking(session, member_id, body["session_id"], body["format"]))
+            answer = BookingOut().dump(place_booking(db, member_id, body["session_id"], body["format"]))
             if key is not None:
-                save_answer(session, member_id, key, 201, answer)
+                save_answer(db, member_id, key, 201, answer)
             return json_response(answer, 201)
 
 
@@ -55,5 +55,5 @@ class BookingById(MethodView):
     @blp.doc(security=[{"bearer": []}])
     def get(self, booking_id):
         """Read one of my bookings"""
-        with transaction() as session:
-            return visible_booking(session, current_principal(), booking_id)
+        with transaction() as db:
+            return visible_booking(db, current_principal(), booking_id)

@@ -6,29 +6,29 @@ from sqlalchemy.orm import Session
 
 from services.booking.models import OfferRecord, SessionRecord
 from shared.events import ParsedEvent
-from shared.events.declarations import OFFER_PUBLISHED, SESSION_SCHEDULED
+from shared.events.declarations import OfferPublished, SessionScheduled
 
 
-def offer_published(event: ParsedEvent, session: Session) -> None:
-    data = event.data
-    session.merge(OfferRecord(offer_id=data["offer_id"], provider_id=data["provider_id"], title=data["title"]))
+def offer_published(event: ParsedEvent[OfferPublished], db: Session) -> None:
+    offer = event.data
+    db.merge(OfferRecord(offer_id=offer.offer_id, provider_id=offer.provider_id, title=offer.title))
 
 
-def session_scheduled(event: ParsedEvent, session: Session) -> None:
-    data = event.data
-    session.merge(
+def session_scheduled(event: ParsedEvent[SessionScheduled], db: Session) -> None:
+    scheduled = event.data
+    db.merge(
         SessionRecord(
-            session_id=data["session_id"],
-            offer_id=data["offer_id"],
-            starts_at=data["starts_at"],
-            ends_at=data["ends_at"],
-            seats_online=data["seats"].get("online", 0),
-            seats_in_person=data["seats"].get("in_person", 0),
+            session_id=scheduled.session_id,
+            offer_id=scheduled.offer_id,
+            starts_at=scheduled.starts_at,
+            ends_at=scheduled.ends_at,
+            seats_online=scheduled.seats.get("online", 0),
+            seats_in_person=scheduled.seats.get("in_person", 0),
         )
     )
 
 
 HANDLERS = {
-    OFFER_PUBLISHED.type: offer_published,
-    SESSION_SCHEDULED.type: session_scheduled,
+    OfferPublished: offer_published,
+    SessionScheduled: session_scheduled,
 }

@@ -44,8 +44,8 @@ class Members(MethodView):
     @members_blp.response(201, MemberOut)
     def post(self, body):
         """Register as a member"""
-        with transaction() as session:
-            member = commands.register_member(session, body["email"], body["password"], body["display_name"])
+        with transaction() as db:
+            member = commands.register_member(db, body["email"], body["password"], body["display_name"])
             return json_response(MemberOut().dump(member), 201)
 
 
@@ -56,8 +56,8 @@ class MyMember(MethodView):
     @members_blp.doc(security=BEARER)
     def get(self):
         """Read my member record"""
-        with transaction() as session:
-            return json_response(MemberOut().dump(commands.member_by_id(session, current_principal().member_id)))
+        with transaction() as db:
+            return json_response(MemberOut().dump(commands.member_by_id(db, current_principal().member_id)))
 
 
 @members_blp.route("/auth/token")
@@ -66,8 +66,8 @@ class Tokens(MethodView):
     @members_blp.response(200, TokenOut)
     def post(self, body):
         """Exchange e-mail address and password for a bearer token"""
-        with transaction() as session:
-            member = commands.authenticate(session, body["email"], body["password"])
+        with transaction() as db:
+            member = commands.authenticate(db, body["email"], body["password"])
             token = issue_token(current_app.config["JWT_PRIVATE_KEY"], member.id, member.roles)
         return json_response(TokenOut().dump({"access_token": token}))
 
@@ -79,8 +79,8 @@ class Offers(MethodView):
     def get(self, args):
         """Find published offers"""
         filters = {name: value for name, value in args.items() if name not in ("page", "per_page")}
-        with transaction() as session:
-            total, offers = commands.search_offers(session, filters, args["page"], args["per_page"])
+        with transaction() as db:
+            total, offers = commands.search_offers(db, filters, args["page"], args["per_page"])
             return json_response(OfferPage().dump(paginate(total, offers, args)))
 
     @require_roles("member")
@@ -89,8 +89,8 @@ class Offers(MethodView):
     @offers_blp.doc(security=BEARER)
     def post(self, body):
         """Propose an offer; it starts as my draft"""
-        with transaction() as session:
-            offer = commands.create_offer(session, current_principal().member_id, body)
+        with transaction() as db:
+            offer = commands.create_offer(db, current_principal().member_id, body)
             return json_response(OfferDetailOut().dump(offer), 201)
 
 
@@ -101,8 +101,8 @@ class OfferById(MethodView):
     def get(self, offer_id):
         """Read an offer with its sessions (a draft only by its provider)"""
         viewer_id = _viewer_id()
-        with transaction() as session:
-            return json_response(OfferDetailOut().dump(commands.visible_offer(session, offer_id, viewer_id)))
+        with transaction() as db:
+            return json_response(OfferDetailOut().dump(commands.visible_offer(db, offer_id, viewer_id)))
 
     @require_roles("member")
     @offers_blp.arguments(OfferPatch(partial=True))
@@ -110,8 +110,8 @@ class OfferById(MethodView):
     @offers_blp.doc(security=BEARER)
     def patch(self, changes, offer_id):
         """Change my draft offer"""
-        with transaction() as session:
-            offer = commands.update_offer(session, offer_id, current_principal().member_id, changes)
+        with transaction() as db:
+            offer = commands.update_offer(db, offer_id, current_principal().member_id, changes)
             return json_response(OfferDetailOut().dump(offer))
 
 
@@ -123,8 +123,8 @@ class OfferSessions(MethodView):
     @offers_blp.doc(security=BEARER)
     def post(self, details, offer_id):
         """Schedule a session of my offer"""
-        with transaction() as session:
-            scheduled = commands.schedule_session(session, offer_id, current_principal().member_id, details)
+        with transaction() as db:
+            scheduled = commands.schedule_session(db, offer_id, current_principal().member_id, details)
             return json_response(SessionOut().dump(scheduled), 201)
 
 
@@ -135,8 +135,8 @@ class OfferSubmission(MethodView):
     @offers_blp.doc(security=BEARER)
     def post(self, offer_id):
         """Submit my draft offer; for now this publishes it with its sessions"""
-        with transaction() as session:
-            offer = commands.submit_offer(session, offer_id, current_principal().member_id)
+        with transaction() as db:
+            offer = commands.submit_offer(db, offer_id, current_principal().member_id)
             return json_response(OfferDetailOut().dump(offer))
 
 
@@ -147,5 +147,5 @@ class SessionById(MethodView):
     def get(self, session_id):
         """Read a session (of a draft offer only by its provider)"""
         viewer_id = _viewer_id()
-        with transaction() as session:
-            return json_response(SessionOut().dump(commands.visible_session(session, session_id, viewer_id)))
+        with transaction() as db:
+            return json_response(SessionOut().dump(commands.visible_session(db, session_id, viewer_id)))

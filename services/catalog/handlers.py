@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from shared.consumer import Handler
+from shared.consumer import HandlerRegistry
 
-HANDLERS: dict[str, Handler] = {}
+HANDLERS: HandlerRegistry = {}

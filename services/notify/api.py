@@ -27,9 +27,9 @@ class Notifications(MethodView):
         conditions = [InboxMessage.member_id == current_principal().member_id]
         if args["unread"]:
             conditions.append(InboxMessage.read_at.is_(None))
-        with transaction() as session:
+        with transaction() as db:
             query = select(InboxMessage).where(*conditions).order_by(InboxMessage.created_at.desc(), InboxMessage.id)
-            total, items = fetch_page(session, query, args["page"], args["per_page"])
+            total, items = fetch_page(db, query, args["page"], args["per_page"])
             return paginate(total, items, args)
 
 
@@ -42,5 +42,5 @@ class NotificationRead(MethodView):
     def post(self, _body, notification_id):
         """Mark one of my messages read"""
         member_id = current_principal().member_id
-        with transaction() as session:
-            return mark_read(session, member_id, notification_id)
+        with transaction() as db:
+            return mark_read(db, member_id, notification_id)

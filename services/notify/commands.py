@@ -11,15 +11,15 @@ from sqlalchemy.orm import Session
 from services.notify.domain import Message
 from services.notify.models import InboxMessage
 from shared.errors import NotFound
-from shared.events.declarations import NOTIFICATION_DELIVERED
+from shared.events.declarations import NotificationDelivered
 from shared.outbox import record_event
 
 INBOX_CHANNEL = "inbox"
 
 
-def deliver_to_inbox(session: Session, member_id: str, cause_event_id: str, message: Message) -> InboxMessage | None:
+def deliver_to_inbox(db: Session, member_id: str, cause_event_id: str, message: Message) -> InboxMessage | None:
     """Put `message` in the member's inbox once per cause; None if this event already reached them."""
-    already = session.scalar(
+    already = db.scalar(
         select(InboxMessage.id).where(
             InboxMessage.member_id == member_id, InboxMessage.cause_event_id == cause_event_id
         )
@@ -36,26 +36,21 @@ def deliver_to_inbox(session: Session, member_id: str, cause_event_id: str, mess
         body=message.body,
         created_at=now,
     )
-    session.add(delivered)
-    session.flush()
-    record_event(
-        session,
-        NOTIFICATION_DELIVERED,
-        delivered.id,
-        {
-            "notification_id": delivered.id,
-            "member_id": member_id,
-            "channel": INBOX_CHANNEL,
-            "cause_event_id": cause_event_id,
-            "delivered_at": now,
-        },
-    )
+    db.add(delivered)
+    db.flush()
+    record_event(db, NotificationDelivered(
+        notification_id=delivered.id,
+        member_id=member_id,
+        channel=INBOX_CHANNEL,
+        cause_event_id=cause_event_id,
+        delivered_at=now,
+    ))
     return delivered
 
 
-def mark_read(session: Session, member_id: str, notification_id: str) -> InboxMessage:
+def mark_read(db: Session, member_id: str, notification_id: str) -> InboxMessage:
     """Mark one of the member's messages read; reading it again keeps the first time."""
-    message = session.get(InboxMessage, notification_id)
+    message = db.get(InboxMessage, notification_id)
     # Someone else's message is reported as missing, so ids cannot be probed.
     if message is None or message.member_id != member_id:
         raise NotFound(f"notification {notification_id} not found")

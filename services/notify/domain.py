@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+
+from shared.events.declarations import BookingConfirmed, BookingWaitlisted, InvoiceIssued
 
 
 class MessageKind(StrEnum):
@@ -32,27 +32,27 @@ def _seat(format: str) -> str:
     return format.replace("_", "-")
 
 
-def booking_confirmed_message(name: str, data: Mapping[str, Any]) -> Message:
+def booking_confirmed_message(name: str, booking: BookingConfirmed) -> Message:
     return Message(
         MessageKind.BOOKING_CONFIRMED,
         "Your seat is confirmed",
-        f"Hello {name}, your {_seat(data['format'])} seat is confirmed (booking {data['booking_id']}).",
+        f"Hello {name}, your {_seat(booking.format)} seat is confirmed (booking {booking.booking_id}).",
     )
 
 
-def booking_waitlisted_message(name: str, data: Mapping[str, Any]) -> Message:
+def booking_waitlisted_message(name: str, booking: BookingWaitlisted) -> Message:
     return Message(
         MessageKind.BOOKING_WAITLISTED,
         "You are on the waiting list",
-        f"Hello {name}, all {_seat(data['format'])} seats are taken, so you are number {data['position']} "
-        f"on the waiting list (booking {data['booking_id']}). We will tell you as soon as a seat is yours.",
+        f"Hello {name}, all {_seat(booking.format)} seats are taken, so you are number {booking.position} "
+        f"on the waiting list (booking {booking.booking_id}). We will tell you as soon as a seat is yours.",
     )
 
 
-def invoice_issued_message(name: str, data: Mapping[str, Any]) -> Message:
-    amount = format_amount(data["total_cents"], data["currency"])
+def invoice_issued_message(name: str, invoice: InvoiceIssued) -> Message:
+    amount = format_amount(invoice.total_cents, invoice.currency)
     return Message(
         MessageKind.INVOICE_ISSUED,
-        f"Invoice {data['number']}: {amount}",
-        f"Hello {name}, invoice {data['number']} over {amount} for booking {data['booking_id']} has been issued.",
+        f"Invoice {invoice.number}: {amount}",
+        f"Hello {name}, invoice {invoice.number} over {amount} for booking {invoice.booking_id} has been issued.",
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -17,37 +17,37 @@ from services.notify.domain import (
 from services.notify.models import MemberRecord
 from shared.consumer import RetryLater
 from shared.events import ParsedEvent
-from shared.events.declarations import BOOKING_CONFIRMED, BOOKING_WAITLISTED, INVOICE_ISSUED, MEMBER_REGISTERED
+from shared.events.declarations import BookingConfirmed, BookingWaitlisted, InvoiceIssued, MemberRegistered
 
 
-def member_registered(event: ParsedEvent, session: Session) -> None:
-    data = event.data
-    session.merge(MemberRecord(member_id=data["member_id"], email=data["email"], display_name=data["display_name"]))
+def member_registered(event: ParsedEvent[MemberRegistered], db: Session) -> None:
+    member = event.data
+    db.merge(MemberRecord(member_id=member.member_id, email=member.email, display_name=member.display_name))
 
 
-def _tell_member(event: ParsedEvent, session: Session, compose: Callable[[str, Mapping[str, Any]], Message]) -> None:
-    member = session.get(MemberRecord, event.data["member_id"])
+def _tell_member(event: ParsedEvent[Any], db: Session, compose: Callable[[str, Any], Message]) -> None:
+    member = db.get(MemberRecord, event.data.member_id)
     if member is None:
         # Events may overtake each other; the member's registration is on its way.
-        raise RetryLater(f"member {event.data['member_id']} is not known yet")
-    deliver_to_inbox(session, member.member_id, event.id, compose(member.display_name, event.data))
+        raise RetryLater(f"member {event.data.member_id} is not known yet")
+    deliver_to_inbox(db, member.member_id, event.id, compose(member.display_name, event.data))
 
 
-def booking_confirmed(event: ParsedEvent, session: Session) -> None:
-    _tell_member(event, session, booking_confirmed_message)
+def booking_confirmed(event: ParsedEvent[BookingConfirmed], db: Session) -> None:
+    _tell_member(event, db, booking_confirmed_message)
 
 
-def booking_waitlisted(event: ParsedEvent, session: Session) -> None:
-    _tell_member(event, session, booking_waitlisted_message)
+def booking_waitlisted(event: ParsedEvent[BookingWaitlisted], db: Session) -> None:
+    _tell_member(event, db, booking_waitlisted_message)
 
 
-def invoice_issued(event: ParsedEvent, session: Session) -> None:
-    _tell_member(event, session, invoice_issued_message)
+def invoice_issued(event: ParsedEvent[InvoiceIssued], db: Session) -> None:
+    _tell_member(event, db, invoice_issued_message)
 
 
 HANDLERS = {
-    MEMBER_REGISTERED.type: member_registered,
-    BOOKING_CONFIRMED.type: booking_confirmed,
-    BOOKING_WAITLISTED.type: booking_waitlisted,
-    INVOICE_ISSUED.type: invoice_issued,
+    MemberRegistered: member_registered,
+    BookingConfirmed: booking_confirmed,
+    BookingWaitlisted: booking_waitlisted,
+    InvoiceIssued: invoice_issued,
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from apispec.ext.marshmallow import OpenAPIConverter
@@ -17,16 +18,16 @@ Every event travels as a CloudEvents 1.0 structured JSON envelope (`specversion`
 `time`, `subject`, `datacontenttype`, `data`, optional `traceparent`) on the durable topic exchange
 `academy`, with the routing key `<entity>.<past-tense verb>`. Only the service that owns an entity
 publishes its events, through a transactional outbox relayed with publisher confirms. Each consuming
-service reads one durable queue named after itself and records every handled event id in its inbox, so a
-redelivered event changes nothing twice; a handler that keeps failing sends the event to the dead-letter
-queue `<service>.dead`, from which an operator replays it."""
+service reads one durable queue named after itself and records every handled event id in its
+processed_events table, so a redelivered event changes nothing twice; a handler that keeps failing sends
+the event to the dead-letter queue `<service>.dead`, from which an operator replays it."""
 
 # OpenAPI 3.1 output is plain JSON Schema (nullable fields become type arrays), which AsyncAPI accepts.
 # No name resolver: nested schemas are inlined, so the converter never needs an APISpec to register them.
 _converter = OpenAPIConverter(openapi_version="3.1.0", schema_name_resolver=lambda schema: None, spec=None)
 
 
-def build_asyncapi(consumers: dict[str, set[str]] | None = None) -> dict:
+def build_asyncapi(consumers: Mapping[str, Iterable[str]] | None = None) -> dict:
     """The document; `consumers` maps a service to the CloudEvents types it handles, adding its receive operations."""
     event_types = sorted(REGISTRY.values(), key=lambda event_type: (event_type.name, event_type.version))
     channels: dict[str, Any] = {}
@@ -117,7 +118,7 @@ def envelope_schema(event_type: EventType) -> dict[str, Any]:
         "required": ["specversion", "id", "source", "type", "time", "subject", "datacontenttype", "data"],
         "properties": {
             "specversion": {"type": "string", "const": "1.0"},
-            "id": {"type": "string", "format": "uuid", "description": "Unique per event; the inbox key."},
+            "id": {"type": "string", "format": "uuid", "description": "Unique per event; consumers deduplicate by it."},
             "source": {"type": "string", "const": event_type.source},
             "type": {"type": "string", "const": event_type.type},
             "time": {"type": "string", "format": "date-time"},

@@ -1,133 +1,117 @@
-"""Every event the academy publishes, declared once with the schema of its `data`, grouped by owner."""
+"""Every event the academy publishes, declared once as a typed payload, grouped by the service that owns it.
+
+A publisher builds one (`record_event(db, BookingConfirmed(...))`), a handler receives one as `event.data`.
+Who consumes an event is not written here: it follows from the services' handler registries
+(see shared/events/topology.py).
+"""
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from datetime import datetime
 
-from shared.events.registry import declare
+from marshmallow import fields, validate
+
+from shared.events.payload import wire
+from shared.events.registry import Event, declare
 
 FORMATS = ("online", "in_person", "hybrid")
 SEAT_FORMATS = ("online", "in_person")
-
-
-class EventData(Schema):
-    """The `data` of an event; publishers may send only declared fields, consumers ignore any others."""
-
-    class Meta:
-        ordered = True
+NOT_NEGATIVE = validate.Range(min=0)
+CURRENCY = validate.Length(equal=3)
 
 
 # --- catalog ----------------------------------------------------------------------------------------------
-class MemberRegisteredData(EventData):
-    member_id = fields.String(required=True)
-    email = fields.Email(required=True)
-    display_name = fields.String(required=True)
-    registered_at = fields.AwareDateTime(required=True)
+@declare("member.registered", 1, owner="catalog", subject="member_id")
+class MemberRegistered(Event):
+    """A person joined the academy as a member."""
+
+    member_id: str
+    email: str = wire(validate=validate.Email())
+    display_name: str
+    registered_at: datetime
 
 
-class OfferPublishedData(EventData):
-    offer_id = fields.String(required=True)
-    provider_id = fields.String(required=True)
-    title = fields.String(required=True)
-    topic = fields.String(required=True)
-    format = fields.String(required=True, validate=validate.OneOf(FORMATS))
-    competences = fields.List(fields.String(), required=True)
-    level = fields.String(required=True)
-    language = fields.String(required=True)
-    price_cents = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
-    currency = fields.String(required=True, validate=validate.Length(equal=3))
-    published_at = fields.AwareDateTime(required=True)
+@declare("offer.published", 1, owner="catalog", subject="offer_id")
+class OfferPublished(Event):
+    """An offer passed review and can be booked."""
+
+    offer_id: str
+    provider_id: str
+    title: str
+    topic: str
+    format: str = wire(validate=validate.OneOf(FORMATS))
+    competences: list[str]
+    level: str
+    language: str
+    price_cents: int = wire(validate=NOT_NEGATIVE)
+    currency: str = wire(validate=CURRENCY)
+    published_at: datetime
 
 
-class SessionScheduledData(EventData):
-    session_id = fields.String(required=True)
-    offer_id = fields.String(required=True)
-    starts_at = fields.AwareDateTime(required=True)
-    ends_at = fields.AwareDateTime(required=True)
-    seats = fields.Dict(
+@declare("session.scheduled", 1, owner="catalog", subject="session_id")
+class SessionScheduled(Event):
+    """A date of a published offer, with seats."""
+
+    session_id: str
+    offer_id: str
+    starts_at: datetime
+    ends_at: datetime
+    seats: dict[str, int] = wire(
         keys=fields.String(validate=validate.OneOf(SEAT_FORMATS)),
-        values=fields.Integer(strict=True, validate=validate.Range(min=0)),
-        required=True,
+        values=fields.Integer(strict=True, validate=NOT_NEGATIVE),
     )
-    location = fields.String(allow_none=True, load_default=None)
-    link = fields.String(allow_none=True, load_default=None)
-
-
-MEMBER_REGISTERED = declare(
-    "member.registered", 1, "catalog", MemberRegisteredData, "A person joined the academy as a member.",
-    consumers=("notify",),
-)
-OFFER_PUBLISHED = declare(
-    "offer.published", 1, "catalog", OfferPublishedData, "An offer passed review and can be booked.",
-    consumers=("assessment", "billing", "booking"),
-)
-SESSION_SCHEDULED = declare(
-    "session.scheduled", 1, "catalog", SessionScheduledData, "A date of a published offer, with seats.",
-    consumers=("booking",),
-)
+    location: str | None = None
+    link: str | None = None
 
 
 # --- booking ----------------------------------------------------------------------------------------------
-class BookingConfirmedData(EventData):
-    booking_id = fields.String(required=True)
-    session_id = fields.String(required=True)
-    offer_id = fields.String(required=True)
-    member_id = fields.String(required=True)
-    format = fields.String(required=True, validate=validate.OneOf(SEAT_FORMATS))
-    confirmed_at = fields.AwareDateTime(required=True)
+@declare("booking.confirmed", 1, owner="booking", subject="booking_id")
+class BookingConfirmed(Event):
+    """A member holds a seat of a session."""
+
+    booking_id: str
+    session_id: str
+    offer_id: str
+    member_id: str
+    format: str = wire(validate=validate.OneOf(SEAT_FORMATS))
+    confirmed_at: datetime
 
 
-class BookingWaitlistedData(EventData):
-    booking_id = fields.String(required=True)
-    session_id = fields.String(required=True)
-    offer_id = fields.String(required=True)
-    member_id = fields.String(required=True)
-    format = fields.String(required=True, validate=validate.OneOf(SEAT_FORMATS))
-    position = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
-    waitlisted_at = fields.AwareDateTime(required=True)
+@declare("booking.waitlisted", 1, owner="booking", subject="booking_id")
+class BookingWaitlisted(Event):
+    """A member waits for a seat of a full session."""
 
-
-BOOKING_CONFIRMED = declare(
-    "booking.confirmed", 1, "booking", BookingConfirmedData, "A member holds a seat of a session.",
-    consumers=("billing", "notify"),
-)
-BOOKING_WAITLISTED = declare(
-    "booking.waitlisted", 1, "booking", BookingWaitlistedData, "A member waits for a seat of a full session.",
-    consumers=("notify",),
-)
+    booking_id: str
+    session_id: str
+    offer_id: str
+    member_id: str
+    format: str = wire(validate=validate.OneOf(SEAT_FORMATS))
+    position: int = wire(validate=validate.Range(min=1))
+    waitlisted_at: datetime
 
 
 # --- billing ----------------------------------------------------------------------------------------------
-class InvoiceIssuedData(EventData):
-    invoice_id = fields.String(required=True)
-    number = fields.String(required=True)
-    booking_id = fields.String(required=True)
-    member_id = fields.String(required=True)
-    offer_id = fields.String(required=True)
-    total_cents = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
-    currency = fields.String(required=True, validate=validate.Length(equal=3))
-    issued_at = fields.AwareDateTime(required=True)
+@declare("invoice.issued", 1, owner="billing", subject="invoice_id")
+class InvoiceIssued(Event):
+    """A member was invoiced for a confirmed booking."""
 
-
-INVOICE_ISSUED = declare(
-    "invoice.issued", 1, "billing", InvoiceIssuedData, "A member was invoiced for a confirmed booking.",
-    consumers=("notify",),
-)
+    invoice_id: str
+    number: str
+    booking_id: str
+    member_id: str
+    offer_id: str
+    total_cents: int = wire(validate=NOT_NEGATIVE)
+    currency: str = wire(validate=CURRENCY)
+    issued_at: datetime
 
 
 # --- notify -----------------------------------------------------------------------------------------------
-class NotificationDeliveredData(EventData):
-    notification_id = fields.String(required=True)
-    member_id = fields.String(required=True)
-    channel = fields.String(required=True, validate=validate.OneOf(("inbox", "email")))
-    cause_event_id = fields.String(required=True)
-    delivered_at = fields.AwareDateTime(required=True)
+@declare("notification.delivered", 1, owner="notify", subject="notification_id")
+class NotificationDelivered(Event):
+    """A message reached a member's inbox or mailbox."""
 
-
-NOTIFICATION_DELIVERED = declare(
-    "notification.delivered",
-    1,
-    "notify",
-    NotificationDeliveredData,
-    "A message reached a member's inbox or mailbox.",
-)
+    notification_id: str
+    member_id: str
+    channel: str = wire(validate=validate.OneOf(("inbox", "email")))
+    cause_event_id: str
+    delivered_at: datetime

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from marshmallow import EXCLUDE, Schema, ValidationError
 
-from shared.events.registry import EventType, lookup
+from shared.events.registry import Event, EventType, lookup
 
 CONTENT_TYPE = "application/cloudevents+json"
-MAX_ID_LENGTH = 36  # the inbox keeps ids in a column of this width
+MAX_ID_LENGTH = 36  # consumers keep processed event ids in a column of this width
 MAX_ATTRIBUTE_LENGTH = 200
+E = TypeVar("E", bound=Event)
 REQUIRED_ATTRIBUTES = ("specversion", "id", "source", "type", "time", "subject", "datacontenttype", "data")
 
 
@@ -23,17 +25,16 @@ class InvalidEvent(Exception):
 
 
 def build_event(
-    event_type: EventType,
-    subject: str,
-    data: dict[str, Any],
+    event: Event,
     *,
     traceparent: str | None = None,
     event_id: str | None = None,
     time: datetime | None = None,
 ) -> dict[str, Any]:
-    """The envelope as a JSON-ready dict; `data` must match the declared schema exactly."""
-    schema = event_type.schema()
-    payload = schema.dump(data)
+    """The envelope of a typed payload as a JSON-ready dict; the data is checked against its schema first."""
+    event_type = event.event_type
+    schema = _schema(event_type)
+    payload = schema.dump(event)
     errors = schema.validate(payload)
     if errors:
         raise ValidationError(errors)
@@ -43,7 +44,7 @@ def build_event(
         "source": event_type.source,
         "type": event_type.type,
         "time": (time or datetime.now(UTC)).isoformat(),
-        "subject": str(subject),
+        "subject": event.subject,
         "datacontenttype": "application/json",
         "data": payload,
     }
@@ -52,15 +53,13 @@ def build_event(
     return envelope
 
 
-class ParsedEvent:
-    """A received event: the declared type, the raw envelope and `data` loaded through its schema."""
+@dataclass(frozen=True, slots=True)
+class ParsedEvent(Generic[E]):
+    """A received event: its declared type, the raw envelope and `data` as the typed payload."""
 
-    __slots__ = ("event_type", "envelope", "data")
-
-    def __init__(self, event_type: EventType, envelope: dict[str, Any], data: dict[str, Any]):
-        self.event_type = event_type
-        self.envelope = envelope
-        self.data = data
+    event_type: EventType
+    envelope: dict[str, Any]
+    data: E
 
     @property
     def id(self) -> str:
@@ -93,9 +92,14 @@ def _check_attributes(envelope: dict[str, Any]) -> None:
         raise InvalidEvent("attribute traceparent must be a string")
 
 
+# Building a marshmallow schema costs more than using it; one writer and one reader per type are reused.
+@cache
+def _schema(event_type: EventType) -> Schema:
+    return event_type.schema()
+
+
 @cache
 def _reader(event_type: EventType) -> Schema:
-    # Building a marshmallow schema costs more than loading with it; one per type is reused.
     return event_type.schema(unknown=EXCLUDE)
 
 

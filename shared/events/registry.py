@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
+import typing
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import ClassVar, TypeVar
 
 from marshmallow import Schema
+
+from shared.events.payload import data_schema, wire
 
 
 @dataclass(frozen=True)
@@ -14,9 +21,10 @@ class EventType:
     name: str
     version: int
     owner: str
-    schema: type[Schema]
+    payload: type[Event]
+    subject_field: str
     description: str
-    consumers: tuple[str, ...] = ()
+    schema: type[Schema]
 
     @property
     def routing_key(self) -> str:
@@ -31,35 +39,49 @@ class EventType:
         return f"/services/{self.owner}"
 
 
+class Event:
+    """Base of every event payload; `declare` turns a subclass into a frozen, keyword-only dataclass."""
+
+    event_type: ClassVar[EventType]
+
+    @property
+    def subject(self) -> str:
+        """The id of the entity the event is about (the field its declaration names)."""
+        return str(getattr(self, self.event_type.subject_field))
+
+
+E = TypeVar("E", bound=type[Event])
 REGISTRY: dict[str, EventType] = {}
 
 
-def declare(
-    name: str, version: int, owner: str, schema: type[Schema], description: str, consumers: tuple[str, ...] = ()
-) -> EventType:
-    """Declare an event type; `consumers` are the services whose queues receive it."""
+@typing.dataclass_transform(kw_only_default=True, frozen_default=True, field_specifiers=(dataclasses.field, wire))
+def declare(name: str, version: int, *, owner: str, subject: str) -> Callable[[E], E]:
+    """Declare an event type on its payload class, whose docstring describes it and whose fields are its data.
+
+    The class becomes a frozen, keyword-only dataclass, so a missing or misspelt field fails where the event
+    is built; its marshmallow schema is derived from the fields and checks the data on both ends of the wire.
+    `subject` names the field that holds the id of the entity the event is about.
+    """
     entity, _, verb = name.partition(".")
     if not entity or not verb or "." in verb:
         raise ValueError(f"event name must be <entity>.<past-tense verb>, got {name!r}")
-    event_type = EventType(name, version, owner, schema, description, tuple(sorted(consumers)))
-    if event_type.type in REGISTRY:
-        raise ValueError(f"event type {event_type.type} declared twice")
-    REGISTRY[event_type.type] = event_type
-    return event_type
+
+    def register(cls: E) -> E:
+        payload = dataclass(frozen=True, kw_only=True)(cls)
+        if subject not in {field.name for field in dataclasses.fields(payload)}:
+            raise ValueError(f"{cls.__name__} has no field {subject!r} to be its subject")
+        description = inspect.cleandoc(cls.__doc__ or "").strip()
+        if not description:
+            raise ValueError(f"{cls.__name__} needs a docstring: it describes the event in the catalogue")
+        event_type = EventType(name, version, owner, payload, subject, description, data_schema(payload))
+        if event_type.type in REGISTRY:
+            raise ValueError(f"event type {event_type.type} declared twice")
+        REGISTRY[event_type.type] = event_type
+        payload.event_type = event_type
+        return payload
+
+    return register
 
 
 def lookup(ce_type: str) -> EventType | None:
     return REGISTRY.get(ce_type)
-
-
-def topology(services: tuple[str, ...]) -> dict[str, set[str]]:
-    """Each service's queue and the routing keys bound to it, for every service at once.
-
-    Every worker declares all of it before relaying anything, so an event is never published before the
-    queues of its consumers exist (RabbitMQ would confirm it and route it nowhere).
-    """
-    bindings: dict[str, set[str]] = {service: set() for service in services}
-    for event_type in REGISTRY.values():
-        for consumer in event_type.consumers:
-            bindings.setdefault(consumer, set()).add(event_type.routing_key)
-    return bindings

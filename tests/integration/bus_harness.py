@@ -12,9 +12,10 @@ from shared.bus import make_bus
 from shared.config import Settings
 from shared.consumer import EventConsumer
 from shared.db import make_engine, make_session_factory
-from shared.events.declarations import BOOKING_CONFIRMED, INVOICE_ISSUED
+from shared.events.declarations import BookingConfirmed, InvoiceIssued
 from shared.outbox import OutboxRelay, record_event
 from shared.tables import messaging_metadata, outbox
+from shared.testing import sample
 
 effects_metadata = MetaData()
 effects = Table(
@@ -25,19 +26,12 @@ effects = Table(
 )
 
 
-def booking_data(booking_id: str) -> dict:
-    return {
-        "booking_id": booking_id,
-        "session_id": "s-1",
-        "offer_id": "o-1",
-        "member_id": "m-1",
-        "format": "online",
-        "confirmed_at": datetime.now(UTC),
-    }
+def booking_confirmed(booking_id: str) -> BookingConfirmed:
+    return sample(BookingConfirmed, booking_id=booking_id, confirmed_at=datetime.now(UTC))
 
 
 class Harness:
-    """One 'service' on a bus: its own database with outbox/inbox, a consumer thread, a relay."""
+    """One 'service' on a bus: its own database with outbox/processed_events, a consumer thread, a relay."""
 
     def __init__(self, service: str, database_url: str, env: dict[str, str]):
         self.service = service
@@ -50,15 +44,15 @@ class Harness:
         self.failing_subjects: set[str] = set()
         self.database_outages = 0  # batches that fail as a whole, as when the service database is away
         self.calls: dict[str, int] = {}
-        self.consumer = EventConsumer(service, {BOOKING_CONFIRMED.type: self._handle}, self.session_factory)
+        self.consumer = EventConsumer(service, {BookingConfirmed: self._handle}, self.session_factory)
         self.bus.declare(service, self.consumer.routing_keys)
         self.relay = OutboxRelay(service, self.session_factory, self.bus)
         self.stop = threading.Event()
         self.thread: threading.Thread | None = None
 
-    def _handle(self, event, session) -> None:
+    def _handle(self, event, db) -> None:
         self.calls[event.subject] = self.calls.get(event.subject, 0) + 1
-        session.execute(effects.insert().values(event_id=event.id, subject=event.subject))
+        db.execute(effects.insert().values(event_id=event.id, subject=event.subject))
         if event.subject in self.failing_subjects:
             raise RuntimeError(f"cannot handle {event.subject}")
 
@@ -83,27 +77,25 @@ class Harness:
         self.engine.dispose()
 
     def commit_events(self, subjects: list[str], *, rollback: bool = False) -> list[str]:
-        session = self.session_factory()
-        with session.begin():
-            ids = [record_event(session, BOOKING_CONFIRMED, s, booking_data(s))["id"] for s in subjects]
+        db = self.session_factory()
+        with db.begin():
+            ids = [record_event(db, booking_confirmed(s))["id"] for s in subjects]
             if rollback:
-                session.rollback()
-        session.close()
+                db.rollback()
+        db.close()
         return ids
 
     def commit_other_event(self) -> str:
-        data = {"invoice_id": "i", "number": "n", "booking_id": "b", "member_id": "m", "offer_id": "o",
-                "total_cents": 1, "currency": "EUR", "issued_at": datetime.now(UTC)}
-        with self.session_factory.begin() as session:
-            return record_event(session, INVOICE_ISSUED, "i", data)["id"]
+        with self.session_factory.begin() as db:
+            return record_event(db, sample(InvoiceIssued))["id"]
 
     def handled_subjects(self) -> list[str]:
-        with self.session_factory() as session:
-            return sorted(session.scalars(select(effects.c.subject)))
+        with self.session_factory() as db:
+            return sorted(db.scalars(select(effects.c.subject)))
 
     def unpublished(self) -> int:
-        with self.session_factory() as session:
-            return session.scalar(select(func.count()).where(outbox.c.published_at.is_(None)))
+        with self.session_factory() as db:
+            return db.scalar(select(func.count()).where(outbox.c.published_at.is_(None)))
 
 
 def wait_for(predicate, timeout: float = 15.0, interval: float = 0.05):

@@ -2,35 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from sqlalchemy import select
 
 from services import assessment
 from services.assessment.models import OfferRecord
 from shared.bus import Outcome
-from shared.events.declarations import OFFER_PUBLISHED
-from shared.testing import delivery
+from shared.events.declarations import OfferPublished
+from shared.testing import delivery, sample
 
 SERVICE = assessment.SERVICE  # the service under test, for the fixtures in conftest.py
 
 
 def offer_published(offer_id: str = "offer-1", **changes):
-    data = {
-        "offer_id": offer_id,
-        "provider_id": "provider-1",
-        "title": "Running an international cluster partnership",
-        "topic": "internationalisation",
-        "format": "hybrid",
-        "competences": ["international-cooperation", "network-management"],
-        "level": "advanced",
-        "language": "en",
-        "price_cents": 19_900,
-        "currency": "EUR",
-        "published_at": datetime.now(UTC),
-        **changes,
-    }
-    return delivery(OFFER_PUBLISHED, offer_id, data)
+    fields = {"title": "Running an international cluster partnership",
+              "competences": ["international-cooperation", "network-management"], **changes}
+    return delivery(sample(OfferPublished, offer_id=offer_id, **fields))
 
 
 def test_the_framework_lists_weighted_competence_areas(client):
@@ -74,8 +60,8 @@ def test_the_framework_is_public_and_documented(client):
 def test_a_published_offer_enters_the_read_model(runtime, consumer):
     assert [s.outcome for s in consumer.handle_batch([offer_published()])] == [Outcome.ACK]
 
-    with runtime.session_factory() as session:
-        [offer] = session.scalars(select(OfferRecord)).all()
+    with runtime.session_factory() as db:
+        [offer] = db.scalars(select(OfferRecord)).all()
     assert offer.offer_id == "offer-1"
     assert offer.title == "Running an international cluster partnership"
     assert offer.competences == ["international-cooperation", "network-management"]
@@ -88,6 +74,6 @@ def test_a_republished_offer_replaces_what_was_known(runtime, consumer):
     renamed = offer_published(title="Cluster partnerships abroad", competences=["strategy"], level="basic")
     consumer.handle_batch([renamed])
 
-    with runtime.session_factory() as session:
-        [offer] = session.scalars(select(OfferRecord)).all()
+    with runtime.session_factory() as db:
+        [offer] = db.scalars(select(OfferRecord)).all()
     assert (offer.title, offer.competences, offer.level) == ("Cluster partnerships abroad", ["strategy"], "basic")

@@ -16,9 +16,9 @@ from services.billing.commands import next_invoice_number
 from services.billing.models import Invoice, LedgerEntry
 from shared.bus import Outcome
 from shared.events import parse_event
-from shared.events.declarations import BOOKING_CONFIRMED, INVOICE_ISSUED, OFFER_PUBLISHED
-from shared.tables import inbox, outbox
-from shared.testing import bearer, delivery
+from shared.events.declarations import BookingConfirmed, InvoiceIssued, OfferPublished
+from shared.tables import outbox, processed_events
+from shared.testing import bearer, delivery, sample
 
 SERVICE = billing.SERVICE  # the service under test, for the fixtures in conftest.py
 
@@ -27,30 +27,13 @@ MEMBER_ID = "member-1"
 
 
 def offer_published(offer_id: str, price_cents: int = 12_345, currency: str = "EUR"):
-    return delivery(OFFER_PUBLISHED, offer_id, {
-        "offer_id": offer_id,
-        "provider_id": PROVIDER_ID,
-        "title": "Funding programmes for cluster projects",
-        "topic": "funding",
-        "format": "online",
-        "competences": ["funding"],
-        "level": "advanced",
-        "language": "en",
-        "price_cents": price_cents,
-        "currency": currency,
-        "published_at": datetime.now(UTC),
-    })
+    return delivery(sample(OfferPublished, offer_id=offer_id, provider_id=PROVIDER_ID,
+                           title="Funding programmes for cluster projects", price_cents=price_cents,
+                           currency=currency))
 
 
 def booking_confirmed(booking_id: str, offer_id: str, member_id: str = MEMBER_ID):
-    return delivery(BOOKING_CONFIRMED, booking_id, {
-        "booking_id": booking_id,
-        "session_id": "session-1",
-        "offer_id": offer_id,
-        "member_id": member_id,
-        "format": "online",
-        "confirmed_at": datetime.now(UTC),
-    })
+    return delivery(sample(BookingConfirmed, booking_id=booking_id, offer_id=offer_id, member_id=member_id))
 
 
 def new_id() -> str:
@@ -58,14 +41,16 @@ def new_id() -> str:
 
 
 def invoices(runtime) -> list[Invoice]:
-    with runtime.session_factory() as session:
-        return list(session.scalars(select(Invoice).order_by(Invoice.number)))
+    with runtime.session_factory() as db:
+        return list(db.scalars(select(Invoice).order_by(Invoice.number)))
 
 
 def issued_events(runtime) -> list[dict]:
-    with runtime.session_factory() as session:
-        bodies = session.scalars(
-            select(outbox.c.body).where(outbox.c.routing_key == INVOICE_ISSUED.routing_key).order_by(outbox.c.seq)
+    with runtime.session_factory() as db:
+        bodies = db.scalars(
+            select(outbox.c.body)
+            .where(outbox.c.routing_key == InvoiceIssued.event_type.routing_key)
+            .order_by(outbox.c.seq)
         )
         return [json.loads(body) for body in bodies]
 
@@ -74,8 +59,8 @@ def invoice_for(runtime, consumer, member_id: str = MEMBER_ID, price_cents: int 
     offer_id, booking_id = new_id(), new_id()
     consumer.handle_batch([offer_published(offer_id, price_cents)])
     consumer.handle_batch([booking_confirmed(booking_id, offer_id, member_id)])
-    with runtime.session_factory() as session:
-        return session.scalars(select(Invoice).where(Invoice.booking_id == booking_id)).one()
+    with runtime.session_factory() as db:
+        return db.scalars(select(Invoice).where(Invoice.booking_id == booking_id)).one()
 
 
 def outcomes(settlements) -> list[Outcome]:
@@ -130,8 +115,8 @@ def test_two_events_about_the_same_booking_issue_one_invoice(runtime, consumer, 
 def test_the_database_refuses_a_second_invoice_for_a_booking(runtime, consumer):
     invoice = invoice_for(runtime, consumer)
 
-    with pytest.raises(IntegrityError), runtime.session_factory.begin() as session:
-        session.add(Invoice(
+    with pytest.raises(IntegrityError), runtime.session_factory.begin() as db:
+        db.add(Invoice(
             id=new_id(), number="VCA-1999-000001", booking_id=invoice.booking_id, member_id=MEMBER_ID,
             offer_id=invoice.offer_id, description="again", total_cents=1, currency="EUR", policy="default",
             issued_at=datetime.now(UTC),
@@ -148,8 +133,9 @@ def test_a_booking_of_an_unknown_offer_is_retried_until_the_offer_arrives(runtim
     assert "not known yet" in settlement.reason
     assert invoices(runtime) == []
     assert issued_events(runtime) == []
-    with runtime.session_factory() as session:
-        assert session.scalar(select(func.count()).select_from(inbox)) == 0, "a retried event is not marked handled"
+    with runtime.session_factory() as db:
+        processed = db.scalar(select(func.count()).select_from(processed_events))
+    assert processed == 0, "a retried event is not marked handled"
 
     consumer.handle_batch([offer_published(offer_id)])
     assert outcomes(consumer.handle_batch([confirmed])) == [Outcome.ACK]
@@ -161,14 +147,14 @@ def test_the_invoice_is_announced_through_the_outbox(runtime, consumer):
 
     [envelope] = issued_events(runtime)
     event = parse_event(json.dumps(envelope))
-    assert event.event_type is INVOICE_ISSUED
+    assert event.event_type is InvoiceIssued.event_type
     assert event.subject == invoice.id
-    assert event.data["invoice_id"] == invoice.id
-    assert event.data["number"] == invoice.number
-    assert re.fullmatch(r"VCA-\d{4}-\d{6}", event.data["number"])
-    assert event.data["booking_id"] == invoice.booking_id
-    assert event.data["member_id"] == MEMBER_ID
-    assert (event.data["total_cents"], event.data["currency"]) == (4_990, "EUR")
+    assert event.data.invoice_id == invoice.id
+    assert event.data.number == invoice.number
+    assert re.fullmatch(r"VCA-\d{4}-\d{6}", event.data.number)
+    assert event.data.booking_id == invoice.booking_id
+    assert event.data.member_id == MEMBER_ID
+    assert (event.data.total_cents, event.data.currency) == (4_990, "EUR")
 
 
 def test_invoice_numbers_run_on_without_gaps(runtime, consumer):
@@ -179,8 +165,8 @@ def test_invoice_numbers_run_on_without_gaps(runtime, consumer):
 
 
 def test_each_year_numbers_from_one(runtime):
-    with runtime.session_factory.begin() as session:
-        taken = [next_invoice_number(session, year) for year in (2030, 2030, 2031, 2030)]
+    with runtime.session_factory.begin() as db:
+        taken = [next_invoice_number(db, year) for year in (2030, 2030, 2031, 2030)]
 
     assert taken == ["VCA-2030-000001", "VCA-2030-000002", "VCA-2031-000001", "VCA-2030-000003"]
 
@@ -190,13 +176,13 @@ def test_the_ledger_balances_and_splits_by_the_default_policy(runtime, consumer)
     invoice_for(runtime, consumer, price_cents=999)
     invoice_for(runtime, consumer, price_cents=1)
 
-    with runtime.session_factory() as session:
-        debits, credits = session.execute(
+    with runtime.session_factory() as db:
+        debits, credits = db.execute(
             select(func.sum(LedgerEntry.debit_cents), func.sum(LedgerEntry.credit_cents))
         ).one()
         lines = {
             entry.account: (entry.debit_cents, entry.credit_cents)
-            for entry in session.scalars(select(LedgerEntry).where(LedgerEntry.invoice_id == first.id))
+            for entry in db.scalars(select(LedgerEntry).where(LedgerEntry.invoice_id == first.id))
         }
     assert debits == credits == 12_345 + 999 + 1
     assert lines == {
@@ -211,8 +197,8 @@ def test_a_free_offer_gets_a_zero_invoice_and_no_ledger_lines(runtime, consumer)
     invoice = invoice_for(runtime, consumer, price_cents=0)
 
     assert invoice.total_cents == 0
-    with runtime.session_factory() as session:
-        assert session.scalar(select(func.count()).where(LedgerEntry.invoice_id == invoice.id)) == 0
+    with runtime.session_factory() as db:
+        assert db.scalar(select(func.count()).where(LedgerEntry.invoice_id == invoice.id)) == 0
 
 
 def test_members_list_only_their_own_invoices(runtime, consumer, client):

@@ -15,10 +15,10 @@ from services.booking.models import Booking
 from shared.bus import Outcome
 from shared.consumer import EventConsumer
 from shared.errors import Conflict
-from shared.events.declarations import SESSION_SCHEDULED
+from shared.events.declarations import SessionScheduled
 from shared.idempotency import claim_key
 from shared.tables import outbox
-from shared.testing import bearer, delivery
+from shared.testing import bearer, delivery, sample
 
 SERVICE = booking.SERVICE  # the service under test, for the fixtures in conftest.py
 
@@ -34,13 +34,8 @@ def schedule_session(consumer, seats: dict[str, int] | None = None, starts_in: t
     """Open a session for booking the way production does: through catalog's session.scheduled event."""
     session_id = new_id()
     starts_at = datetime.now(UTC) + starts_in
-    scheduled = delivery(SESSION_SCHEDULED, session_id, {
-        "session_id": session_id,
-        "offer_id": new_id(),
-        "starts_at": starts_at,
-        "ends_at": starts_at + timedelta(hours=3),
-        "seats": seats or {"online": 5},
-    })
+    scheduled = delivery(sample(SessionScheduled, session_id=session_id, offer_id=new_id(), starts_at=starts_at,
+                                ends_at=starts_at + timedelta(hours=3), seats=seats or {"online": 5}))
     assert [settlement.outcome for settlement in consumer.handle_batch([scheduled])] == [Outcome.ACK]
     return session_id
 
@@ -53,8 +48,8 @@ def book(client, session_id: str, member_id: str = MEMBER_ID, format: str = "onl
 
 
 def count_rows(runtime, query) -> int:
-    with runtime.session_factory() as session:
-        return session.scalar(select(func.count()).select_from(query.subquery()))
+    with runtime.session_factory() as db:
+        return db.scalar(select(func.count()).select_from(query.subquery()))
 
 
 # --- booking and reading ------------------------------------------------------------------------------------
@@ -180,11 +175,11 @@ def test_keys_belong_to_their_member(client, consumer):
 def test_a_claimed_key_whose_answer_was_never_saved_is_not_replayed(runtime):
     # Only a transaction that committed without saving its answer leaves a claim behind; a retry must hear
     # that the key is in use rather than get an empty answer replayed.
-    with runtime.session_factory.begin() as session:
-        assert claim_key(session, MEMBER_ID, "retry-1", "fingerprint") is None
+    with runtime.session_factory.begin() as db:
+        assert claim_key(db, MEMBER_ID, "retry-1", "fingerprint") is None
 
-    with pytest.raises(Conflict), runtime.session_factory.begin() as session:
-        claim_key(session, MEMBER_ID, "retry-1", "fingerprint")
+    with pytest.raises(Conflict), runtime.session_factory.begin() as db:
+        claim_key(db, MEMBER_ID, "retry-1", "fingerprint")
 
 
 def post_at_once(runtime, bodies: list[dict], key: str) -> list:

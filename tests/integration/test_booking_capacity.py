@@ -21,9 +21,9 @@ from shared.bus import Outcome
 from shared.consumer import EventConsumer
 from shared.errors import Conflict, Unprocessable
 from shared.events import ParsedEvent, parse_event
-from shared.events.declarations import BOOKING_CONFIRMED, BOOKING_WAITLISTED, SESSION_SCHEDULED
+from shared.events.declarations import BookingConfirmed, BookingWaitlisted, SessionScheduled
 from shared.tables import outbox
-from shared.testing import delivery, make_runtime
+from shared.testing import delivery, make_runtime, sample
 
 SIMULTANEOUS_MEMBERS = 20
 SEAT_FORMATS = ("online", "in_person")
@@ -41,40 +41,35 @@ def new_id() -> str:
 def schedule_session(runtime, session_id: str, seats: dict[str, int]) -> None:
     """Open a session for booking the way production does: through catalog's session.scheduled event."""
     starts_at = datetime.now(UTC) + timedelta(days=14)
-    scheduled = delivery(SESSION_SCHEDULED, session_id, {
-        "session_id": session_id,
-        "offer_id": new_id(),
-        "starts_at": starts_at,
-        "ends_at": starts_at + timedelta(hours=3),
-        "seats": seats,
-    })
+    scheduled = delivery(sample(SessionScheduled, session_id=session_id, offer_id=new_id(), starts_at=starts_at,
+                                ends_at=starts_at + timedelta(hours=3), seats=seats))
     consumer = EventConsumer(SERVICE.name, SERVICE.handlers, runtime.session_factory)
     assert [settlement.outcome for settlement in consumer.handle_batch([scheduled])] == [Outcome.ACK]
 
 
 def book(runtime, member_id: str, session_id: str, format: str = "online") -> Booking:
-    with runtime.session_factory.begin() as session:
-        return place_booking(session, member_id, session_id, format)
+    with runtime.session_factory.begin() as db:
+        return place_booking(db, member_id, session_id, format)
 
 
 def recorded_events(runtime, session_id: str) -> list[ParsedEvent]:
     """Booking events of one session, in the order they were written to the outbox."""
-    with runtime.session_factory() as session:
-        bodies = session.scalars(select(outbox.c.body).order_by(outbox.c.seq)).all()
+    with runtime.session_factory() as db:
+        bodies = db.scalars(select(outbox.c.body).order_by(outbox.c.seq)).all()
     events = [parse_event(body.encode()) for body in bodies]
-    return [event for event in events if event.data.get("session_id") == session_id]
+    return [event for event in events if getattr(event.data, "session_id", None) == session_id]
 
 
 def bookings_of(runtime, session_id: str) -> list[Booking]:
-    with runtime.session_factory() as session:
-        return list(session.scalars(select(Booking).where(Booking.session_id == session_id)))
+    with runtime.session_factory() as db:
+        return list(db.scalars(select(Booking).where(Booking.session_id == session_id)))
 
 
 def waiting_positions(events: list[ParsedEvent], format: str = "online") -> list[int]:
     return [
-        event.data["position"]
+        event.data.position
         for event in events
-        if event.event_type is BOOKING_WAITLISTED and event.data["format"] == format
+        if event.event_type is BookingWaitlisted.event_type and event.data.format == format
     ]
 
 
@@ -101,8 +96,8 @@ def test_simultaneous_bookings_confirm_exactly_the_seats_and_queue_the_rest(runt
     events = recorded_events(runtime, session_id)
     confirmed_ids = {booking.id for booking in bookings if booking.status == BookingStatus.CONFIRMED}
     waitlisted_ids = {booking.id for booking in bookings if booking.status == BookingStatus.WAITLISTED}
-    assert {event.subject for event in events if event.event_type is BOOKING_CONFIRMED} == confirmed_ids
-    assert {event.subject for event in events if event.event_type is BOOKING_WAITLISTED} == waitlisted_ids
+    assert {event.subject for event in events if event.event_type is BookingConfirmed.event_type} == confirmed_ids
+    assert {event.subject for event in events if event.event_type is BookingWaitlisted.event_type} == waitlisted_ids
     # In outbox order every newcomer must be one place behind the previous one: no repeats, no gaps.
     positions = waiting_positions(events)
     assert positions == list(range(positions[0], positions[0] + len(waitlisted_ids)))

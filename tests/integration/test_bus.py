@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 import uuid
 
 import pytest
+from prometheus_client import REGISTRY as METRICS
 
-from shared.events import REGISTRY
-from shared.events.declarations import BOOKING_CONFIRMED
-from tests.integration.bus_harness import Harness, booking_data, wait_for
+from shared.bus import Outcome, Settlement
+from shared.events import build_event
+from shared.events.declarations import BookingConfirmed, InvoiceIssued
+from tests.integration.bus_harness import Harness, booking_confirmed, wait_for
 
 QUIET_SECONDS = 1.0  # how long "nothing more arrives" is watched for
 
@@ -56,10 +59,10 @@ def test_redelivering_the_same_event_changes_nothing_twice(harness):
     wait_for(lambda: harness.handled_subjects() == ["once"])
 
     # Publish the very same envelope again, as a relay that crashed before marking its batch would.
-    with harness.session_factory() as session:
+    with harness.session_factory() as db:
         from shared.tables import outbox
 
-        row = session.execute(outbox.select()).one()
+        row = db.execute(outbox.select()).one()
     harness.bus.publish([(row.routing_key, row.body.encode(), row.event_id)] * 3)
     time.sleep(QUIET_SECONDS)
 
@@ -136,9 +139,10 @@ def test_replay_selects_by_message_id(harness):
         ),
         (
             json.dumps({
-                "specversion": "1.0", "id": "u2", "source": "/services/booking", "type": BOOKING_CONFIRMED.type,
+                "specversion": "1.0", "id": "u2", "source": "/services/booking",
+                "type": BookingConfirmed.event_type.type,
                 "time": "2026-01-01T00:00:00+00:00", "subject": "s", "datacontenttype": "application/json",
-                "data": {**{k: str(v) for k, v in booking_data("b").items()}, "format": "telepathy"},
+                "data": {**build_event(booking_confirmed("b"))["data"], "format": "telepathy"},
             }).encode(),
             "invalid data",
         ),
@@ -146,7 +150,7 @@ def test_replay_selects_by_message_id(harness):
     ids=["not-json", "not-cloudevent", "unknown-type", "invalid-data"],
 )
 def test_undecodable_events_are_dead_lettered_not_dropped(harness, body, reason):
-    harness.bus.publish([(BOOKING_CONFIRMED.routing_key, body, f"bad-{uuid.uuid4().hex[:6]}")])
+    harness.bus.publish([(BookingConfirmed.event_type.routing_key, body, f"bad-{uuid.uuid4().hex[:6]}")])
     letters = wait_for(lambda: harness.bus.dead_letters(harness.service))
     assert len(letters) == 1
     assert reason in letters[0].reason
@@ -155,10 +159,32 @@ def test_undecodable_events_are_dead_lettered_not_dropped(harness, body, reason)
 
 
 def test_declared_events_for_other_consumers_are_not_delivered(harness):
-    harness.commit_other_event()
-    harness.commit_events(["mine"])
-    assert harness.relay.relay_once() == 2
-    wait_for(lambda: harness.handled_subjects() == ["mine"])
-    time.sleep(QUIET_SECONDS)
+    # Another service's queue, bound to the event the harness does not handle, shows it really went out.
+    other_queue, seen_by_other, stop = f"{harness.service}-other", [], threading.Event()
+    harness.bus.declare(other_queue, {InvoiceIssued.event_type.routing_key})
+
+    def take(deliveries):
+        seen_by_other.extend(json.loads(delivery.body)["id"] for delivery in deliveries)
+        return [Settlement(Outcome.ACK)] * len(deliveries)
+
+    other = threading.Thread(target=harness.bus.consume, args=(other_queue, take, stop), daemon=True)
+    other.start()
+    try:
+        invoice_event_id = harness.commit_other_event()
+        harness.commit_events(["mine"])
+        assert harness.relay.relay_once() == 2
+        wait_for(lambda: harness.handled_subjects() == ["mine"] and seen_by_other)
+        time.sleep(QUIET_SECONDS)
+    finally:
+        stop.set()
+        other.join(10)
+
+    assert seen_by_other == [invoice_event_id]
+    # Had the invoice reached the harness's queue, its consumer would have counted it as ignored.
+    def consumed(event_type, outcome):
+        labels = {"service": harness.service, "type": event_type.type, "outcome": outcome}
+        return METRICS.get_sample_value("events_consumed_total", labels)
+
+    assert consumed(BookingConfirmed.event_type, "handled") == 1
+    assert consumed(InvoiceIssued.event_type, "ignored") is None
     assert harness.bus.dead_letters(harness.service) == []
-    assert "academy.invoice.issued.v1" in REGISTRY

@@ -123,7 +123,7 @@ def test_registration_answers_the_member_without_credentials_and_announces_it(cl
     assert member["roles"] == ["member"]
     [event] = outbox_events(runtime, "member.registered")
     assert event.subject == member["id"]
-    assert event.data["email"] == "ann.muster@cluster.example"
+    assert event.data.email == "ann.muster@cluster.example"
 
 
 def test_an_address_registers_once_whatever_its_case(client, runtime):
@@ -188,8 +188,8 @@ def test_registration_gives_the_member_role_only_and_operators_are_granted_later
     registered = register(client, "OPS@academy.example", "Olga Operator").json
     assert registered["roles"] == ["member"]
 
-    with runtime.session_factory.begin() as session:
-        commands.grant_role(session, "ops@ACADEMY.example", "operator")
+    with runtime.session_factory.begin() as db:
+        commands.grant_role(db, "ops@ACADEMY.example", "operator")
 
     assert client.get("/api/v1/members/me", headers=sign_in(client, "ops@academy.example")).json["roles"] == [
         "member", "operator"
@@ -212,8 +212,8 @@ def test_an_offer_with_a_field_the_client_may_not_set_is_refused(client, runtime
     answer = client.post("/api/v1/offers", json={**offer_body(), field: "published"}, headers=ann)
 
     assert_problem(answer, 422, field)
-    with runtime.session_factory() as session:
-        assert session.scalars(select(Offer)).all() == []
+    with runtime.session_factory() as db:
+        assert db.scalars(select(Offer)).all() == []
 
 
 @pytest.mark.parametrize(
@@ -304,15 +304,15 @@ def test_submission_publishes_the_offer_with_its_sessions_in_one_go(client, runt
     assert [event.event_type.name for event in events] == ["offer.published", "session.scheduled", "session.scheduled"]
     offer_event, *session_events = events
     assert offer_event.subject == draft["id"]
-    assert offer_event.data["provider_id"] == draft["provider_id"]
-    assert offer_event.data["price_cents"] == 14_900
-    assert offer_event.data["competences"] == ["funding", "international-cooperation"]
+    assert offer_event.data.provider_id == draft["provider_id"]
+    assert offer_event.data.price_cents == 14_900
+    assert offer_event.data.competences == ["funding", "international-cooperation"]
     assert {event.subject for event in session_events} == {first["id"], second["id"]}
-    by_id = {event.data["session_id"]: event.data for event in session_events}
-    assert by_id[first["id"]]["seats"] == {"online": 20, "in_person": 12}
-    assert by_id[first["id"]]["location"] == "Leipzig, Haus der Cluster"
-    assert by_id[second["id"]]["seats"] == {"online": 25, "in_person": 0}
-    assert by_id[first["id"]]["starts_at"] == datetime.fromisoformat(first["starts_at"])
+    by_id = {event.data.session_id: event.data for event in session_events}
+    assert by_id[first["id"]].seats == {"online": 20, "in_person": 12}
+    assert by_id[first["id"]].location == "Leipzig, Haus der Cluster"
+    assert by_id[second["id"]].seats == {"online": 25, "in_person": 0}
+    assert by_id[first["id"]].starts_at == datetime.fromisoformat(first["starts_at"])
 
 
 def test_a_published_offer_is_listed_and_cannot_be_submitted_again(client, runtime, ann):

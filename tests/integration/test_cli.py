@@ -105,14 +105,23 @@ def test_the_event_catalogue_lists_publishers_and_consumers():
     assert "booking.publish.booking.confirmed.v1" in operations
 
 
+def test_the_topology_command_prints_what_the_handler_registries_give():
+    from shared.events.topology import TOPOLOGY_FILE
+
+    result = academy("events", "topology")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == TOPOLOGY_FILE.read_text()
+    assert "academy.booking.confirmed.v1" in json.loads(result.stdout)["billing"]
+
+
 def test_roles_are_granted_from_the_command_line(tmp_path):
     from services import catalog
     from services.catalog.commands import register_member
     from shared.testing import make_runtime
 
     runtime = make_runtime(catalog.SERVICE, tmp_path)
-    with runtime.session_factory.begin() as session:
-        register_member(session, "olga@academy.example", "long enough password", "Olga")
+    with runtime.session_factory.begin() as db:
+        register_member(db, "olga@academy.example", "long enough password", "Olga")
     runtime.close()
 
     granted = academy("roles", "grant", "Olga@Academy.example", "operator", ACADEMY_DATA_DIR=str(tmp_path))

@@ -1,4 +1,4 @@
-"""Old published outbox rows and inbox ids are purged; anything still unpublished never is."""
+"""Old published outbox rows, processed event ids and idempotency keys are purged; unpublished rows never are."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from shared.db import make_engine, make_session_factory
-from shared.housekeeping import purge_messages
-from shared.tables import inbox, messaging_metadata, outbox
+from shared.housekeeping import Purged, purge_messages
+from shared.tables import idempotency_keys, messaging_metadata, outbox, processed_events
 
 
 def test_purge_keeps_recent_and_unpublished_rows(tmp_path):
@@ -22,19 +22,25 @@ def test_purge_keeps_recent_and_unpublished_rows(tmp_path):
         return {"event_id": event_id, "routing_key": "x.y", "body": "{}", "created_at": created,
                 "published_at": published}
 
-    with sessions.begin() as session:
-        session.execute(outbox.insert(), [
+    def key(name: str, created: datetime) -> dict:
+        return {"principal": "m", "key": name, "request_fingerprint": "f", "status_code": 201,
+                "response_body": "{}", "created_at": created}
+
+    with sessions.begin() as db:
+        db.execute(outbox.insert(), [
             row("old-published", old, old),
             row("old-unpublished", old, None),
             row("new-published", now, now),
         ])
-        session.execute(inbox.insert(), [
+        db.execute(processed_events.insert(), [
             {"consumer": "c", "event_id": "old", "event_type": "t", "handled_at": old},
             {"consumer": "c", "event_id": "new", "event_type": "t", "handled_at": now},
         ])
+        db.execute(idempotency_keys.insert(), [key("yesterday", now - timedelta(hours=25)), key("now", now)])
 
-    assert purge_messages(sessions, timedelta(days=30)) == (1, 1)
+    assert purge_messages(sessions, timedelta(days=30), timedelta(hours=24)) == Purged(1, 1, 1)
 
-    with sessions() as session:
-        assert sorted(session.scalars(select(outbox.c.event_id))) == ["new-published", "old-unpublished"]
-        assert list(session.scalars(select(inbox.c.event_id))) == ["new"]
+    with sessions() as db:
+        assert sorted(db.scalars(select(outbox.c.event_id))) == ["new-published", "old-unpublished"]
+        assert list(db.scalars(select(processed_events.c.event_id))) == ["new"]
+        assert list(db.scalars(select(idempotency_keys.c.key))) == ["now"]

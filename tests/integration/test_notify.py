@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
@@ -16,14 +15,14 @@ from services.notify.models import InboxMessage
 from shared.bus import Outcome
 from shared.events import parse_event
 from shared.events.declarations import (
-    BOOKING_CONFIRMED,
-    BOOKING_WAITLISTED,
-    INVOICE_ISSUED,
-    MEMBER_REGISTERED,
-    NOTIFICATION_DELIVERED,
+    BookingConfirmed,
+    BookingWaitlisted,
+    InvoiceIssued,
+    MemberRegistered,
+    NotificationDelivered,
 )
 from shared.tables import outbox
-from shared.testing import bearer, delivery
+from shared.testing import bearer, delivery, sample
 
 SERVICE = notify.SERVICE  # the service under test, for the fixtures in conftest.py
 
@@ -31,60 +30,32 @@ MEMBER_ID = "member-1"
 
 
 def member_registered(member_id: str = MEMBER_ID, name: str = "Ada Lovelace"):
-    return delivery(MEMBER_REGISTERED, member_id, {
-        "member_id": member_id,
-        "email": f"{member_id}@example.org",
-        "display_name": name,
-        "registered_at": datetime.now(UTC),
-    })
+    return delivery(sample(MemberRegistered, member_id=member_id, email=f"{member_id}@example.org",
+                           display_name=name))
 
 
 def booking_confirmed(member_id: str = MEMBER_ID, booking_id: str = "booking-1", format: str = "in_person"):
-    return delivery(BOOKING_CONFIRMED, booking_id, {
-        "booking_id": booking_id,
-        "session_id": "session-1",
-        "offer_id": "offer-1",
-        "member_id": member_id,
-        "format": format,
-        "confirmed_at": datetime.now(UTC),
-    })
+    return delivery(sample(BookingConfirmed, booking_id=booking_id, member_id=member_id, format=format))
 
 
 def booking_waitlisted(member_id: str = MEMBER_ID, position: int = 3):
-    return delivery(BOOKING_WAITLISTED, "booking-2", {
-        "booking_id": "booking-2",
-        "session_id": "session-1",
-        "offer_id": "offer-1",
-        "member_id": member_id,
-        "format": "online",
-        "position": position,
-        "waitlisted_at": datetime.now(UTC),
-    })
+    return delivery(sample(BookingWaitlisted, booking_id="booking-2", member_id=member_id, position=position))
 
 
 def invoice_issued(member_id: str = MEMBER_ID, total_cents: int = 12_345):
-    invoice_id = str(uuid.uuid4())
-    return delivery(INVOICE_ISSUED, invoice_id, {
-        "invoice_id": invoice_id,
-        "number": "VCA-2026-000042",
-        "booking_id": "booking-1",
-        "member_id": member_id,
-        "offer_id": "offer-1",
-        "total_cents": total_cents,
-        "currency": "EUR",
-        "issued_at": datetime.now(UTC),
-    })
+    return delivery(sample(InvoiceIssued, invoice_id=str(uuid.uuid4()), number="VCA-2026-000042",
+                           member_id=member_id, total_cents=total_cents))
 
 
 def messages(runtime) -> list[InboxMessage]:
-    with runtime.session_factory() as session:
-        return list(session.scalars(select(InboxMessage).order_by(InboxMessage.created_at)))
+    with runtime.session_factory() as db:
+        return list(db.scalars(select(InboxMessage).order_by(InboxMessage.created_at)))
 
 
 def delivered_events(runtime) -> list[dict]:
-    with runtime.session_factory() as session:
-        delivered = outbox.c.routing_key == NOTIFICATION_DELIVERED.routing_key
-        bodies = session.scalars(select(outbox.c.body).where(delivered))
+    with runtime.session_factory() as db:
+        delivered = outbox.c.routing_key == NotificationDelivered.event_type.routing_key
+        bodies = db.scalars(select(outbox.c.body).where(delivered))
         return [json.loads(body) for body in bodies]
 
 
@@ -113,12 +84,12 @@ def test_a_confirmed_booking_reaches_the_members_inbox(runtime, consumer):
 
     [envelope] = delivered_events(runtime)
     event = parse_event(json.dumps(envelope))
-    assert event.event_type is NOTIFICATION_DELIVERED
+    assert event.event_type is NotificationDelivered.event_type
     assert event.subject == message.id
-    assert event.data["notification_id"] == message.id
-    assert event.data["member_id"] == MEMBER_ID
-    assert event.data["channel"] == "inbox"
-    assert event.data["cause_event_id"] == event_id(confirmed)
+    assert event.data.notification_id == message.id
+    assert event.data.member_id == MEMBER_ID
+    assert event.data.channel == "inbox"
+    assert event.data.cause_event_id == event_id(confirmed)
 
 
 def test_waitlist_and_invoice_messages_carry_their_facts(runtime, consumer):
@@ -156,13 +127,13 @@ def test_an_event_reaches_a_member_once_however_often_it_is_delivered(runtime, c
 
 
 def test_a_handler_run_twice_on_one_event_still_delivers_once(runtime, consumer):
-    # Past the consumer's inbox (e.g. a replay under another consumer name) the message table still guards.
+    # Past the consumer's processed events (e.g. replayed under another consumer name) the message table still guards.
     consumer.handle_batch([member_registered()])
     event = parse_event(booking_confirmed().body)
 
     for _ in range(2):
-        with runtime.session_factory.begin() as session:
-            handle_booking_confirmed(event, session)
+        with runtime.session_factory.begin() as db:
+            handle_booking_confirmed(event, db)
 
     assert len(messages(runtime)) == 1
     assert len(delivered_events(runtime)) == 1

@@ -86,8 +86,8 @@ def test_a_value_the_database_refuses_is_a_400_problem_not_a_500(make_postgres_d
     def add_route(app):
         @app.get("/api/v1/probe")
         def probe():
-            with transaction() as session:
-                session.execute(text("SELECT :value"), {"value": "a\x00b"})
+            with transaction() as db:
+                db.execute(text("SELECT :value"), {"value": "a\x00b"})
             return {"stored": True}
 
     app = create_service_app(runtime, title="probe", blueprints=[], extra_setup=[add_route])

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
 
 from kombu import Connection
 
 from services import catalog
-from shared.events.declarations import MEMBER_REGISTERED
+from shared.events.declarations import MemberRegistered
 from shared.outbox import record_event
-from shared.testing import make_runtime
+from shared.testing import make_runtime, sample
 from shared.worker import Worker
 
 
@@ -19,11 +18,8 @@ def test_the_first_worker_to_start_declares_every_queue(amqp_url, tmp_path):
     worker = Worker(catalog.SERVICE, runtime)
     worker.start()
     try:
-        with runtime.session_factory.begin() as session:
-            record_event(session, MEMBER_REGISTERED, "m-1", {
-                "member_id": "m-1", "email": "ann@cluster.example", "display_name": "Ann",
-                "registered_at": datetime.now(UTC),
-            })
+        with runtime.session_factory.begin() as db:
+            record_event(db, sample(MemberRegistered))
         deadline = time.monotonic() + 15
         waiting = 0
         with Connection(amqp_url) as connection:

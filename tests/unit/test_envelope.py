@@ -3,24 +3,22 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 
 import pytest
 
 from shared.events import InvalidEvent, build_event, parse_event
-from shared.events.declarations import BOOKING_CONFIRMED
+from shared.events.declarations import BookingConfirmed
+from shared.testing import sample
 
 
 def envelope() -> dict:
-    return build_event(BOOKING_CONFIRMED, "b-1", {
-        "booking_id": "b-1", "session_id": "s-1", "offer_id": "o-1", "member_id": "m-1", "format": "online",
-        "confirmed_at": datetime.now(UTC),
-    }, traceparent="00-" + "1" * 32 + "-" + "2" * 16 + "-01")
+    return build_event(sample(BookingConfirmed, booking_id="b-1", format="online"),
+                       traceparent="00-" + "1" * 32 + "-" + "2" * 16 + "-01")
 
 
 def test_a_well_formed_envelope_parses():
     event = parse_event(json.dumps(envelope()))
-    assert event.subject == "b-1" and event.data["format"] == "online"
+    assert event.subject == "b-1" and event.data.format == "online"
 
 
 @pytest.mark.parametrize(

@@ -1,23 +1,29 @@
-"""The consumers declared beside each event are exactly the services that handle it."""
+"""The checked-in topology is the one the services' handler registries give, and workers bind by it."""
 
 from __future__ import annotations
 
-import pytest
-
 from academy.registry import load_all
 from shared.config import SERVICES
-from shared.events import REGISTRY, lookup
-from shared.events.registry import topology
+from shared.events import REGISTRY, topology
 
 
-@pytest.mark.parametrize("name", SERVICES)
-def test_a_services_handlers_match_the_declared_consumers(name):
-    definition = load_all()[name]
-    handled = {lookup(ce_type).routing_key for ce_type in definition.handlers}
-    assert handled == topology(SERVICES)[name]
-    for ce_type in definition.handlers:
-        assert name in REGISTRY[ce_type].consumers
+def test_the_checked_in_topology_is_generated_from_the_handler_registries():
+    derived = topology.render(topology.derive({name: service.handlers for name, service in load_all().items()}))
+    assert topology.TOPOLOGY_FILE.read_text() == derived, (
+        "shared/events/topology.json is out of date: run `academy events topology --write`"
+    )
 
 
-def test_every_declared_consumer_is_a_service():
-    assert set(topology(SERVICES)) == set(SERVICES)
+def test_every_service_has_a_queue_and_every_consumed_event_is_bound_to_it():
+    bindings = topology.queue_bindings(SERVICES)
+    assert set(bindings) == set(SERVICES)
+    for name, service in load_all().items():
+        assert bindings[name] == {payload.event_type.routing_key for payload in service.handlers}
+
+
+def test_consumers_of_an_event_are_the_services_that_handle_it():
+    handled_by = {
+        name: {payload.event_type.type for payload in service.handlers} for name, service in load_all().items()
+    }
+    for ce_type in REGISTRY:
+        assert topology.consumers_of(ce_type) == sorted(name for name, types in handled_by.items() if ce_type in types)
