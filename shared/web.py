@@ -2,25 +2,30 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import logging
 import re
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 
 import flask_smorest
 import sqlalchemy.exc
 import swagger_ui_bundle
-from flask import Flask, Response, current_app, g, jsonify, request, send_from_directory
+from flask import Flask, Response, current_app, g, jsonify, make_response, request, send_from_directory
 from flask_smorest import Api
+from sqlalchemy.orm import Session
 from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from shared import metrics
+from shared.auth import current_principal
 from shared.db import is_reachable
 from shared.errors import DomainError, NotFound
+from shared.idempotency import MAX_KEY_LENGTH, check_key, claim_key, fingerprint, save_answer
 from shared.schemas import has_unstorable_text
 from shared.service import Runtime
 from shared.tracing import child_of, current_request_id, current_traceparent
@@ -80,10 +85,47 @@ class RequestParser(FlaskParser):
             raise json.JSONDecodeError(f"unreadable JSON: {type(exc).__name__}", "<body>", 0) from exc
 
 
+IDEMPOTENCY_KEY_PARAMETER = {
+    "in": "header",
+    "name": "Idempotency-Key",
+    "required": False,
+    "description": "Retrying with the same key and body returns the first answer and does the work once; "
+                   "the same key with another body is a 422.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH},
+}
+
+
 class Blueprint(flask_smorest.Blueprint):
     """flask-smorest's Blueprint with the academy's request parser; every service's API uses this one."""
 
     ARGUMENTS_PARSER = RequestParser()
+
+    def idempotent(self, view: Callable) -> Callable:
+        """Let a POST that creates money or seats take an `Idempotency-Key`.
+
+        Place it below the role check and above `@arguments` / `@response`: the key is claimed, the view runs and
+        its answer is saved in one transaction (the view's own `transaction()` joins it), so a retry with the
+        same key and body gets the first answer, another body a 422, and simultaneous retries do the work once.
+        A request that fails is rolled back with its claim, so it may be retried with the same key.
+        """
+
+        @functools.wraps(view)
+        def with_key(*args, **kwargs):
+            key = request.headers.get("Idempotency-Key")
+            if key is None:
+                return view(*args, **kwargs)
+            key = check_key(key)
+            principal = current_principal().member_id
+            request_fingerprint = fingerprint(request.method, request.path, request.get_json(silent=True))
+            with transaction() as db:
+                earlier = claim_key(db, principal, key, request_fingerprint)
+                if earlier is not None:
+                    return json_response(earlier.body, earlier.status_code)
+                response = make_response(view(*args, **kwargs))
+                save_answer(db, principal, key, response.status_code, response.get_json())
+                return response
+
+        return self.doc(parameters=[IDEMPOTENCY_KEY_PARAMETER])(with_key)
 
 
 class ProblemApi(Api):
@@ -258,6 +300,19 @@ def runtime_of(app: Flask) -> Runtime:
     return app.extensions["academy_runtime"]
 
 
-def transaction():
-    """A session whose transaction commits when the block ends without an error."""
-    return runtime_of(current_app).session_factory.begin()
+@contextmanager
+def transaction() -> Iterator[Session]:
+    """The request's database session, in a transaction that commits when the outermost block ends without error.
+
+    A block inside another one (a view inside `Blueprint.idempotent`) joins the outer transaction.
+    """
+    joined = g.get("db")
+    if joined is not None:
+        yield joined
+        return
+    with runtime_of(current_app).session_factory.begin() as db:
+        g.db = db
+        try:
+            yield db
+        finally:
+            g.pop("db", None)

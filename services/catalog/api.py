@@ -21,7 +21,7 @@ from services.catalog.schemas import (
 )
 from shared.auth import current_principal, issue_token, require_roles
 from shared.schemas import paginate
-from shared.web import Blueprint, json_response, transaction
+from shared.web import Blueprint, transaction
 
 BEARER = [{"bearer": []}]
 OPTIONAL_BEARER = [{}, {"bearer": []}]
@@ -37,7 +37,6 @@ def _viewer_id() -> str | None:
     return current_principal().member_id
 
 
-# Bodies are dumped inside the transaction: the offer's competences and sessions load from its session.
 @members_blp.route("/members")
 class Members(MethodView):
     @members_blp.arguments(Registration)
@@ -46,7 +45,7 @@ class Members(MethodView):
         """Register as a member"""
         with transaction() as db:
             member = commands.register_member(db, body["email"], body["password"], body["display_name"])
-            return json_response(MemberOut().dump(member), 201)
+            return member
 
 
 @members_blp.route("/members/me")
@@ -57,7 +56,7 @@ class MyMember(MethodView):
     def get(self):
         """Read my member record"""
         with transaction() as db:
-            return json_response(MemberOut().dump(commands.member_by_id(db, current_principal().member_id)))
+            return commands.member_by_id(db, current_principal().member_id)
 
 
 @members_blp.route("/auth/token")
@@ -69,7 +68,7 @@ class Tokens(MethodView):
         with transaction() as db:
             member = commands.authenticate(db, body["email"], body["password"])
             token = issue_token(current_app.config["JWT_PRIVATE_KEY"], member.id, member.roles)
-        return json_response(TokenOut().dump({"access_token": token}))
+        return {"access_token": token}
 
 
 @offers_blp.route("/offers")
@@ -81,7 +80,7 @@ class Offers(MethodView):
         filters = {name: value for name, value in args.items() if name not in ("page", "per_page")}
         with transaction() as db:
             total, offers = commands.search_offers(db, filters, args["page"], args["per_page"])
-            return json_response(OfferPage().dump(paginate(total, offers, args)))
+            return paginate(total, offers, args)
 
     @require_roles("member")
     @offers_blp.arguments(OfferRequest)
@@ -91,7 +90,7 @@ class Offers(MethodView):
         """Propose an offer; it starts as my draft"""
         with transaction() as db:
             offer = commands.create_offer(db, current_principal().member_id, body)
-            return json_response(OfferDetailOut().dump(offer), 201)
+            return offer
 
 
 @offers_blp.route("/offers/<string:offer_id>")
@@ -102,7 +101,7 @@ class OfferById(MethodView):
         """Read an offer with its sessions (a draft only by its provider)"""
         viewer_id = _viewer_id()
         with transaction() as db:
-            return json_response(OfferDetailOut().dump(commands.visible_offer(db, offer_id, viewer_id)))
+            return commands.visible_offer(db, offer_id, viewer_id)
 
     @require_roles("member")
     @offers_blp.arguments(OfferPatch(partial=True))
@@ -112,7 +111,7 @@ class OfferById(MethodView):
         """Change my draft offer"""
         with transaction() as db:
             offer = commands.update_offer(db, offer_id, current_principal().member_id, changes)
-            return json_response(OfferDetailOut().dump(offer))
+            return offer
 
 
 @offers_blp.route("/offers/<string:offer_id>/sessions")
@@ -125,7 +124,7 @@ class OfferSessions(MethodView):
         """Schedule a session of my offer"""
         with transaction() as db:
             scheduled = commands.schedule_session(db, offer_id, current_principal().member_id, details)
-            return json_response(SessionOut().dump(scheduled), 201)
+            return scheduled
 
 
 @offers_blp.route("/offers/<string:offer_id>/submit")
@@ -137,7 +136,7 @@ class OfferSubmission(MethodView):
         """Submit my draft offer; for now this publishes it with its sessions"""
         with transaction() as db:
             offer = commands.submit_offer(db, offer_id, current_principal().member_id)
-            return json_response(OfferDetailOut().dump(offer))
+            return offer
 
 
 @offers_blp.route("/sessions/<string:session_id>")
@@ -148,4 +147,4 @@ class SessionById(MethodView):
         """Read a session (of a draft offer only by its provider)"""
         viewer_id = _viewer_id()
         with transaction() as db:
-            return json_response(SessionOut().dump(commands.visible_session(db, session_id, viewer_id)))
+            return commands.visible_session(db, session_id, viewer_id)

@@ -62,7 +62,10 @@ class Offer(Base):
     competences: AssociationProxy[list[str]] = association_proxy(
         "competence_rows", "name", creator=lambda name: OfferCompetence(name=name)
     )
-    sessions: Mapped[list[OfferSession]] = relationship(back_populates="offer", order_by="OfferSession.starts_at")
+    # Loaded with the offer, so an answer can show them after its transaction has ended.
+    sessions: Mapped[list[OfferSession]] = relationship(
+        back_populates="offer", order_by="OfferSession.starts_at", lazy="selectin"
+    )
 
 
 class OfferSession(Base):

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from sqlalchemy import select
 
-from services.notify.commands import mark_read
-from services.notify.models import InboxMessage
+from services.notify.commands import mark_read, messages_of
 from services.notify.schemas import MarkReadRequest, NotificationArgs, NotificationOut, NotificationPage
 from shared.auth import current_principal, require_roles
-from shared.db import fetch_page
 from shared.schemas import paginate
 from shared.web import Blueprint, transaction
 
@@ -24,12 +21,9 @@ class Notifications(MethodView):
     @blp.doc(security=[{"bearer": []}])
     def get(self, args):
         """List my messages, newest first"""
-        conditions = [InboxMessage.member_id == current_principal().member_id]
-        if args["unread"]:
-            conditions.append(InboxMessage.read_at.is_(None))
         with transaction() as db:
-            query = select(InboxMessage).where(*conditions).order_by(InboxMessage.created_at.desc(), InboxMessage.id)
-            total, items = fetch_page(db, query, args["page"], args["per_page"])
+            total, items = messages_of(db, current_principal().member_id, args["unread"], args["page"],
+                                       args["per_page"])
             return paginate(total, items, args)
 
 

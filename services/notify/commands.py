@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from services.notify.domain import Message
 from services.notify.models import InboxMessage
+from shared.db import fetch_page
 from shared.errors import NotFound
 from shared.events.declarations import NotificationDelivered
 from shared.outbox import record_event
@@ -46,6 +47,16 @@ def deliver_to_inbox(db: Session, member_id: str, cause_event_id: str, message: 
         delivered_at=now,
     ))
     return delivered
+
+
+def messages_of(db: Session, member_id: str, unread_only: bool, page: int, per_page: int
+                ) -> tuple[int, list[InboxMessage]]:
+    """One page of the member's own messages, newest first, and how many there are in all."""
+    conditions = [InboxMessage.member_id == member_id]
+    if unread_only:
+        conditions.append(InboxMessage.read_at.is_(None))
+    query = select(InboxMessage).where(*conditions).order_by(InboxMessage.created_at.desc(), InboxMessage.id)
+    return fetch_page(db, query, page, per_page)
 
 
 def mark_read(db: Session, member_id: str, notification_id: str) -> InboxMessage:

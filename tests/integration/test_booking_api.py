@@ -232,3 +232,9 @@ def test_a_booking_id_with_a_nul_byte_is_a_404(runtime_on_each_database):
 
     assert response.status_code == 404
     assert response.mimetype == "application/problem+json"
+
+
+def test_the_idempotency_key_is_documented_on_the_post(client):
+    spec = client.get("/api/v1/openapi.json").json
+    parameters = spec["paths"]["/api/v1/bookings"]["post"]["parameters"]
+    assert [(p["in"], p["name"], p["required"]) for p in parameters] == [("header", "Idempotency-Key", False)]
