@@ -8,6 +8,7 @@ from urllib.parse import urlparse, urlunparse
 
 import pytest
 import requests
+from sqlalchemy import create_engine, text
 
 from shared.auth import ensure_keypair
 from shared.config import SERVICES
@@ -51,6 +52,15 @@ def _exactly_one_invoice_each(academy: Academy, booked: list[tuple[str, str]], t
         assert invoices[0]["total_cents"] == PRICE_CENTS
 
 
+def _waiting_for_a_lock(engine) -> bool:
+    """True while another connection to this database waits for a lock (billing's worker, mid-transaction)."""
+    with engine.connect() as connection:
+        return bool(connection.scalar(text(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+        )))
+
+
 def test_killed_worker_publishes_after_restart_and_exactly_one_invoice_exists(amqp_url, databases, keys, tmp_path):
     academy_processes = DistributedAcademy(amqp_url, databases, keys, tmp_path).start()
     try:
@@ -70,9 +80,19 @@ def test_killed_worker_publishes_after_restart_and_exactly_one_invoice_exists(am
         academy_processes.start_worker("booking")
         _exactly_one_invoice_each(academy, [(learner, booking["id"])])
 
-        # Kill billing's worker while it is busy invoicing; after restart every booking has one invoice.
-        more = _book_many(academy, 6, session_id)
-        academy_processes.workers["billing"].kill(signal.SIGKILL)
+        # Kill billing's worker while it is inside its invoicing transaction: a lock the test holds on the
+        # invoice numbers stops it there, with the batch unacknowledged and part of its rows written.
+        billing_db = create_engine(databases["billing"])
+        try:
+            with billing_db.connect() as blocker:
+                blocker.execute(text("LOCK TABLE invoice_sequences IN EXCLUSIVE MODE"))
+                more = _book_many(academy, 6, session_id)
+                eventually(lambda: _waiting_for_a_lock(billing_db), timeout=30)
+                academy_processes.workers["billing"].kill(signal.SIGKILL)
+                blocker.rollback()
+            assert all(academy.invoices(token) == [] for token, _ in more), "the killed batch committed nothing"
+        finally:
+            billing_db.dispose()
         academy_processes.start_worker("billing")
         _exactly_one_invoice_each(academy, more)
         time.sleep(QUIET_SECONDS)
