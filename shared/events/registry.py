@@ -67,12 +67,12 @@ def declare(name: str, version: int, *, owner: str, subject: str) -> Callable[[E
         raise ValueError(f"event name must be <entity>.<past-tense verb>, got {name!r}")
 
     def register(cls: E) -> E:
+        description = inspect.cleandoc(cls.__dict__.get("__doc__") or "").strip()
+        if not description:
+            raise ValueError(f"{cls.__name__} needs a docstring: it describes the event in the catalogue")
         payload = dataclass(frozen=True, kw_only=True)(cls)
         if subject not in {field.name for field in dataclasses.fields(payload)}:
             raise ValueError(f"{cls.__name__} has no field {subject!r} to be its subject")
-        description = inspect.cleandoc(cls.__doc__ or "").strip()
-        if not description:
-            raise ValueError(f"{cls.__name__} needs a docstring: it describes the event in the catalogue")
         event_type = EventType(name, version, owner, payload, subject, description, data_schema(payload))
         if event_type.type in REGISTRY:
             raise ValueError(f"event type {event_type.type} declared twice")
