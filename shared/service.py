@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
@@ -14,6 +14,7 @@ from shared.bus import Bus, make_bus
 from shared.config import Settings
 from shared.consumer import HandlerRegistry
 from shared.db import make_engine, make_session_factory
+from shared.side_effects import Performer
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,8 @@ class ServiceDefinition:
     handlers: HandlerRegistry
     create_app: Callable[..., Flask]
     migrations: Path
+    # Performers of the side effects its handlers and commands record, by kind (run by the worker).
+    side_effects: Mapping[str, Performer] = field(default_factory=dict)
 
 
 class Runtime:

@@ -14,6 +14,7 @@ from shared.events.topology import queue_bindings
 from shared.housekeeping import purge_messages
 from shared.outbox import OutboxRelay, wait_for_outbox
 from shared.service import Runtime, ServiceDefinition
+from shared.side_effects import SideEffectDispatcher
 
 log = logging.getLogger(__name__)
 IDLE_POLL_SECONDS = 0.2
@@ -29,6 +30,7 @@ class Worker:
         self.stop_event = threading.Event()
         self.consumer = EventConsumer(definition.name, definition.handlers, runtime.session_factory)
         self.relay = OutboxRelay(definition.name, runtime.session_factory, runtime.bus)
+        self.dispatcher = SideEffectDispatcher(definition.name, definition.side_effects, runtime.session_factory)
         self.threads: list[threading.Thread] = []
 
     def start(self) -> None:
@@ -37,6 +39,8 @@ class Worker:
         targets = [("relay", self._relay_loop), ("housekeeping", self._housekeeping_loop)]
         if self.consumer.handlers:
             targets.insert(0, ("consumer", self._consume))
+        if self.definition.side_effects:
+            targets.append(("dispatcher", lambda: self.dispatcher.run(self.stop_event)))
         for role, target in targets:
             thread = threading.Thread(target=target, name=f"{self.definition.name}-{role}", daemon=True)
             thread.start()
