@@ -14,7 +14,9 @@ from shared.bus import Delivery
 from shared.config import Settings
 from shared.events import Event, build_event
 from shared.events.declarations import (
+    BookingCancelled,
     BookingConfirmed,
+    BookingPromoted,
     BookingWaitlisted,
     InvoiceIssued,
     MemberRegistered,
@@ -72,6 +74,11 @@ _SAMPLES: dict[type[Event], dict[str, Any]] = {
                            member_id="member-1", format="online", confirmed_at=WHEN),
     BookingWaitlisted: dict(booking_id="booking-1", session_id="session-1", offer_id="offer-1",
                             member_id="member-1", format="online", position=1, waitlisted_at=WHEN),
+    BookingPromoted: dict(booking_id="booking-1", session_id="session-1", offer_id="offer-1",
+                          member_id="member-1", format="online", promoted_at=WHEN),
+    BookingCancelled: dict(booking_id="booking-1", session_id="session-1", offer_id="offer-1",
+                           member_id="member-1", format="online", previous_status="confirmed", reason="member",
+                           fee_cents=6_000, refund_cents=6_000, currency="EUR", cancelled_at=WHEN),
     InvoiceIssued: dict(invoice_id="invoice-1", number="VCA-2026-000001", booking_id="booking-1",
                         member_id="member-1", offer_id="offer-1", total_cents=12_000, currency="EUR",
                         issued_at=WHEN),

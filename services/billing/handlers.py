@@ -8,7 +8,7 @@ from services.billing.commands import issue_invoice
 from services.billing.models import OfferRecord
 from shared.consumer import RetryLater
 from shared.events import ParsedEvent
-from shared.events.declarations import BookingConfirmed, OfferPublished
+from shared.events.declarations import BookingConfirmed, BookingPromoted, OfferPublished
 
 
 def offer_published(event: ParsedEvent[OfferPublished], db: Session) -> None:
@@ -24,7 +24,8 @@ def offer_published(event: ParsedEvent[OfferPublished], db: Session) -> None:
     )
 
 
-def booking_confirmed(event: ParsedEvent[BookingConfirmed], db: Session) -> None:
+def booking_confirmed(event: ParsedEvent[BookingConfirmed | BookingPromoted], db: Session) -> None:
+    """A seat is held (booked at once, or promoted from the waiting list): invoice it once."""
     booking = event.data
     offer = db.get(OfferRecord, booking.offer_id)
     if offer is None:
@@ -36,4 +37,5 @@ def booking_confirmed(event: ParsedEvent[BookingConfirmed], db: Session) -> None
 HANDLERS = {
     OfferPublished: offer_published,
     BookingConfirmed: booking_confirmed,
+    BookingPromoted: booking_confirmed,
 }

@@ -1,11 +1,11 @@
-"""Booking's tables: its read model of offers and sessions, and the bookings it owns."""
+"""Booking's tables: its read model of offers and sessions, the seats per format, and the bookings it owns."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from shared.db import UtcDateTime
 
@@ -15,27 +15,45 @@ class Base(DeclarativeBase):
 
 
 class OfferRecord(Base):
-    """What booking knows of a published offer (from offer.published)."""
+    """What booking knows of a published offer (from offer.published): its title and price, for the snapshot."""
 
     __tablename__ = "offers"
     offer_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     provider_id: Mapped[str] = mapped_column(String(36))
     title: Mapped[str] = mapped_column(String(200))
+    price_cents: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    currency: Mapped[str | None] = mapped_column(String(3), nullable=True)
 
 
 class SessionRecord(Base):
-    """A bookable session and its seats per format (from session.scheduled)."""
+    """A bookable session (from session.scheduled): when, where, and the link that confirmed members get."""
 
     __tablename__ = "sessions"
     session_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     offer_id: Mapped[str] = mapped_column(String(36), index=True)
     starts_at: Mapped[datetime] = mapped_column(UtcDateTime())
     ends_at: Mapped[datetime] = mapped_column(UtcDateTime())
-    seats_online: Mapped[int] = mapped_column(Integer, default=0)
-    seats_in_person: Mapped[int] = mapped_column(Integer, default=0)
+    location: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    link: Mapped[str | None] = mapped_column(String(500), nullable=True)
 
-    def seats(self, format: str) -> int:
-        return {"online": self.seats_online, "in_person": self.seats_in_person}.get(format, 0)
+
+class SeatCount(Base):
+    """The seats of one format of a session and how many are taken or waited for, kept as counts.
+
+    Every change is a conditional update of this row, and the database itself refuses more confirmed bookings
+    than seats, whichever worker or host books.
+    """
+
+    __tablename__ = "session_seats"
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.session_id"), primary_key=True)
+    format: Mapped[str] = mapped_column(String(20), primary_key=True)
+    capacity: Mapped[int] = mapped_column(Integer)
+    confirmed: Mapped[int] = mapped_column(Integer)
+    waiting: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (
+        CheckConstraint("confirmed >= 0 AND confirmed <= capacity AND waiting >= 0", name="ck_session_seats_bounds"),
+    )
 
 
 class Booking(Base):
@@ -46,6 +64,25 @@ class Booking(Base):
     member_id: Mapped[str] = mapped_column(String(36), index=True)
     format: Mapped[str] = mapped_column(String(20))
     status: Mapped[str] = mapped_column(String(20))
+    # Place in the waiting list of its format (1 is next); empty unless waiting.
+    waiting_position: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # The price and cancellation policy in force when booked: later changes of the offer do not apply.
+    price_cents: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    currency: Mapped[str | None] = mapped_column(String(3), nullable=True)
+    cancellation_policy: Mapped[list] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    confirmed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    promoted_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    fee_cents: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    refund_cents: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
-    __table_args__ = (Index("ix_bookings_session_status", "session_id", "format", "status"),)
+    session: Mapped[SessionRecord] = relationship(lazy="joined", innerjoin=True)
+
+    # Part of the answer to a new booking only: free seats of the session's other format when this one is full.
+    other_format_free_seats = None
+
+    __table_args__ = (
+        Index("ix_bookings_session_status", "session_id", "format", "status"),
+        Index("ix_bookings_waiting", "session_id", "format", "waiting_position"),
+    )

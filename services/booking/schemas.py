@@ -20,7 +20,30 @@ class BookingOut(Schema):
     member_id = fields.String()
     format = fields.String()
     status = fields.String()
+    waiting_position = fields.Integer(allow_none=True, metadata={"description": "1 is next in line, else null"})
+    starts_at = fields.AwareDateTime(attribute="session.starts_at")
+    ends_at = fields.AwareDateTime(attribute="session.ends_at")
+    location = fields.Method("_location", allow_none=True, metadata={"description": "for a confirmed seat"})
+    link = fields.Method("_link", allow_none=True, metadata={"description": "for a confirmed seat"})
+    price_cents = fields.Integer(allow_none=True)
+    currency = fields.String(allow_none=True)
     created_at = fields.AwareDateTime()
+    confirmed_at = fields.AwareDateTime(allow_none=True)
+    promoted_at = fields.AwareDateTime(allow_none=True)
+    cancelled_at = fields.AwareDateTime(allow_none=True)
+    fee_cents = fields.Integer(allow_none=True, metadata={"description": "what a cancellation cost"})
+    refund_cents = fields.Integer(allow_none=True, metadata={"description": "what a cancellation gives back"})
+    other_format_free_seats = fields.Integer(
+        allow_none=True,
+        metadata={"description": "on a new waiting booking of a hybrid session: free seats of the other format"},
+    )
+
+    # Where and how to join is for members who hold a seat, not for those still waiting.
+    def _location(self, booking) -> str | None:
+        return booking.session.location if booking.status == "confirmed" else None
+
+    def _link(self, booking) -> str | None:
+        return booking.session.link if booking.status == "confirmed" else None
 
 
 BookingPage = page_schema(BookingOut, "BookingPage")

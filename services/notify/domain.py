@@ -5,12 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from shared.events.declarations import BookingConfirmed, BookingWaitlisted, InvoiceIssued
+from shared.events.declarations import (
+    BookingCancelled,
+    BookingConfirmed,
+    BookingPromoted,
+    BookingWaitlisted,
+    InvoiceIssued,
+)
 
 
 class MessageKind(StrEnum):
     BOOKING_CONFIRMED = "booking_confirmed"
     BOOKING_WAITLISTED = "booking_waitlisted"
+    BOOKING_PROMOTED = "booking_promoted"
+    BOOKING_CANCELLED = "booking_cancelled"
     INVOICE_ISSUED = "invoice_issued"
 
 
@@ -47,6 +55,29 @@ def booking_waitlisted_message(name: str, booking: BookingWaitlisted) -> Message
         f"Hello {name}, all {_seat(booking.format)} seats are taken, so you are number {booking.position} "
         f"on the waiting list (booking {booking.booking_id}). We will tell you as soon as a seat is yours.",
     )
+
+
+def booking_promoted_message(name: str, booking: BookingPromoted) -> Message:
+    return Message(
+        MessageKind.BOOKING_PROMOTED,
+        "A seat became free: it is yours",
+        f"Hello {name}, a {_seat(booking.format)} seat became free and is now yours (booking "
+        f"{booking.booking_id}). Should you no longer need it, you can cancel free of charge for 24 hours.",
+    )
+
+
+def booking_cancelled_message(name: str, booking: BookingCancelled) -> Message:
+    if booking.previous_status == "waitlisted":
+        text = f"you have left the waiting list (booking {booking.booking_id})."
+    elif booking.fee_cents and booking.currency:
+        fee = format_amount(booking.fee_cents, booking.currency)
+        refund = format_amount(booking.refund_cents, booking.currency)
+        text = f"your booking {booking.booking_id} is cancelled; the fee is {fee}, and {refund} will be refunded."
+    else:
+        text = f"your booking {booking.booking_id} is cancelled free of charge."
+    if booking.reason == "session_cancelled":
+        text = f"the session was cancelled by its provider, so {text}"
+    return Message(MessageKind.BOOKING_CANCELLED, "Your booking is cancelled", f"Hello {name}, {text}")
 
 
 def invoice_issued_message(name: str, invoice: InvoiceIssued) -> Message:

@@ -10,14 +10,23 @@ from sqlalchemy.orm import Session
 from services.notify.commands import deliver_to_inbox
 from services.notify.domain import (
     Message,
+    booking_cancelled_message,
     booking_confirmed_message,
+    booking_promoted_message,
     booking_waitlisted_message,
     invoice_issued_message,
 )
 from services.notify.models import MemberRecord
 from shared.consumer import RetryLater
 from shared.events import ParsedEvent
-from shared.events.declarations import BookingConfirmed, BookingWaitlisted, InvoiceIssued, MemberRegistered
+from shared.events.declarations import (
+    BookingCancelled,
+    BookingConfirmed,
+    BookingPromoted,
+    BookingWaitlisted,
+    InvoiceIssued,
+    MemberRegistered,
+)
 
 
 def member_registered(event: ParsedEvent[MemberRegistered], db: Session) -> None:
@@ -41,6 +50,14 @@ def booking_waitlisted(event: ParsedEvent[BookingWaitlisted], db: Session) -> No
     _tell_member(event, db, booking_waitlisted_message)
 
 
+def booking_promoted(event: ParsedEvent[BookingPromoted], db: Session) -> None:
+    _tell_member(event, db, booking_promoted_message)
+
+
+def booking_cancelled(event: ParsedEvent[BookingCancelled], db: Session) -> None:
+    _tell_member(event, db, booking_cancelled_message)
+
+
 def invoice_issued(event: ParsedEvent[InvoiceIssued], db: Session) -> None:
     _tell_member(event, db, invoice_issued_message)
 
@@ -49,5 +66,7 @@ HANDLERS = {
     MemberRegistered: member_registered,
     BookingConfirmed: booking_confirmed,
     BookingWaitlisted: booking_waitlisted,
+    BookingPromoted: booking_promoted,
+    BookingCancelled: booking_cancelled,
     InvoiceIssued: invoice_issued,
 }

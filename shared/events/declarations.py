@@ -90,6 +90,38 @@ class BookingWaitlisted(Event):
     waitlisted_at: datetime
 
 
+@declare("booking.promoted", 1, owner="booking", subject="booking_id")
+class BookingPromoted(Event):
+    """A waiting member got a freed seat; for billing it counts as a confirmation."""
+
+    booking_id: str
+    session_id: str
+    offer_id: str
+    member_id: str
+    format: str = wire(validate=validate.OneOf(SEAT_FORMATS))
+    promoted_at: datetime
+
+
+@declare("booking.cancelled", 1, owner="booking", subject="booking_id")
+class BookingCancelled(Event):
+    """A booking ended before its session: by the member, or because the session is off.
+
+    `fee_cents` and `refund_cents` split what was paid for a confirmed seat (both 0 for a waiting one).
+    """
+
+    booking_id: str
+    session_id: str
+    offer_id: str
+    member_id: str
+    format: str = wire(validate=validate.OneOf(SEAT_FORMATS))
+    previous_status: str = wire(validate=validate.OneOf(("confirmed", "waitlisted")))
+    reason: str = wire(validate=validate.OneOf(("member", "session_cancelled")))
+    fee_cents: int = wire(validate=NOT_NEGATIVE)
+    refund_cents: int = wire(validate=NOT_NEGATIVE)
+    currency: str | None = None
+    cancelled_at: datetime
+
+
 # --- billing ----------------------------------------------------------------------------------------------
 @declare("invoice.issued", 1, owner="billing", subject="invoice_id")
 class InvoiceIssued(Event):

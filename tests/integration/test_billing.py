@@ -16,7 +16,7 @@ from services.billing.commands import next_invoice_number
 from services.billing.models import Invoice, LedgerEntry
 from shared.bus import Outcome
 from shared.events import parse_event
-from shared.events.declarations import BookingConfirmed, InvoiceIssued, OfferPublished
+from shared.events.declarations import BookingConfirmed, BookingPromoted, InvoiceIssued, OfferPublished
 from shared.tables import outbox, processed_events
 from shared.testing import bearer, delivery, sample
 
@@ -80,6 +80,17 @@ def test_a_confirmed_booking_is_invoiced_at_the_offer_price(runtime, consumer):
     assert (invoice.total_cents, invoice.currency) == (12_345, "EUR")
     assert invoice.number == f"VCA-{invoice.issued_at.year}-000001"
     assert invoice.issued_at.tzinfo is not None
+
+
+def test_a_member_promoted_from_the_waiting_list_is_invoiced_once(runtime, consumer):
+    offer_id, booking_id = new_id(), new_id()
+    consumer.handle_batch([offer_published(offer_id, price_cents=9_900)])
+    promoted = delivery(sample(BookingPromoted, booking_id=booking_id, offer_id=offer_id, member_id=MEMBER_ID))
+
+    assert outcomes(consumer.handle_batch([promoted, promoted])) == [Outcome.ACK, Outcome.ACK]
+
+    [invoice] = invoices(runtime)
+    assert (invoice.booking_id, invoice.total_cents) == (booking_id, 9_900)
 
 
 def test_the_same_event_delivered_twice_issues_one_invoice(runtime, consumer):

@@ -15,7 +15,9 @@ from services.notify.models import InboxMessage
 from shared.bus import Outcome
 from shared.events import parse_event
 from shared.events.declarations import (
+    BookingCancelled,
     BookingConfirmed,
+    BookingPromoted,
     BookingWaitlisted,
     InvoiceIssued,
     MemberRegistered,
@@ -262,3 +264,24 @@ def test_bad_list_arguments_are_a_problem_not_a_crash(client, query):
     assert response.status_code == 422
     assert response.mimetype == "application/problem+json"
 
+
+
+def test_a_promotion_and_cancellations_reach_the_member_with_their_facts(runtime, consumer):
+    consumer.handle_batch([member_registered()])
+    events = [
+        delivery(sample(BookingPromoted, member_id=MEMBER_ID, booking_id="b-promoted")),
+        delivery(sample(BookingCancelled, member_id=MEMBER_ID, booking_id="b-paid", fee_cents=5_000,
+                        refund_cents=7_345, currency="EUR")),
+        delivery(sample(BookingCancelled, member_id=MEMBER_ID, booking_id="b-waiting", previous_status="waitlisted",
+                        fee_cents=0, refund_cents=0)),
+    ]
+
+    assert outcomes(consumer.handle_batch(events)) == [Outcome.ACK] * 3
+
+    bodies = {message.kind: [] for message in messages(runtime)}
+    for message in messages(runtime):
+        bodies[message.kind].append(message.body)
+    assert any("b-promoted" in body and "free of charge for 24 hours" in body for body in bodies["booking_promoted"])
+    cancelled = " | ".join(bodies["booking_cancelled"])
+    assert "the fee is 50.00 EUR, and 73.45 EUR will be refunded" in cancelled
+    assert "left the waiting list (booking b-waiting)" in cancelled
