@@ -14,6 +14,8 @@ from shared.bus import Delivery
 from shared.config import Settings
 from shared.events import Event, build_event
 from shared.events.declarations import (
+    AttendanceRecorded,
+    Attendee,
     BookingCancelled,
     BookingConfirmed,
     BookingPromoted,
@@ -79,6 +81,10 @@ _SAMPLES: dict[type[Event], dict[str, Any]] = {
     BookingCancelled: dict(booking_id="booking-1", session_id="session-1", offer_id="offer-1",
                            member_id="member-1", format="online", previous_status="confirmed", reason="member",
                            fee_cents=6_000, refund_cents=6_000, currency="EUR", cancelled_at=WHEN),
+    AttendanceRecorded: dict(session_id="session-1", offer_id="offer-1", provider_id="provider-1",
+                             attendees=[Attendee(booking_id="booking-1", member_id="member-1",
+                                                 certificate_id="certificate-1")],
+                             recorded_at=WHEN),
     InvoiceIssued: dict(invoice_id="invoice-1", number="VCA-2026-000001", booking_id="booking-1",
                         member_id="member-1", offer_id="offer-1", total_cents=12_000, currency="EUR",
                         issued_at=WHEN),

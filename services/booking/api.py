@@ -5,13 +5,33 @@ from __future__ import annotations
 from flask import Response
 from flask.views import MethodView
 
-from services.booking.commands import bookings_of, calendar_entry, cancel_booking, place_booking, visible_booking
-from services.booking.schemas import BookingOut, BookingPage, BookingRequest
+from services.booking.commands import (
+    bookings_of,
+    calendar_entry,
+    cancel_booking,
+    certificate_for_verification,
+    certificate_pdf,
+    place_booking,
+    record_attendance,
+    visible_booking,
+)
+from services.booking.schemas import (
+    AttendanceList,
+    AttendanceRequest,
+    BookingOut,
+    BookingPage,
+    BookingRequest,
+    CertificateVerification,
+)
 from shared.auth import current_principal, require_roles
 from shared.schemas import PageArgs, paginate
 from shared.web import Blueprint, transaction
 
 blp = Blueprint("bookings", __name__, url_prefix="/api/v1/bookings", description="Seats and waiting lists")
+attendance_blp = Blueprint("attendance", __name__, url_prefix="/api/v1/sessions",
+                           description="Who attended a session (its provider)")
+certificates_blp = Blueprint("certificates", __name__, url_prefix="/api/v1/certificates",
+                             description="Participation certificates and their public verification")
 
 
 @blp.route("")
@@ -74,3 +94,41 @@ class BookingCalendar(MethodView):
             entry = calendar_entry(db, current_principal(), booking_id)
         return Response(entry, mimetype="text/calendar",
                         headers={"Content-Disposition": f'attachment; filename="booking-{booking_id}.ics"'})
+
+
+@attendance_blp.route("/<string:session_id>/attendance")
+class SessionAttendance(MethodView):
+    @require_roles("member")
+    @attendance_blp.arguments(AttendanceRequest)
+    @attendance_blp.response(200, AttendanceList)
+    @attendance_blp.doc(security=[{"bearer": []}])
+    def post(self, body, session_id):
+        """Record who attended my session; sending the list again replaces it (for 14 days after the end)
+
+        Attendees get a participation certificate; a member dropped from the list loses theirs.
+        """
+        with transaction() as db:
+            holders = record_attendance(db, current_principal(), session_id, body["booking_ids"])
+            return {"items": holders}
+
+
+@certificates_blp.route("/<string:certificate_id>")
+class CertificateById(MethodView):
+    @certificates_blp.response(200, CertificateVerification)
+    def get(self, certificate_id):
+        """Verify a certificate: the holder, the offer and the date, and whether it is valid; nothing else"""
+        with transaction() as db:
+            return certificate_for_verification(db, certificate_id)
+
+
+@certificates_blp.route("/<string:certificate_id>.pdf")
+class CertificatePdf(MethodView):
+    @require_roles()
+    @certificates_blp.response(200, content_type="application/pdf", description="The certificate as a PDF")
+    @certificates_blp.doc(security=[{"bearer": []}])
+    def get(self, certificate_id):
+        """My participation certificate as a PDF"""
+        with transaction() as db:
+            document = certificate_pdf(db, current_principal(), certificate_id)
+        return Response(document, mimetype="application/pdf",
+                        headers={"Content-Disposition": f'inline; filename="certificate-{certificate_id}.pdf"'})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from datetime import UTC, datetime
 
@@ -9,22 +10,27 @@ from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from services.booking.calendar import booking_calendar
+from services.booking.certificate_pdf import CertificateContent, render_certificate
 from services.booking.domain import (
     ACTIVE,
     DEFAULT_CANCELLATION_POLICY,
     BookingStatus,
     FormatSeats,
     cancellation_terms,
+    check_attendance_window,
     check_bookable,
     policy_from_json,
     policy_to_json,
+    session_hours,
 )
-from services.booking.models import Booking, OfferRecord, SeatCount, SessionRecord
+from services.booking.models import Booking, Certificate, MemberRecord, OfferRecord, SeatCount, SessionRecord
 from shared.auth import Principal
 from shared.db import fetch_page
-from shared.errors import Conflict, NotFound
+from shared.errors import Conflict, Forbidden, NotFound, Unprocessable
 from shared.events.declarations import (
     SEAT_FORMATS,
+    AttendanceRecorded,
+    Attendee,
     BookingCancelled,
     BookingConfirmed,
     BookingPromoted,
@@ -207,6 +213,85 @@ def _own_booking(db: Session, principal: Principal, booking_id: str) -> Booking:
     if booking is None or booking.member_id != principal.member_id:
         raise NotFound(f"booking {booking_id} not found")
     return booking
+
+
+# --- attendance and certificates --------------------------------------------------------------------------
+def record_attendance(db: Session, principal: Principal, session_id: str, booking_ids: list[str]) -> list[Booking]:
+    """The session's provider says who attended (the whole list; a correction replaces it): attendees get a
+    certificate, anyone dropped from the list loses theirs. Returns the session's seat holders."""
+    record = _lock_session(db, session_id)
+    offer = db.get(OfferRecord, record.offer_id) if record else None
+    if record is None or offer is None:
+        raise NotFound(f"session {session_id} not found")
+    if offer.provider_id != principal.member_id:
+        raise Forbidden("only the provider of this session records its attendance")
+    now = datetime.now(UTC)
+    check_attendance_window(starts_at=record.starts_at, ends_at=record.ends_at, now=now)
+    holders = list(db.scalars(
+        select(Booking).where(Booking.session_id == session_id, Booking.status == BookingStatus.CONFIRMED.value)
+        .order_by(Booking.created_at, Booking.id)
+    ))
+    attended = set(booking_ids)
+    unknown = attended - {booking.id for booking in holders}
+    if unknown:
+        raise Unprocessable("only seat holders of this session can have attended",
+                            errors={"booking_ids": [f"no seat of this session: {', '.join(sorted(unknown))}"]})
+    certificates = {c.booking_id: c for c in db.scalars(
+        select(Certificate).where(Certificate.booking_id.in_([booking.id for booking in holders])))}
+    attendees = []
+    for booking in holders:
+        booking.attended = booking.id in attended
+        certificate = certificates.get(booking.id)
+        if booking.attended:
+            if certificate is None:
+                certificate = Certificate(id=secrets.token_urlsafe(32), booking_id=booking.id,
+                                          member_id=booking.member_id, issued_at=now)
+                db.add(certificate)
+            certificate.revoked_at = None
+            attendees.append(Attendee(booking_id=booking.id, member_id=booking.member_id,
+                                      certificate_id=certificate.id))
+        elif certificate is not None and certificate.revoked_at is None:
+            certificate.revoked_at = now
+    record_event(db, AttendanceRecorded(session_id=session_id, offer_id=record.offer_id,
+                                        provider_id=offer.provider_id, attendees=attendees, recorded_at=now))
+    return holders
+
+
+def certificate_for_verification(db: Session, certificate_id: str) -> dict:
+    """What anyone holding the id may learn: the holder's name, the offer, the date, and whether it is valid."""
+    certificate = db.get(Certificate, certificate_id)
+    if certificate is None:
+        raise NotFound("no certificate has this id")
+    content = _certificate_content(db, certificate)
+    return {"id": certificate.id, "holder": content.holder, "offer_title": content.offer_title,
+            "date": content.starts_at.date(), "valid": certificate.revoked_at is None}
+
+
+def certificate_pdf(db: Session, principal: Principal, certificate_id: str) -> bytes:
+    """The holder's certificate as a PDF; to anyone else it does not exist, and a revoked one is gone."""
+    certificate = db.get(Certificate, certificate_id)
+    if (certificate is None or certificate.revoked_at is not None
+            or not principal.may_read(certificate.member_id, BOOKING_READERS)):
+        raise NotFound("no certificate has this id")
+    return render_certificate(_certificate_content(db, certificate))
+
+
+def _certificate_content(db: Session, certificate: Certificate) -> CertificateContent:
+    booking = certificate.booking
+    offer = db.get(OfferRecord, booking.offer_id)
+    holder = db.get(MemberRecord, booking.member_id)
+    provider = db.get(MemberRecord, offer.provider_id) if offer else None
+    return CertificateContent(
+        certificate_id=certificate.id,
+        holder=holder.display_name if holder else "Academy member",
+        offer_title=offer.title if offer else "Academy session",
+        starts_at=booking.session.starts_at,
+        hours=session_hours(booking.session.starts_at, booking.session.ends_at),
+        competences=list(offer.competences or []) if offer else [],
+        level=offer.level if offer else None,
+        providers=[provider.display_name] if provider else [],
+        verify_path=f"/api/v1/certificates/{certificate.id}",
+    )
 
 
 # --- read model of the catalog ----------------------------------------------------------------------------

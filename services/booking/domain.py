@@ -152,3 +152,20 @@ def policy_to_json(policy: Sequence[FeeTier]) -> list[dict[str, int]]:
 
 def policy_from_json(rows: Sequence[dict[str, int]]) -> tuple[FeeTier, ...]:
     return tuple(FeeTier(row["days_before"], row["percent"]) for row in rows)
+
+
+# --- attendance -------------------------------------------------------------------------------------------
+ATTENDANCE_EDITABLE = timedelta(days=14)
+
+
+def check_attendance_window(*, starts_at: datetime, ends_at: datetime, now: datetime) -> None:
+    """Attendance is recorded once the session has begun, and can be corrected for 14 days after its end."""
+    if now < starts_at:
+        raise Conflict("this session has not started yet; attendance is recorded once it has")
+    if now > ends_at + ATTENDANCE_EDITABLE:
+        raise Conflict("attendance of this session can no longer be changed (14 days after its end)")
+
+
+def session_hours(starts_at: datetime, ends_at: datetime) -> float:
+    """Hours of a session for its certificate, to the quarter hour."""
+    return round((ends_at - starts_at).total_seconds() / 900) / 4

@@ -1,19 +1,25 @@
-"""Booking's read model of the catalog, kept from catalog's events."""
+"""Booking's read models of the catalog's members, offers and sessions, kept from catalog's events."""
 
 from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
 from services.booking.commands import open_session
-from services.booking.models import OfferRecord
+from services.booking.models import MemberRecord, OfferRecord
 from shared.events import ParsedEvent
-from shared.events.declarations import OfferPublished, SessionScheduled
+from shared.events.declarations import MemberRegistered, OfferPublished, SessionScheduled
 
 
 def offer_published(event: ParsedEvent[OfferPublished], db: Session) -> None:
     offer = event.data
     db.merge(OfferRecord(offer_id=offer.offer_id, provider_id=offer.provider_id, title=offer.title,
-                         price_cents=offer.price_cents, currency=offer.currency))
+                         price_cents=offer.price_cents, currency=offer.currency,
+                         competences=list(offer.competences), level=offer.level))
+
+
+def member_registered(event: ParsedEvent[MemberRegistered], db: Session) -> None:
+    member = event.data
+    db.merge(MemberRecord(member_id=member.member_id, display_name=member.display_name))
 
 
 def session_scheduled(event: ParsedEvent[SessionScheduled], db: Session) -> None:
@@ -23,6 +29,7 @@ def session_scheduled(event: ParsedEvent[SessionScheduled], db: Session) -> None
 
 
 HANDLERS = {
+    MemberRegistered: member_registered,
     OfferPublished: offer_published,
     SessionScheduled: session_scheduled,
 }

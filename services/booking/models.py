@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from shared.db import UtcDateTime
@@ -14,8 +14,17 @@ class Base(DeclarativeBase):
     pass
 
 
+class MemberRecord(Base):
+    """What booking knows of a member (from member.registered): the name a certificate and a provider show."""
+
+    __tablename__ = "members"
+    member_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+
+
 class OfferRecord(Base):
-    """What booking knows of a published offer (from offer.published): its title and price, for the snapshot."""
+    """What booking knows of a published offer (from offer.published): title and price for the booking's
+    snapshot, competences and level for the certificate."""
 
     __tablename__ = "offers"
     offer_id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -23,6 +32,8 @@ class OfferRecord(Base):
     title: Mapped[str] = mapped_column(String(200))
     price_cents: Mapped[int | None] = mapped_column(Integer, nullable=True)
     currency: Mapped[str | None] = mapped_column(String(3), nullable=True)
+    competences: Mapped[list | None] = mapped_column(JSON, nullable=True)
+    level: Mapped[str | None] = mapped_column(String(20), nullable=True)
 
 
 class SessionRecord(Base):
@@ -76,6 +87,8 @@ class Booking(Base):
     cancelled_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     fee_cents: Mapped[int | None] = mapped_column(Integer, nullable=True)
     refund_cents: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # Recorded by the session's providers after the start: true attended, false did not, empty not yet recorded.
+    attended: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
 
     session: Mapped[SessionRecord] = relationship(lazy="joined", innerjoin=True)
 
@@ -86,3 +99,17 @@ class Booking(Base):
         Index("ix_bookings_session_status", "session_id", "format", "status"),
         Index("ix_bookings_waiting", "session_id", "format", "waiting_position"),
     )
+
+
+class Certificate(Base):
+    """A participation certificate: its id is unguessable, since the public verification shows the holder."""
+
+    __tablename__ = "certificates"
+    id: Mapped[str] = mapped_column(String(43), primary_key=True)
+    booking_id: Mapped[str] = mapped_column(ForeignKey("bookings.id"), unique=True)
+    member_id: Mapped[str] = mapped_column(String(36), index=True)
+    issued_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # Set when a corrected attendance record drops the holder; verification then says it is not valid.
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+    booking: Mapped[Booking] = relationship(lazy="joined", innerjoin=True)

@@ -47,3 +47,29 @@ class BookingOut(Schema):
 
 
 BookingPage = page_schema(BookingOut, "BookingPage")
+
+
+class AttendanceRequest(StrictSchema):
+    booking_ids = fields.List(
+        fields.String(validate=validate.Length(min=1, max=36)), required=True,
+        validate=validate.Length(max=10_000),
+        metadata={"description": "every booking of the session whose holder attended; the rest did not"},
+    )
+
+
+class AttendanceOut(Schema):
+    booking_id = fields.String(attribute="id")
+    member_id = fields.String()
+    attended = fields.Boolean()
+
+
+class AttendanceList(Schema):
+    items = fields.List(fields.Nested(AttendanceOut), required=True)
+
+
+class CertificateVerification(Schema):
+    id = fields.String()
+    holder = fields.String()
+    offer_title = fields.String()
+    date = fields.Date()
+    valid = fields.Boolean(metadata={"description": "false once the attendance behind it was corrected"})

@@ -7,6 +7,7 @@ Who consumes an event is not written here: it follows from the services' handler
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from marshmallow import fields, validate
@@ -120,6 +121,26 @@ class BookingCancelled(Event):
     refund_cents: int = wire(validate=NOT_NEGATIVE)
     currency: str | None = None
     cancelled_at: datetime
+
+
+@dataclass(frozen=True)
+class Attendee:
+    """A member who attended, with the certificate they were given."""
+
+    booking_id: str
+    member_id: str
+    certificate_id: str
+
+
+@declare("attendance.recorded", 1, owner="booking", subject="session_id")
+class AttendanceRecorded(Event):
+    """A session's providers recorded who attended; a later record of the same session replaces this one."""
+
+    session_id: str
+    offer_id: str
+    provider_id: str
+    attendees: list[Attendee]
+    recorded_at: datetime
 
 
 # --- billing ----------------------------------------------------------------------------------------------

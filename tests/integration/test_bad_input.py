@@ -12,6 +12,7 @@ import json
 import re
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from werkzeug.test import Client
@@ -21,7 +22,7 @@ from academy.registry import load_all
 from services.catalog.commands import create_offer
 from services.notify.commands import messages_of
 from shared.consumer import EventConsumer
-from shared.events.declarations import BookingConfirmed, MemberRegistered
+from shared.events.declarations import BookingConfirmed, MemberRegistered, OfferPublished, SessionScheduled
 from shared.testing import bearer, delivery, make_runtime, sample
 from shared.web import PROBLEM_JSON
 
@@ -148,7 +149,12 @@ def objects_of_the_sweeping_member(runtimes: dict) -> dict[str, str]:
                          delivery(sample(BookingConfirmed, member_id=MEMBER_ID))])
     with runtimes["notify"].session_factory() as db:
         _, [message] = messages_of(db, MEMBER_ID, False, 1, 1)
-    return {"offer_id": offer.id, "notification_id": message.id}
+    booking = EventConsumer("booking", load_all()["booking"].handlers, runtimes["booking"].session_factory)
+    booking.handle_batch([delivery(sample(OfferPublished, offer_id="offer-of-m-1", provider_id=MEMBER_ID)),
+                          delivery(sample(SessionScheduled, session_id="session-of-m-1", offer_id="offer-of-m-1",
+                                          starts_at=datetime.now(UTC) + timedelta(days=30),
+                                          ends_at=datetime.now(UTC) + timedelta(days=30, hours=2)))])
+    return {"offer_id": offer.id, "notification_id": message.id, "session_id": "session-of-m-1"}
 
 
 def problem_failures(response, what: str) -> list[str]:
