@@ -11,6 +11,7 @@ from services.booking.commands import (
     cancel_booking,
     certificate_for_verification,
     certificate_pdf,
+    participants_of,
     place_booking,
     record_attendance,
     visible_booking,
@@ -18,13 +19,15 @@ from services.booking.commands import (
 from services.booking.schemas import (
     AttendanceList,
     AttendanceRequest,
+    BookingListArgs,
     BookingOut,
     BookingPage,
     BookingRequest,
     CertificateVerification,
+    ParticipantList,
 )
 from shared.auth import current_principal, require_roles
-from shared.schemas import PageArgs, paginate
+from shared.schemas import paginate
 from shared.web import Blueprint, transaction
 
 blp = Blueprint("bookings", __name__, url_prefix="/api/v1/bookings", description="Seats and waiting lists")
@@ -37,13 +40,14 @@ certificates_blp = Blueprint("certificates", __name__, url_prefix="/api/v1/certi
 @blp.route("")
 class Bookings(MethodView):
     @require_roles()
-    @blp.arguments(PageArgs, location="query")
+    @blp.arguments(BookingListArgs, location="query")
     @blp.response(200, BookingPage)
     @blp.doc(security=[{"bearer": []}])
     def get(self, args):
-        """List my bookings, newest first"""
+        """List my bookings, newest first (operators: anyone's, with member_id)"""
+        filters = {name: value for name, value in args.items() if name not in ("page", "per_page")}
         with transaction() as db:
-            total, items = bookings_of(db, current_principal().member_id, args["page"], args["per_page"])
+            total, items = bookings_of(db, current_principal(), filters, args["page"], args["per_page"])
             return paginate(total, items, args)
 
     @require_roles("member")
@@ -110,6 +114,17 @@ class SessionAttendance(MethodView):
         with transaction() as db:
             holders = record_attendance(db, current_principal(), session_id, body["booking_ids"])
             return {"items": holders}
+
+
+@attendance_blp.route("/<string:session_id>/participants")
+class SessionParticipants(MethodView):
+    @require_roles("member")
+    @attendance_blp.response(200, ParticipantList)
+    @attendance_blp.doc(security=[{"bearer": []}])
+    def get(self, session_id):
+        """Who holds a seat of my session or waits for one, by name"""
+        with transaction() as db:
+            return {"items": participants_of(db, current_principal(), session_id)}
 
 
 @certificates_blp.route("/<string:certificate_id>")

@@ -130,6 +130,8 @@ def place_booking(db: Session, member_id: str, session_id: str, format: str) -> 
     now = datetime.now(UTC)
     check_bookable(format, seats.seats.capacity, bool(already), starts_at=record.starts_at, now=now)
     offer = db.get(OfferRecord, record.offer_id)
+    if offer is not None and offer.provider_id == member_id:
+        raise Conflict("providers do not book their own sessions")
     booking = Booking(
         id=str(uuid.uuid4()),
         session_id=session_id,
@@ -312,10 +314,46 @@ def open_session(db: Session, session_id: str, offer_id: str, starts_at: datetim
 
 
 # --- reading ----------------------------------------------------------------------------------------------
-def bookings_of(db: Session, member_id: str, page: int, per_page: int) -> tuple[int, list[Booking]]:
-    """One page of the member's own bookings, newest first, and how many they hold in all."""
-    query = select(Booking).where(Booking.member_id == member_id).order_by(Booking.created_at.desc(), Booking.id)
+def bookings_of(db: Session, principal: Principal, filters: dict, page: int, per_page: int
+                ) -> tuple[int, list[Booking]]:
+    """One page of bookings, newest first, and how many match: a member's own; an operator's of anyone."""
+    conditions = []
+    if principal.has_any(BOOKING_READERS):
+        if "member_id" in filters:
+            conditions.append(Booking.member_id == filters["member_id"])
+    elif filters.get("member_id", principal.member_id) != principal.member_id:
+        raise Forbidden("only operators see other members' bookings")
+    else:
+        conditions.append(Booking.member_id == principal.member_id)
+    if "status" in filters:
+        conditions.append(Booking.status == filters["status"])
+    if "session_id" in filters:
+        conditions.append(Booking.session_id == filters["session_id"])
+    if "when" in filters:
+        now = datetime.now(UTC)
+        ahead = SessionRecord.starts_at > now if filters["when"] == "upcoming" else SessionRecord.starts_at <= now
+        conditions.append(Booking.session.has(ahead))
+    query = select(Booking).where(*conditions).order_by(Booking.created_at.desc(), Booking.id)
     return fetch_page(db, query, page, per_page)
+
+
+def participants_of(db: Session, principal: Principal, session_id: str) -> list[dict]:
+    """A session's seat holders and waiting members, by name only, for its provider."""
+    record = db.get(SessionRecord, session_id)
+    offer = db.get(OfferRecord, record.offer_id) if record else None
+    if offer is None:
+        raise NotFound(f"session {session_id} not found")
+    if offer.provider_id != principal.member_id:
+        raise Forbidden("only the provider of this session sees its participants")
+    rows = db.execute(
+        select(Booking, MemberRecord.display_name)
+        .outerjoin(MemberRecord, MemberRecord.member_id == Booking.member_id)
+        .where(Booking.session_id == session_id, Booking.status != BookingStatus.CANCELLED.value)
+        .order_by(Booking.status, Booking.waiting_position, Booking.created_at)
+    ).all()
+    return [{"booking_id": booking.id, "name": name or "Academy member", "format": booking.format,
+             "status": booking.status, "waiting_position": booking.waiting_position, "attended": booking.attended}
+            for booking, name in rows]
 
 
 def calendar_entry(db: Session, principal: Principal, booking_id: str) -> bytes:

@@ -5,12 +5,21 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from shared.events.declarations import SEAT_FORMATS
-from shared.schemas import StrictSchema, page_schema
+from shared.schemas import PageArgs, StrictSchema, page_schema
 
 
 class BookingRequest(StrictSchema):
     session_id = fields.String(required=True, validate=validate.Length(min=1, max=36))
     format = fields.String(required=True, validate=validate.OneOf(SEAT_FORMATS))
+
+
+class BookingListArgs(PageArgs):
+    status = fields.String(validate=validate.OneOf(("confirmed", "waitlisted", "cancelled")))
+    when = fields.String(validate=validate.OneOf(("upcoming", "past")),
+                         metadata={"description": "sessions still ahead, or begun"})
+    session_id = fields.String(validate=validate.Length(min=1, max=36))
+    member_id = fields.String(validate=validate.Length(min=1, max=36),
+                              metadata={"description": "operators only: another member's bookings"})
 
 
 class BookingOut(Schema):
@@ -73,3 +82,16 @@ class CertificateVerification(Schema):
     offer_title = fields.String()
     date = fields.Date()
     valid = fields.Boolean(metadata={"description": "false once the attendance behind it was corrected"})
+
+
+class ParticipantOut(Schema):
+    booking_id = fields.String()
+    name = fields.String()
+    format = fields.String()
+    status = fields.String()
+    waiting_position = fields.Integer(allow_none=True)
+    attended = fields.Boolean(allow_none=True)
+
+
+class ParticipantList(Schema):
+    items = fields.List(fields.Nested(ParticipantOut), required=True)

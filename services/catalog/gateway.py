@@ -15,7 +15,7 @@ UPSTREAM_ROUTES: tuple[tuple[re.Pattern, str], ...] = tuple(
     (re.compile(pattern), service)
     for pattern, service in (
         (r"^/api/v1/bookings(/.*)?$", "booking"),
-        (r"^/api/v1/sessions/[^/]+/attendance(/.*)?$", "booking"),
+        (r"^/api/v1/sessions/[^/]+/(attendance|participants)(/.*)?$", "booking"),
         (r"^/api/v1/certificates(/.*)?$", "booking"),
         (r"^/api/v1/(competence-framework|career-paths|assessments|demand)(/.*)?$", "assessment"),
         (r"^/api/v1/(invoices|payouts|reports)(/.*)?$", "billing"),
