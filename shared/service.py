@@ -9,6 +9,7 @@ from pathlib import Path
 
 from flask import Flask
 from sqlalchemy import MetaData
+from sqlalchemy.orm import sessionmaker
 
 from shared.bus import Bus, make_bus
 from shared.config import Settings
@@ -26,6 +27,9 @@ class ServiceDefinition:
     migrations: Path
     # Performers of the side effects its handlers and commands record, by kind (run by the worker).
     side_effects: Mapping[str, Performer] = field(default_factory=dict)
+    # Jobs the worker runs every SCHEDULE_INTERVAL: each takes the session factory and returns how much it did.
+    # They must be safe when two workers run them at once and catch up on whatever fell due while none ran.
+    scheduled: Mapping[str, Callable[[sessionmaker], int]] = field(default_factory=dict)
 
 
 class Runtime:

@@ -21,6 +21,7 @@ IDLE_POLL_SECONDS = 0.2
 ERROR_BACKOFF_SECONDS = (0.5, 1, 2, 5)
 GAUGE_INTERVAL_SECONDS = 10.0
 PURGE_INTERVAL_SECONDS = 3600.0
+SCHEDULE_INTERVAL_SECONDS = 30.0
 
 
 class Worker:
@@ -41,6 +42,8 @@ class Worker:
             targets.insert(0, ("consumer", self._consume))
         if self.definition.side_effects:
             targets.append(("dispatcher", lambda: self.dispatcher.run(self.stop_event)))
+        if self.definition.scheduled:
+            targets.append(("scheduler", self._scheduler_loop))
         for role, target in targets:
             thread = threading.Thread(target=target, name=f"{self.definition.name}-{role}", daemon=True)
             thread.start()
@@ -79,6 +82,18 @@ class Worker:
                 continue
             if not sent:
                 wait_for_outbox(IDLE_POLL_SECONDS)
+
+    def _scheduler_loop(self) -> None:
+        while not self.stop_event.is_set():
+            for name, job in self.definition.scheduled.items():
+                try:
+                    done = job(self.runtime.session_factory)
+                except Exception:  # noqa: BLE001 - the next round tries again; the job keeps its own state
+                    log.exception("scheduled job %s of %s failed", name, self.definition.name)
+                    continue
+                if done:
+                    log.info("scheduled job %s of %s handled %s", name, self.definition.name, done)
+            self.stop_event.wait(SCHEDULE_INTERVAL_SECONDS)
 
     def _housekeeping_loop(self) -> None:
         next_purge = 0.0

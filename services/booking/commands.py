@@ -7,18 +7,21 @@ import uuid
 from datetime import UTC, datetime
 
 from sqlalchemy import bindparam, func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from services.booking.calendar import booking_calendar
 from services.booking.certificate_pdf import CertificateContent, render_certificate
 from services.booking.domain import (
     ACTIVE,
     DEFAULT_CANCELLATION_POLICY,
+    DEFAULT_DECISION_DAYS,
     BookingStatus,
     FormatSeats,
     cancellation_terms,
     check_attendance_window,
     check_bookable,
+    decision_time,
+    go_or_call_off,
     policy_from_json,
     policy_to_json,
     session_hours,
@@ -35,6 +38,7 @@ from shared.events.declarations import (
     BookingConfirmed,
     BookingPromoted,
     BookingWaitlisted,
+    GoDecisionMade,
 )
 from shared.outbox import record_event
 
@@ -301,8 +305,10 @@ def open_session(db: Session, session_id: str, offer_id: str, starts_at: datetim
                  seats: dict[str, int], location: str | None, link: str | None) -> None:
     """Keep a session as catalog announced it; more seats than before promote waiting members."""
     _lock_session(db, session_id)
+    offer = db.get(OfferRecord, offer_id)
+    days_before = offer.decision_days_before if offer else DEFAULT_DECISION_DAYS
     db.merge(SessionRecord(session_id=session_id, offer_id=offer_id, starts_at=starts_at, ends_at=ends_at,
-                           location=location, link=link))
+                           location=location, link=link, decision_at=decision_time(starts_at, days_before)))
     db.flush()
     now = datetime.now(UTC)
     for format in SEAT_FORMATS:
@@ -311,6 +317,70 @@ def open_session(db: Session, session_id: str, offer_id: str, starts_at: datetim
         promoted = format_seats.seats.resize(max(seats.get(format, 0), format_seats.seats.confirmed))
         _promote(db, promoted, now)
         format_seats.save()
+
+
+def keep_offer(db: Session, offer: OfferRecord) -> None:
+    """Keep what catalog published of an offer; sessions not yet decided take its decision time."""
+    db.merge(offer)
+    for record in db.scalars(select(SessionRecord).where(SessionRecord.offer_id == offer.offer_id,
+                                                         SessionRecord.decided_at.is_(None))):
+        record.decision_at = decision_time(record.starts_at, offer.decision_days_before)
+
+
+# --- go / no-go --------------------------------------------------------------------------------------------
+DECISIONS_PER_TRANSACTION = 20
+
+
+def decide_due_sessions(session_factory: sessionmaker) -> int:
+    """Decide every session whose decision time has come, however long ago (after downtime too); returns how
+    many were decided. Safe with two workers at once: a session is decided under its row lock, and only once."""
+    decided = 0
+    while True:
+        with session_factory.begin() as db:
+            now = datetime.now(UTC)
+            due = db.scalars(
+                select(SessionRecord)
+                .where(SessionRecord.decision_at <= now, SessionRecord.decided_at.is_(None))
+                .order_by(SessionRecord.decision_at).limit(DECISIONS_PER_TRANSACTION)
+                .with_for_update(skip_locked=True)
+            ).all()
+            for record in due:
+                _decide(db, record, now)
+        decided += len(due)
+        if len(due) < DECISIONS_PER_TRANSACTION:
+            return decided
+
+
+def _decide(db: Session, record: SessionRecord, now: datetime) -> None:
+    offer = db.get(OfferRecord, record.offer_id)
+    minimum = offer.minimum_participants if offer else 0
+    confirmed = sum(db.scalars(select(SeatCount.confirmed).where(SeatCount.session_id == record.session_id)))
+    outcome = go_or_call_off(confirmed=confirmed, minimum=minimum, starts_at=record.starts_at, now=now)
+    record.decided_at, record.outcome = now, outcome
+    if outcome == "called_off":
+        _call_off(db, record, now)
+    record_event(db, GoDecisionMade(session_id=record.session_id, offer_id=record.offer_id, outcome=outcome,
+                                    confirmed=confirmed, minimum=minimum, decided_at=now))
+
+
+def _call_off(db: Session, record: SessionRecord, now: datetime) -> None:
+    """Every booking of the session ends with what was paid refunded in full, and nobody waits any more."""
+    for format in SEAT_FORMATS:
+        seats = SeatsOfFormat(db, record.session_id, format, with_waiting=True)
+        seats.seats.close()
+        seats.save()
+    active = [status.value for status in ACTIVE]
+    for booking in db.scalars(select(Booking).where(Booking.session_id == record.session_id,
+                                                    Booking.status.in_(active))):
+        previous = booking.status
+        refund = (booking.price_cents or 0) if previous == BookingStatus.CONFIRMED.value else 0
+        booking.status, booking.waiting_position = BookingStatus.CANCELLED.value, None
+        booking.cancelled_at, booking.fee_cents, booking.refund_cents = now, 0, refund
+        record_event(db, BookingCancelled(
+            booking_id=booking.id, session_id=booking.session_id, offer_id=booking.offer_id,
+            member_id=booking.member_id, format=booking.format, previous_status=previous, reason="called_off",
+            fee_cents=0, refund_cents=refund, currency=booking.currency, cancelled_at=now,
+        ))
 
 
 # --- reading ----------------------------------------------------------------------------------------------

@@ -154,6 +154,19 @@ def policy_from_json(rows: Sequence[dict[str, int]]) -> tuple[FeeTier, ...]:
     return tuple(FeeTier(row["days_before"], row["percent"]) for row in rows)
 
 
+# --- go / no-go ------------------------------------------------------------------------------------------
+DEFAULT_DECISION_DAYS = 7
+
+
+def decision_time(starts_at: datetime, days_before: int) -> datetime:
+    return starts_at - timedelta(days=days_before)
+
+
+def go_or_call_off(*, confirmed: int, minimum: int, starts_at: datetime, now: datetime) -> str:
+    """"go" when enough seats are taken; a session already begun (the decision came late) is never called off."""
+    return "go" if confirmed >= minimum or now >= starts_at else "called_off"
+
+
 # --- attendance -------------------------------------------------------------------------------------------
 ATTENDANCE_EDITABLE = timedelta(days=14)
 

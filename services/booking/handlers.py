@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from services.booking.commands import open_session
+from services.booking.commands import keep_offer, open_session
 from services.booking.models import MemberRecord, OfferRecord
 from shared.events import ParsedEvent
 from shared.events.declarations import MemberRegistered, OfferPublished, SessionScheduled
@@ -12,9 +12,11 @@ from shared.events.declarations import MemberRegistered, OfferPublished, Session
 
 def offer_published(event: ParsedEvent[OfferPublished], db: Session) -> None:
     offer = event.data
-    db.merge(OfferRecord(offer_id=offer.offer_id, provider_id=offer.provider_id, title=offer.title,
-                         price_cents=offer.price_cents, currency=offer.currency,
-                         competences=list(offer.competences), level=offer.level))
+    keep_offer(db, OfferRecord(
+        offer_id=offer.offer_id, provider_id=offer.provider_id, title=offer.title, price_cents=offer.price_cents,
+        currency=offer.currency, competences=list(offer.competences), level=offer.level,
+        minimum_participants=offer.minimum_participants, decision_days_before=offer.decision_days_before,
+    ))
 
 
 def member_registered(event: ParsedEvent[MemberRegistered], db: Session) -> None:

@@ -34,6 +34,8 @@ class OfferRecord(Base):
     currency: Mapped[str | None] = mapped_column(String(3), nullable=True)
     competences: Mapped[list | None] = mapped_column(JSON, nullable=True)
     level: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    minimum_participants: Mapped[int] = mapped_column(Integer, default=0)
+    decision_days_before: Mapped[int] = mapped_column(Integer, default=7)
 
 
 class SessionRecord(Base):
@@ -46,6 +48,10 @@ class SessionRecord(Base):
     ends_at: Mapped[datetime] = mapped_column(UtcDateTime())
     location: Mapped[str | None] = mapped_column(String(200), nullable=True)
     link: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    # Go / no-go: when the minimum is checked, and what came of it ("go" or "called_off").
+    decision_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True, index=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    outcome: Mapped[str | None] = mapped_column(String(20), nullable=True)
 
 
 class SeatCount(Base):

@@ -77,6 +77,8 @@ def booking_cancelled_message(name: str, booking: BookingCancelled) -> Message:
         text = f"your booking {booking.booking_id} is cancelled free of charge."
     if booking.reason == "session_cancelled":
         text = f"the session was cancelled by its provider, so {text}"
+    elif booking.reason == "called_off":
+        text = f"the session did not reach its minimum number of participants and was called off, so {text}"
     return Message(MessageKind.BOOKING_CANCELLED, "Your booking is cancelled", f"Hello {name}, {text}")
 
 

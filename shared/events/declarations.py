@@ -47,6 +47,9 @@ class OfferPublished(Event):
     price_cents: int = wire(validate=NOT_NEGATIVE)
     currency: str = wire(validate=CURRENCY)
     published_at: datetime
+    # Go / no-go: this many days before its start a session with fewer seats taken than the minimum is called off.
+    minimum_participants: int = wire(default=0, validate=NOT_NEGATIVE)
+    decision_days_before: int = wire(default=7, validate=validate.Range(min=0, max=365))
 
 
 @declare("session.scheduled", 1, owner="catalog", subject="session_id")
@@ -116,7 +119,7 @@ class BookingCancelled(Event):
     member_id: str
     format: str = wire(validate=validate.OneOf(SEAT_FORMATS))
     previous_status: str = wire(validate=validate.OneOf(("confirmed", "waitlisted")))
-    reason: str = wire(validate=validate.OneOf(("member", "session_cancelled")))
+    reason: str = wire(validate=validate.OneOf(("member", "session_cancelled", "called_off")))
     fee_cents: int = wire(validate=NOT_NEGATIVE)
     refund_cents: int = wire(validate=NOT_NEGATIVE)
     currency: str | None = None
@@ -141,6 +144,19 @@ class AttendanceRecorded(Event):
     provider_id: str
     attendees: list[Attendee]
     recorded_at: datetime
+
+
+@declare("go_decision.made", 1, owner="booking", subject="session_id")
+class GoDecisionMade(Event):
+    """At its decision time a session went ahead ("go") or, short of its minimum, was called off with every
+    booking cancelled at a full refund ("called_off")."""
+
+    session_id: str
+    offer_id: str
+    outcome: str = wire(validate=validate.OneOf(("go", "called_off")))
+    confirmed: int = wire(validate=NOT_NEGATIVE)
+    minimum: int = wire(validate=NOT_NEGATIVE)
+    decided_at: datetime
 
 
 # --- billing ----------------------------------------------------------------------------------------------

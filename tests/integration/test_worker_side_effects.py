@@ -1,9 +1,12 @@
-"""A worker runs the whole path: event, handler that records a side effect, dispatcher that performs it once."""
+"""A worker runs the whole path: handlers that record side effects, the dispatcher, and scheduled jobs."""
 
 from __future__ import annotations
 
 import dataclasses
+import threading
 import time
+
+from sqlalchemy import text
 
 from academy.registry import load_service
 from shared.events.declarations import MemberRegistered
@@ -42,3 +45,23 @@ def test_a_handlers_side_effect_is_performed_by_the_worker_once(tmp_path):
         runtime.close()
 
     assert performed == [({"to": "grace@academy.example"}, "welcome:m-7")]
+
+
+def test_the_worker_runs_a_services_scheduled_jobs(tmp_path):
+    ran = threading.Event()
+
+    def job(session_factory) -> int:
+        with session_factory() as db:  # it is handed the service's own database
+            db.execute(text("SELECT 1"))
+        ran.set()
+        return 1
+
+    service = dataclasses.replace(load_service("booking"), scheduled={"probe": job})
+    runtime = make_runtime(service, tmp_path)
+    worker = Worker(service, runtime)
+    worker.start()
+    try:
+        assert ran.wait(15), "the scheduled job did not run"
+    finally:
+        worker.stop()
+        runtime.close()
