@@ -16,6 +16,7 @@ from shared.events import Event, build_event
 from shared.events.declarations import (
     AttendanceRecorded,
     Attendee,
+    AvailabilityChanged,
     BookingCancelled,
     BookingConfirmed,
     BookingPromoted,
@@ -25,6 +26,7 @@ from shared.events.declarations import (
     MemberRegistered,
     NotificationDelivered,
     OfferPublished,
+    SeatsLeft,
     SessionScheduled,
 )
 from shared.migrations import upgrade
@@ -86,6 +88,8 @@ _SAMPLES: dict[type[Event], dict[str, Any]] = {
                              attendees=[Attendee(booking_id="booking-1", member_id="member-1",
                                                  certificate_id="certificate-1")],
                              recorded_at=WHEN),
+    AvailabilityChanged: dict(session_id="session-1", offer_id="offer-1", changed_at=WHEN,
+                              formats=[SeatsLeft(format="online", capacity=10, free=3, waiting=0)]),
     GoDecisionMade: dict(session_id="session-1", offer_id="offer-1", outcome="go", confirmed=5, minimum=3,
                          decided_at=WHEN),
     InvoiceIssued: dict(invoice_id="invoice-1", number="VCA-2026-000001", booking_id="booking-1",

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from services.booking.app import create_app
-from services.booking.commands import decide_due_sessions
+from services.booking.commands import announce_availability, decide_due_sessions
 from services.booking.handlers import HANDLERS
 from services.booking.models import Base
 from shared.service import ServiceDefinition
@@ -14,5 +14,5 @@ SERVICE = ServiceDefinition(
     handlers=HANDLERS,
     create_app=create_app,
     migrations=Path(__file__).parent / "migrations",
-    scheduled={"go/no-go": decide_due_sessions},
+    scheduled={"go/no-go": decide_due_sessions, "availability": announce_availability},
 )

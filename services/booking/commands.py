@@ -34,11 +34,13 @@ from shared.events.declarations import (
     SEAT_FORMATS,
     AttendanceRecorded,
     Attendee,
+    AvailabilityChanged,
     BookingCancelled,
     BookingConfirmed,
     BookingPromoted,
     BookingWaitlisted,
     GoDecisionMade,
+    SeatsLeft,
 )
 from shared.outbox import record_event
 
@@ -73,6 +75,8 @@ class SeatsOfFormat:
         """Write the counts back; `renumber` stores the places in line again after someone left the list."""
         seats = self.seats
         after = {"capacity": seats.capacity, "confirmed": seats.confirmed, "waiting": len(seats.waiting)}
+        self.db.execute(update(SessionRecord).where(SessionRecord.session_id == self.session_id)
+                        .values(availability_changed_at=datetime.now(UTC)))
         if not self.exists:
             self.db.add(SeatCount(session_id=self.session_id, format=self.format, **after))
             return
@@ -325,6 +329,28 @@ def keep_offer(db: Session, offer: OfferRecord) -> None:
     for record in db.scalars(select(SessionRecord).where(SessionRecord.offer_id == offer.offer_id,
                                                          SessionRecord.decided_at.is_(None))):
         record.decision_at = decision_time(record.starts_at, offer.decision_days_before)
+
+
+# --- availability -----------------------------------------------------------------------------------------
+def announce_availability(session_factory: sessionmaker) -> int:
+    """One availability.changed per session whose seats changed since its last one; returns how many went out."""
+    with session_factory.begin() as db:
+        changed = db.scalars(
+            select(SessionRecord).where(SessionRecord.availability_changed_at.is_not(None))
+            .order_by(SessionRecord.availability_changed_at).limit(500).with_for_update(skip_locked=True)
+        ).all()
+        counts = db.scalars(select(SeatCount).where(SeatCount.session_id.in_([r.session_id for r in changed])))
+        by_session: dict[str, list[SeatCount]] = {}
+        for count in counts:
+            by_session.setdefault(count.session_id, []).append(count)
+        for record in changed:
+            formats = [SeatsLeft(format=count.format, capacity=count.capacity, free=count.capacity - count.confirmed,
+                                 waiting=count.waiting)
+                       for count in sorted(by_session.get(record.session_id, []), key=lambda count: count.format)]
+            record_event(db, AvailabilityChanged(session_id=record.session_id, offer_id=record.offer_id,
+                                                 formats=formats, changed_at=record.availability_changed_at))
+            record.availability_changed_at = None
+    return len(changed)
 
 
 # --- go / no-go --------------------------------------------------------------------------------------------

@@ -52,6 +52,8 @@ class SessionRecord(Base):
     decision_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True, index=True)
     decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     outcome: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    # Set when its seats change, cleared when availability.changed went out: a rush makes one event, not many.
+    availability_changed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True, index=True)
 
 
 class SeatCount(Base):

@@ -146,6 +146,27 @@ class AttendanceRecorded(Event):
     recorded_at: datetime
 
 
+@dataclass(frozen=True)
+class SeatsLeft:
+    """The seats of one format of a session as they stand."""
+
+    format: str = wire(validate=validate.OneOf(SEAT_FORMATS))
+    capacity: int = wire(validate=NOT_NEGATIVE)
+    free: int = wire(validate=NOT_NEGATIVE)
+    waiting: int = wire(validate=NOT_NEGATIVE)
+
+
+@declare("availability.changed", 1, owner="booking", subject="session_id")
+class AvailabilityChanged(Event):
+    """Free seats or the waiting list of a session changed. Coalesced: one event stands for every change since
+    the previous one, so consumers keep the latest by `changed_at`."""
+
+    session_id: str
+    offer_id: str
+    formats: list[SeatsLeft]
+    changed_at: datetime
+
+
 @declare("go_decision.made", 1, owner="booking", subject="session_id")
 class GoDecisionMade(Event):
     """At its decision time a session went ahead ("go") or, short of its minimum, was called off with every
