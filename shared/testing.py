@@ -27,6 +27,8 @@ from shared.events.declarations import (
     NotificationDelivered,
     OfferPublished,
     SeatsLeft,
+    SessionCancelled,
+    SessionRescheduled,
     SessionScheduled,
 )
 from shared.migrations import upgrade
@@ -75,6 +77,10 @@ _SAMPLES: dict[type[Event], dict[str, Any]] = {
     SessionScheduled: dict(session_id="session-1", offer_id="offer-1", starts_at=WHEN + timedelta(days=30),
                            ends_at=WHEN + timedelta(days=30, hours=4), seats={"online": 10, "in_person": 5},
                            location="Haus der Wirtschaft, Stuttgart", link="https://meet.academy.example/room"),
+    SessionRescheduled: dict(session_id="session-1", offer_id="offer-1", starts_at=WHEN + timedelta(days=40),
+                             ends_at=WHEN + timedelta(days=40, hours=4), location="Haus der Wirtschaft, Stuttgart",
+                             link="https://meet.academy.example/room", rescheduled_at=WHEN),
+    SessionCancelled: dict(session_id="session-1", offer_id="offer-1", cancelled_at=WHEN),
     BookingConfirmed: dict(booking_id="booking-1", session_id="session-1", offer_id="offer-1",
                            member_id="member-1", format="online", confirmed_at=WHEN),
     BookingWaitlisted: dict(booking_id="booking-1", session_id="session-1", offer_id="offer-1",

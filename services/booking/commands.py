@@ -28,6 +28,7 @@ from services.booking.domain import (
 )
 from services.booking.models import Booking, Certificate, MemberRecord, OfferRecord, SeatCount, SessionRecord
 from shared.auth import Principal
+from shared.consumer import RetryLater
 from shared.db import fetch_page
 from shared.errors import Conflict, Forbidden, NotFound, Unprocessable
 from shared.events.declarations import (
@@ -130,6 +131,8 @@ def place_booking(db: Session, member_id: str, session_id: str, format: str) -> 
     record = _lock_session(db, session_id)
     if record is None:
         raise NotFound(f"session {session_id} is not open for booking")
+    if record.cancelled_at is not None or record.outcome == "called_off":
+        raise Conflict("this session does not take place")
     seats = SeatsOfFormat(db, session_id, format, with_waiting=False)
     active = Booking.status.in_([status.value for status in ACTIVE])
     already = db.scalar(
@@ -195,6 +198,7 @@ def cancel_booking(db: Session, principal: Principal, booking_id: str) -> Bookin
             starts_at=booking.session.starts_at,
             now=now,
             free_since=booking.promoted_at,
+            free_until=booking.free_cancellation_until,
         )
         fee, refund = terms.fee_cents, terms.refund_cents
     else:
@@ -323,6 +327,33 @@ def open_session(db: Session, session_id: str, offer_id: str, starts_at: datetim
         format_seats.save()
 
 
+def reschedule_session(db: Session, session_id: str, starts_at: datetime, ends_at: datetime,
+                       location: str | None, link: str | None) -> None:
+    """The provider moved the session: bookings stay, holders may cancel free until the new start."""
+    record = _lock_session(db, session_id)
+    if record is None:
+        raise RetryLater(f"session {session_id} is not known yet")
+    offer = db.get(OfferRecord, record.offer_id)
+    record.starts_at, record.ends_at, record.location, record.link = starts_at, ends_at, location, link
+    if record.decided_at is None:
+        days_before = offer.decision_days_before if offer else DEFAULT_DECISION_DAYS
+        record.decision_at = decision_time(starts_at, days_before)
+    db.execute(update(Booking).where(Booking.session_id == session_id,
+                                     Booking.status == BookingStatus.CONFIRMED.value)
+               .values(free_cancellation_until=starts_at))
+
+
+def cancel_session(db: Session, session_id: str, cancelled_at: datetime) -> None:
+    """The provider cancelled the session: every booking ends with a full refund; nothing more can be booked."""
+    record = _lock_session(db, session_id)
+    if record is None:
+        raise RetryLater(f"session {session_id} is not known yet")
+    if record.cancelled_at is not None:
+        return
+    record.cancelled_at = cancelled_at
+    _end_every_booking(db, record, datetime.now(UTC), reason="session_cancelled")
+
+
 def keep_offer(db: Session, offer: OfferRecord) -> None:
     """Keep what catalog published of an offer; sessions not yet decided take its decision time."""
     db.merge(offer)
@@ -384,12 +415,12 @@ def _decide(db: Session, record: SessionRecord, now: datetime) -> None:
     outcome = go_or_call_off(confirmed=confirmed, minimum=minimum, starts_at=record.starts_at, now=now)
     record.decided_at, record.outcome = now, outcome
     if outcome == "called_off":
-        _call_off(db, record, now)
+        _end_every_booking(db, record, now, reason="called_off")
     record_event(db, GoDecisionMade(session_id=record.session_id, offer_id=record.offer_id, outcome=outcome,
                                     confirmed=confirmed, minimum=minimum, decided_at=now))
 
 
-def _call_off(db: Session, record: SessionRecord, now: datetime) -> None:
+def _end_every_booking(db: Session, record: SessionRecord, now: datetime, *, reason: str) -> None:
     """Every booking of the session ends with what was paid refunded in full, and nobody waits any more."""
     for format in SEAT_FORMATS:
         seats = SeatsOfFormat(db, record.session_id, format, with_waiting=True)
@@ -404,7 +435,7 @@ def _call_off(db: Session, record: SessionRecord, now: datetime) -> None:
         booking.cancelled_at, booking.fee_cents, booking.refund_cents = now, 0, refund
         record_event(db, BookingCancelled(
             booking_id=booking.id, session_id=booking.session_id, offer_id=booking.offer_id,
-            member_id=booking.member_id, format=booking.format, previous_status=previous, reason="called_off",
+            member_id=booking.member_id, format=booking.format, previous_status=previous, reason=reason,
             fee_cents=0, refund_cents=refund, currency=booking.currency, cancelled_at=now,
         ))
 

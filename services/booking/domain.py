@@ -129,16 +129,18 @@ def cancellation_terms(
     starts_at: datetime,
     now: datetime,
     free_since: datetime | None = None,
+    free_until: datetime | None = None,
 ) -> CancellationTerms:
     """What a member pays and gets back for cancelling a seat at `now`; the two always add up to what was paid.
 
     The first tier whose `days_before` the remaining time reaches applies (tiers are ordered from the
     earliest); none reached means the last tier. `free_since` (a promotion from the waiting list) makes
-    cancelling free for `PROMOTION_GRACE` after it.
+    cancelling free for `PROMOTION_GRACE` after it; `free_until` (a rescheduled session) until then.
     """
     if now >= starts_at:
         raise Conflict("this session has already started; a seat can no longer be cancelled")
-    if paid_cents <= 0 or (free_since is not None and now - free_since < PROMOTION_GRACE):
+    promoted_lately = free_since is not None and now - free_since < PROMOTION_GRACE
+    if paid_cents <= 0 or promoted_lately or (free_until is not None and now < free_until):
         return CancellationTerms(0, max(paid_cents, 0))
     ahead = starts_at - now
     percent = next((tier.percent for tier in policy if ahead >= timedelta(days=tier.days_before)), policy[-1].percent)

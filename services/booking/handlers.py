@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from services.booking.commands import keep_offer, open_session
+from services.booking.commands import cancel_session, keep_offer, open_session, reschedule_session
 from services.booking.models import MemberRecord, OfferRecord
 from shared.events import ParsedEvent
-from shared.events.declarations import MemberRegistered, OfferPublished, SessionScheduled
+from shared.events.declarations import (
+    MemberRegistered,
+    OfferPublished,
+    SessionCancelled,
+    SessionRescheduled,
+    SessionScheduled,
+)
 
 
 def offer_published(event: ParsedEvent[OfferPublished], db: Session) -> None:
@@ -30,8 +36,19 @@ def session_scheduled(event: ParsedEvent[SessionScheduled], db: Session) -> None
                  scheduled.seats, scheduled.location, scheduled.link)
 
 
+def session_rescheduled(event: ParsedEvent[SessionRescheduled], db: Session) -> None:
+    moved = event.data
+    reschedule_session(db, moved.session_id, moved.starts_at, moved.ends_at, moved.location, moved.link)
+
+
+def session_cancelled(event: ParsedEvent[SessionCancelled], db: Session) -> None:
+    cancel_session(db, event.data.session_id, event.data.cancelled_at)
+
+
 HANDLERS = {
     MemberRegistered: member_registered,
     OfferPublished: offer_published,
     SessionScheduled: session_scheduled,
+    SessionRescheduled: session_rescheduled,
+    SessionCancelled: session_cancelled,
 }

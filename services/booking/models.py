@@ -52,6 +52,8 @@ class SessionRecord(Base):
     decision_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True, index=True)
     decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     outcome: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    # Set when its provider cancelled it (session.cancelled): no more bookings.
+    cancelled_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     # Set when its seats change, cleared when availability.changed went out: a rush makes one event, not many.
     availability_changed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True, index=True)
 
@@ -95,6 +97,8 @@ class Booking(Base):
     cancelled_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     fee_cents: Mapped[int | None] = mapped_column(Integer, nullable=True)
     refund_cents: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # After the session was moved, its holders may cancel free until its new start.
+    free_cancellation_until: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     # Recorded by the session's providers after the start: true attended, false did not, empty not yet recorded.
     attended: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
 

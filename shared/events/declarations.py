@@ -68,6 +68,28 @@ class SessionScheduled(Event):
     link: str | None = None
 
 
+@declare("session.rescheduled", 1, owner="catalog", subject="session_id")
+class SessionRescheduled(Event):
+    """A provider moved a published session: bookings stay, and holders may cancel free until the new start."""
+
+    session_id: str
+    offer_id: str
+    starts_at: datetime
+    ends_at: datetime
+    location: str | None = None
+    link: str | None = None
+    rescheduled_at: datetime
+
+
+@declare("session.cancelled", 1, owner="catalog", subject="session_id")
+class SessionCancelled(Event):
+    """A provider cancelled a published session: every booking ends with a full refund."""
+
+    session_id: str
+    offer_id: str
+    cancelled_at: datetime
+
+
 # --- booking ----------------------------------------------------------------------------------------------
 @declare("booking.confirmed", 1, owner="booking", subject="booking_id")
 class BookingConfirmed(Event):

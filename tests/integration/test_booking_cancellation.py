@@ -22,7 +22,14 @@ from shared.bus import Outcome
 from shared.consumer import EventConsumer
 from shared.errors import Conflict
 from shared.events import parse_event
-from shared.events.declarations import BookingCancelled, BookingPromoted, OfferPublished, SessionScheduled
+from shared.events.declarations import (
+    BookingCancelled,
+    BookingPromoted,
+    OfferPublished,
+    SessionCancelled,
+    SessionRescheduled,
+    SessionScheduled,
+)
 from shared.tables import outbox
 from shared.testing import bearer, delivery, sample
 
@@ -244,3 +251,48 @@ def test_conflict_is_raised_when_the_session_has_started(runtime, consumer):
     move_start(runtime, session_id, -timedelta(seconds=1))
     with pytest.raises(Conflict), runtime.session_factory.begin() as db:
         place_booking(db, "ann", session_id, "online")
+
+
+def session_record(runtime, session_id: str) -> SessionRecord:
+    with runtime.session_factory() as db:
+        return db.get(SessionRecord, session_id)
+
+
+def test_a_session_cancelled_by_its_provider_refunds_everyone_and_takes_no_more_bookings(runtime, client, consumer):
+    session_id = open_session(consumer, {"online": 1})
+    seat, waiting = book(client, session_id, "ann").json, book(client, session_id, "ben").json
+    record = session_record(runtime, session_id)
+    cancelled = delivery(sample(SessionCancelled, session_id=session_id, offer_id=record.offer_id))
+
+    assert [s.outcome for s in consumer.handle_batch([cancelled, cancelled])] == [Outcome.ACK, Outcome.ACK]
+
+    ended = {event.booking_id: event for event in events_of(runtime, BookingCancelled)}
+    assert (ended[seat["id"]].reason, ended[seat["id"]].refund_cents) == ("session_cancelled", PRICE_CENTS)
+    assert (ended[waiting["id"]].previous_status, ended[waiting["id"]].refund_cents) == ("waitlisted", 0)
+    assert len(ended) == 2, "a second delivery changes nothing"
+    late = book(client, session_id, "cem")
+    assert late.status_code == 409 and "does not take place" in late.json["detail"]
+
+
+def test_a_moved_session_keeps_its_bookings_and_lets_holders_cancel_free_until_the_new_start(
+        runtime, client, consumer):
+    session_id = open_session(consumer, {"online": 2}, starts_in=timedelta(days=2))  # inside the 100 % tier
+    seat = book(client, session_id, "ann").json
+    record = session_record(runtime, session_id)
+    new_start = datetime.now(UTC) + timedelta(days=1)
+    moved = delivery(sample(SessionRescheduled, session_id=session_id, offer_id=record.offer_id,
+                            starts_at=new_start, ends_at=new_start + timedelta(hours=3), link="https://meet/new"))
+
+    assert [s.outcome for s in consumer.handle_batch([moved])] == [Outcome.ACK]
+
+    shown = client.get(f"/api/v1/bookings/{seat['id']}", headers=bearer("ann")).json
+    assert (shown["status"], shown["link"]) == ("confirmed", "https://meet/new")
+    assert datetime.fromisoformat(shown["starts_at"]) == new_start
+    assert cancel(client, seat["id"], "ann").json["fee_cents"] == 0
+    assert session_record(runtime, session_id).decision_at == new_start - timedelta(days=7)
+
+
+def test_a_move_of_a_session_not_known_yet_waits_for_it(consumer):
+    moved = delivery(sample(SessionRescheduled, session_id=new_id()))
+    [settlement] = consumer.handle_batch([moved])
+    assert settlement.outcome is Outcome.RETRY and "not known yet" in settlement.reason
