@@ -6,6 +6,8 @@ import argparse
 import json
 import logging
 import os
+import shutil
+import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -35,16 +37,25 @@ def cmd_serve(args) -> None:
     settings = _settings(args.service, require)
     # Metrics of all gunicorn workers are summed from files in this folder; it must be set before
     # prometheus_client is first imported, which is why services are imported only below.
-    metrics_dir = Path(
-        os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix=f"academy-{args.service}-metrics-"))
-    )
+    own_metrics_dir = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if own_metrics_dir:
+        # Until gunicorn installs its handlers, SIGTERM would end the process without the cleanup below.
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix=f"academy-{args.service}-metrics-")
+    metrics_dir = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
     metrics_dir.mkdir(parents=True, exist_ok=True)
     for stale in metrics_dir.glob("*.db"):  # an earlier run's counters would be added to this run's
         stale.unlink()
-    from academy.gunicorn_app import ServiceApplication
+    master_pid = os.getpid()
+    try:
+        from academy.gunicorn_app import ServiceApplication
 
-    workers = args.workers or settings.web_concurrency
-    ServiceApplication(settings, port=args.port or settings.port, workers=workers).run()
+        workers = args.workers or settings.web_concurrency
+        ServiceApplication(settings, port=args.port or settings.port, workers=workers).run()
+    finally:
+        # Forked workers leave through here too; only the master, once gunicorn has stopped them, removes the folder.
+        if own_metrics_dir and os.getpid() == master_pid:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 def cmd_worker(args) -> None:

@@ -111,3 +111,16 @@ def make_postgres_database(postgres_admin):
         return engine.url.set(database=name).render_as_string(hide_password=False)
 
     return make
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_academy_leftovers_in_the_temp_dir():
+    """Fails the run when it leaves academy-* entries in the system temp dir, as serve's metrics folders once did."""
+    import tempfile
+
+    temp_dir = tempfile.gettempdir()
+    before = {name for name in os.listdir(temp_dir) if name.startswith("academy-")}
+    yield
+    left = sorted(name for name in os.listdir(temp_dir) if name.startswith("academy-") and name not in before)
+    if left:
+        pytest.fail(f"the tests left {', '.join(left)} in {temp_dir}", pytrace=False)

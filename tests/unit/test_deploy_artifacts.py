@@ -1,4 +1,4 @@
-"""Static checks of the deployment artefacts: compose file, Dockerfiles,
+"""Static checks of the deployment artefacts: compose file, the Dockerfile,
 Kubernetes manifests, Prometheus configuration and the Grafana dashboard.
 
 Nothing here needs a Docker engine or a cluster; the files are parsed and
@@ -11,8 +11,11 @@ import fnmatch
 import json
 import re
 import shlex
+import string
 import subprocess
 import sys
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -24,6 +27,7 @@ from shared import metrics
 
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = REPO / "docker-compose.yml"
+DOCKERFILE = REPO / "Dockerfile"
 K8S_DIR = REPO / "deploy" / "kubernetes"
 PROMETHEUS_DIR = REPO / "deploy" / "prometheus"
 DASHBOARD_FILE = REPO / "deploy" / "grafana" / "dashboard.json"
@@ -262,26 +266,37 @@ def test_compose_published_ports(compose_services):
     assert published == {("catalog", "8000"), ("rabbitmq", "15672"), ("mailpit", "8025")}
 
 
-def test_compose_images_are_built_from_the_service_dockerfiles(compose_services):
+def build_args(service: dict) -> dict[str, str]:
+    args = service["build"].get("args") or {}
+    if isinstance(args, list):
+        return dict(str(item).partition("=")[::2] for item in args)
+    return {key: str(value) for key, value in args.items()}
+
+
+def test_compose_images_are_built_from_the_one_dockerfile(compose_services):
+    """Every build is the root Dockerfile; each service's image is built with its own SERVICE and PORT."""
     built = {}
-    for service in compose_services.values():
-        build = service.get("build")
-        if build is None:
+    for key, service in compose_services.items():
+        if "build" not in service:
             continue
-        assert build["context"] == "."
-        dockerfile = REPO / build["dockerfile"]
-        assert dockerfile.is_file(), dockerfile
+        assert service["build"]["context"] == "."
+        assert (REPO / service["build"]["dockerfile"]).resolve() == DOCKERFILE, key
+        args = build_args(service)
+        assert args.get("SERVICE") in SERVICES, f"{key}: build arg SERVICE"
+        assert args.get("PORT") == str(SERVICES[args["SERVICE"]]), f"{key}: build arg PORT"
         if "image" in service:
-            built[service["image"]] = build["dockerfile"]
+            assert built.setdefault(service["image"], args) == args, f"{service['image']} built two ways"
     for name in SERVICES:
         for key in (name, f"{name}-worker", f"{name}-migrate"):
             service = compose_services[key]
-            if "build" in service:
-                assert service["build"]["dockerfile"] == f"services/{name}/Dockerfile"
-            else:
-                assert built.get(service.get("image")) == f"services/{name}/Dockerfile", (
-                    f"{key} uses an image no service builds"
-                )
+            args = build_args(service) if "build" in service else built.get(service.get("image"))
+            assert args, f"{key} uses an image no service builds"
+            assert args["SERVICE"] == name, f"{key} runs the image built for {args['SERVICE']}"
+
+
+def test_no_service_has_a_dockerfile_of_its_own():
+    assert DOCKERFILE.is_file()
+    assert sorted(REPO.glob("services/*/Dockerfile*")) == []
 
 
 def test_compose_jwt_keys_volume(compose, compose_services):
@@ -328,36 +343,29 @@ def dockerignore_patterns() -> list[str]:
     return [line.strip().rstrip("/") for line in lines if line.strip() and not line.startswith("#")]
 
 
-@pytest.mark.parametrize("name", sorted(SERVICES))
-def test_dockerfile(name):
-    path = REPO / "services" / name / "Dockerfile"
-    instructions = dockerfile_instructions(path)
+@pytest.fixture(scope="module")
+def dockerfile() -> dict[str, list[str]]:
+    """The Dockerfile's instructions, by keyword, in order."""
     by_keyword: dict[str, list[str]] = {}
-    for keyword, rest in instructions:
+    for keyword, rest in dockerfile_instructions(DOCKERFILE):
         by_keyword.setdefault(keyword, []).append(rest)
+    return by_keyword
 
+
+def test_dockerfile(dockerfile):
+    instructions = dockerfile_instructions(DOCKERFILE)
     assert instructions[0][0] == "FROM"
-    for base in by_keyword["FROM"]:
+    for base in dockerfile["FROM"]:
         assert base.split()[0] == BASE_IMAGE
 
-    user = by_keyword["USER"][-1].split(":")[0]
+    user = dockerfile["USER"][-1].split(":")[0]
     assert user not in {"root", "0"}, "must not run as root"
 
-    exposed = {int(port.split("/")[0]) for rest in by_keyword["EXPOSE"] for port in rest.split()}
-    assert exposed == {SERVICES[name]}
-
-    assert len(by_keyword["CMD"]) == 1
-    assert json.loads(by_keyword["CMD"][0]) == ["academy", "serve", name]
-
-    healthcheck = by_keyword["HEALTHCHECK"][-1]
-    assert f"http://127.0.0.1:{SERVICES[name]}/health/live" in healthcheck
-    assert "urllib" in healthcheck and "curl" not in healthcheck
-
-    runs = " ".join(by_keyword["RUN"])
+    runs = " ".join(dockerfile["RUN"])
     assert re.search(r"pip install\b[^&;|]*\s\.(\s|$)", runs), "project must be installed with pip install ."
 
     ignored = dockerignore_patterns()
-    for rest in by_keyword["COPY"]:
+    for rest in dockerfile["COPY"]:
         args = json.loads(rest) if rest.startswith("[") else shlex.split(rest)
         if any(arg.startswith("--from") for arg in args):
             continue
@@ -368,6 +376,76 @@ def test_dockerfile(name):
             assert matches and all(match.exists() for match in matches), f"COPY source {source} missing"
             for pattern in ignored:
                 assert not fnmatch.fnmatch(source.rstrip("/"), pattern), f"{source} is in .dockerignore"
+
+
+def test_dockerfile_takes_the_service_as_build_args(dockerfile):
+    instructions = dockerfile_instructions(DOCKERFILE)
+    keywords = [keyword for keyword, _ in instructions]
+    assert sorted(dockerfile["ARG"]) == ["PORT", "SERVICE"], "no defaults: a forgotten arg must not build catalog"
+    # Declared after the install, so that every layer before them is shared by the five images.
+    after_args = instructions[keywords.index("ARG"):]
+    assert not [rest for keyword, rest in after_args if keyword == "COPY" or "pip install" in rest]
+
+    env = dict(item.partition("=")[::2] for rest in dockerfile["ENV"] for item in shlex.split(rest))
+    assert env["SERVICE"] == "${SERVICE}" and env["PORT"] == "${PORT}"
+    assert env["WORKER_PORT"] == str(WORKER_PORT)
+    assert dockerfile["EXPOSE"] == ["${PORT}"]
+
+    assert len(dockerfile["CMD"]) == 1
+    shell, flag, script = json.loads(dockerfile["CMD"][0])
+    assert (shell, flag) == ("sh", "-c")
+    for name in SERVICES:
+        argv = shlex.split(string.Template(script).substitute(SERVICE=name))
+        assert argv == ["exec", "academy", "serve", name], "exec, so that SIGTERM reaches the service"
+
+
+def test_dockerfile_refuses_a_service_and_port_that_do_not_match(dockerfile, compose_services):
+    """The build's check of SERVICE and PORT, run as the builder runs it: the args are environment variables."""
+    (check,) = [rest for rest in dockerfile["RUN"] if "SERVICE_PORTS" in rest]
+    instructions = dockerfile_instructions(DOCKERFILE)
+    assert instructions.index(("RUN", check)) > instructions.index(("ARG", "PORT")), "runs before PORT is known"
+
+    def build_check(service: str, port: str) -> int:
+        env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "SERVICE": service, "PORT": port}
+        return subprocess.run(["sh", "-c", check], env=env, cwd=REPO, capture_output=True, timeout=60).returncode
+
+    for service in compose_services.values():
+        if "build" in service:
+            args = build_args(service)
+            assert build_check(args["SERVICE"], args["PORT"]) == 0, args
+    assert build_check("booking", "8000") != 0
+    assert build_check("booking", "") != 0
+    assert build_check("", "") != 0
+    assert build_check("library", "8005") != 0
+
+
+class _Live(BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200 if self.path == "/health/live" else 404)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def test_dockerfile_healthcheck_follows_the_port(dockerfile):
+    options, _, command = dockerfile["HEALTHCHECK"][-1].partition("CMD")
+    assert "--interval" in options
+    executable, *argv = json.loads(command)
+    assert executable == "python" and "curl" not in command, "slim images have no curl"
+
+    def check(port: int) -> int:
+        env = {"PATH": "/usr/bin:/bin", "PORT": str(port)}
+        return subprocess.run([sys.executable, *argv], env=env, capture_output=True, timeout=30).returncode
+
+    server = HTTPServer(("127.0.0.1", 0), _Live)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        assert check(server.server_port) == 0
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert check(server.server_port) != 0, "nothing listens there any more"
 
 
 def test_dockerignore_keeps_context_small():
@@ -514,6 +592,18 @@ def test_k8s_worker_deployment(k8s_objects, name):
     for probe in ("livenessProbe", "readinessProbe"):
         assert probe in container, f"{name}-worker: {probe} missing"
         assert probe_port(container[probe], container) == WORKER_PORT
+
+
+def test_k8s_images_are_the_ones_built_for_each_service(k8s_objects, compose_services):
+    """The repositories compose builds from the Dockerfile, one per SERVICE arg, are the ones Kubernetes runs."""
+    repositories = {name: compose_services[f"{name}-migrate"]["image"].rsplit(":", 1)[0] for name in SERVICES}
+    kustomization = yaml.safe_load((K8S_DIR / "kustomization.yaml").read_text())
+    assert {image["name"] for image in kustomization["images"]} == set(repositories.values())
+    deployments = of_kind(k8s_objects, "Deployment")
+    for name, repository in repositories.items():
+        for workload in (name, f"{name}-worker"):
+            for container in all_containers(deployments[workload]):
+                assert container["image"].rsplit(":", 1)[0] == repository, f"{workload}/{container['name']}"
 
 
 @pytest.mark.parametrize("name", sorted(SERVICES))
