@@ -120,3 +120,31 @@ def run_slice(academy: Academy, *, timeout: float = 30.0) -> dict:
                        timeout=timeout)
     return {"offer_id": offer_id, "session_id": session_id, "booking": booking, "invoices": invoices,
             "inbox": inbox, "learner_token": learner_token, "booking_traceparent": academy.last_booking_traceparent}
+
+
+def run_waiting_list(academy: Academy, *, timeout: float = 30.0) -> None:
+    """One seat, two members: the first cancels, the second moves up, is invoiced and told, and gets a calendar."""
+    _, provider_token = academy.member("provider")
+    _, session_id = academy.published_offer(provider_token, seats=1)
+    _, first = academy.member("first")
+    _, second = academy.member("second")
+    seat = academy.book(first, session_id)
+    waiting = academy.book(second, session_id)
+    assert (seat["status"], waiting["status"], waiting["waiting_position"]) == ("confirmed", "waitlisted", 1)
+
+    cancelled = academy.call("POST", f"/api/v1/bookings/{seat['id']}/cancel", first)
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json()["status"] == "cancelled"
+    promoted = academy.call("GET", f"/api/v1/bookings/{waiting['id']}", second).json()
+    assert promoted["status"] == "confirmed" and promoted["link"] == "https://meet.example.org/vca"
+
+    invoices = eventually(lambda: academy.invoices(second), timeout=timeout)
+    assert [invoice["booking_id"] for invoice in invoices] == [waiting["id"]]
+    kinds = eventually(lambda: {"booking_promoted", "invoice_issued"} <= {
+        message["kind"] for message in academy.notifications(second)} and True, timeout=timeout)
+    assert kinds
+    assert eventually(lambda: any(message["kind"] == "booking_cancelled"
+                                  for message in academy.notifications(first)), timeout=timeout)
+    calendar = academy.call("GET", f"/api/v1/bookings/{waiting['id']}/calendar.ics", second)
+    assert calendar.status_code == 200 and calendar.headers["Content-Type"].startswith("text/calendar")
+    assert b"BEGIN:VEVENT" in calendar.content

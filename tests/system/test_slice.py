@@ -15,7 +15,7 @@ from shared.config import SERVICES
 from shared.events import CONTENT_TYPE, REGISTRY, parse_event
 from shared.tracing import trace_id
 from tests.system.processes import DistributedAcademy, EmbeddedProcess
-from tests.system.slice import Academy, run_slice
+from tests.system.slice import Academy, run_slice, run_waiting_list
 from tests.system.wiretap import WireTap
 
 pytestmark = pytest.mark.slow
@@ -80,6 +80,13 @@ def test_slice_runs_across_separate_processes_and_every_event_on_the_wire_is_a_c
     assert 'events_consumed_total{outcome="handled",service="billing",type="academy.booking.confirmed.v1"}' \
         in worker_metrics
 
+    # Across the processes: a cancelled seat goes to the member waiting, who is invoiced and told.
+    try:
+        run_waiting_list(Academy(distributed.gateway))
+    except AssertionError:
+        print(distributed.logs())
+        raise
+
 
 def _requests_counted(base_url: str, route: str, method: str, status: str) -> float:
     scrape = requests.get(base_url + "/metrics", timeout=10).text
@@ -96,6 +103,7 @@ def test_slice_runs_in_the_embedded_academy(tmp_path):
     academy = EmbeddedProcess(tmp_path / "data", tmp_path).start()
     try:
         result = run_slice(Academy(academy.url))
+        run_waiting_list(Academy(academy.url))
     except AssertionError:
         print(academy.process.log())
         raise
