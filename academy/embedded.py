@@ -8,7 +8,7 @@ import signal
 import threading
 from pathlib import Path
 
-from werkzeug.serving import make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from academy.registry import load_all
 from services.catalog.gateway import upstream_for
@@ -16,6 +16,7 @@ from shared.auth import ensure_keypair
 from shared.config import Settings
 from shared.migrations import upgrade
 from shared.service import Runtime
+from shared.web import unsafe_path
 from shared.worker import Worker
 
 log = logging.getLogger(__name__)
@@ -26,6 +27,7 @@ class GatewayDispatcher:
     """Routes each public path to the service that answers it, as the gateway's proxy does when distributed.
 
     Every service's own paths (its OpenAPI document, docs, health) stay reachable under /_services/<name>/.
+    A path with dot segments or encoded slashes goes to catalog, which refuses it as the gateway does.
     """
 
     def __init__(self, apps: dict):
@@ -33,6 +35,8 @@ class GatewayDispatcher:
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
+        if unsafe_path(environ):
+            return self.apps["catalog"](environ, start_response)
         if path.startswith(MOUNT_PREFIX):
             name, _, rest = path[len(MOUNT_PREFIX):].partition("/")
             if name in self.apps:
@@ -85,6 +89,18 @@ class EmbeddedAcademy:
             runtime.close()
 
 
+class RequestHandler(WSGIRequestHandler):
+    """werkzeug's handler, naming no versions in `Server`: they only tell an attacker which flaws to try."""
+
+    def version_string(self) -> str:
+        return "academy"
+
+
+def embedded_server(host: str, port: int, app) -> BaseWSGIServer:
+    """The threaded HTTP server of `academy run`."""
+    return make_server(host, port, app, threaded=True, request_handler=RequestHandler)
+
+
 def serve_embedded(data_dir: Path, host: str, port: int, demo: bool) -> None:
     academy = EmbeddedAcademy(data_dir)
     app = academy.start()
@@ -92,7 +108,7 @@ def serve_embedded(data_dir: Path, host: str, port: int, demo: bool) -> None:
         from academy.demo import seed_demo_data
 
         seed_demo_data(app)
-    server = make_server(host, port, app, threaded=True)
+    server = embedded_server(host, port, app)
     stop_requested = threading.Event()
 
     def request_stop(signum, _frame):

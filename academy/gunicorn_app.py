@@ -5,7 +5,7 @@ from __future__ import annotations
 from gunicorn.app.base import BaseApplication
 from prometheus_client import multiprocess
 
-from shared.config import Settings
+from shared.config import InvalidSetting, Settings
 
 
 def _forget_dead_worker(_server, worker) -> None:
@@ -15,8 +15,14 @@ def _forget_dead_worker(_server, worker) -> None:
 class ServiceApplication(BaseApplication):
     def __init__(self, settings: Settings, *, port: int, workers: int):
         self.settings = settings
+        bind = [f"0.0.0.0:{port}"]
+        if settings.metrics_port is not None:
+            if settings.metrics_port == port:
+                raise InvalidSetting(f"METRICS_PORT: must differ from the HTTP port {port}")
+            # A second listener, for Prometheus only: /metrics is answered there and nowhere else.
+            bind.append(f"0.0.0.0:{settings.metrics_port}")
         self.options = {
-            "bind": f"0.0.0.0:{port}",
+            "bind": bind,
             "workers": workers,
             "worker_class": "gthread",
             "threads": 4,
@@ -41,4 +47,6 @@ class ServiceApplication(BaseApplication):
         from shared.service import Runtime
 
         configure_logging(self.settings.service, self.settings.log_level)
-        return load_service(self.settings.service).create_app(Runtime(self.settings))
+        app = load_service(self.settings.service).create_app(Runtime(self.settings))
+        app.config["METRICS_PORT"] = self.settings.metrics_port
+        return app

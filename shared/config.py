@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from iso4217 import Currency
+
 SERVICE_PORTS = {"catalog": 8000, "booking": 8001, "assessment": 8002, "billing": 8003, "notify": 8004}
 SERVICES = tuple(SERVICE_PORTS)
 SECRETS = ("JWT_PRIVATE_KEY", "JWT_PUBLIC_KEY")  # the settings that may also be given as a file (NAME_FILE)
@@ -47,6 +49,21 @@ def _retry_delays(raw: str) -> tuple[float, ...]:
     return delays
 
 
+def _currencies(raw: str) -> tuple[str, ...]:
+    """ISO 4217 codes of currencies with cents, since every amount is kept in integer minor units of two digits."""
+    codes = tuple(dict.fromkeys(part.strip() for part in raw.split(",") if part.strip()))
+    if not codes:
+        raise InvalidSetting("ACADEMY_CURRENCIES: name at least one ISO 4217 code, e.g. EUR")
+    for code in codes:
+        try:
+            exponent = Currency(code).exponent
+        except ValueError as exc:
+            raise InvalidSetting(f"ACADEMY_CURRENCIES: {code!r} is no ISO 4217 currency code") from exc
+        if exponent != 2:
+            raise InvalidSetting(f"ACADEMY_CURRENCIES: {code} has no cents (amounts are kept in hundredths)")
+    return codes
+
+
 def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
     raw = env.get(name)
     if raw is None or raw == "":
@@ -80,6 +97,8 @@ class Settings:
     idempotency_retention_hours: int = 24
     web_concurrency: int = 2
     worker_port: int = 9100
+    metrics_port: int | None = None
+    currencies: tuple[str, ...] = ("EUR",)
 
     @property
     def local_bus_url(self) -> str:
@@ -136,4 +155,6 @@ class Settings:
             idempotency_retention_hours=_int(env, "IDEMPOTENCY_RETENTION_HOURS", 24, 1, 876_000),
             web_concurrency=_int(env, "WEB_CONCURRENCY", 2, 1, 64),
             worker_port=_int(env, "WORKER_PORT", 9100, 1, 65535),
+            metrics_port=_int(env, "METRICS_PORT", 0, 1, 65535) or None,
+            currencies=_currencies(env.get("ACADEMY_CURRENCIES") or "EUR"),
         )

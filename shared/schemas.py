@@ -56,6 +56,32 @@ class PageArgs(StrictSchema):
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=MAX_PER_PAGE))
 
 
+class Problem(Schema):
+    """An error, as RFC 9457 problem details (`application/problem+json`)."""
+
+    type = fields.String(required=True, metadata={"description": "what kind of problem: /problems/<slug> or "
+                                                                 "about:blank"})
+    title = fields.String(required=True, metadata={"description": "the kind of problem, for people"})
+    status = fields.Integer(required=True, metadata={"description": "the HTTP status code"})
+    detail = fields.String(metadata={"description": "what went wrong with this request"})
+    instance = fields.String(metadata={"description": "this request, as urn:request:<X-Request-ID>"})
+    errors = fields.Dict(keys=fields.String(), metadata={
+        "description": "per field: a list of messages; for a nested object or a list, an object of the same shape "
+                       "keyed by field name or position"
+    })
+
+
+class SearchArgs(PageArgs):
+    """The query of a search form, which sends every field: an empty one means "any", not an invalid value.
+
+    The OpenAPI document says so with `allowEmptyValue` on each of these parameters (see `shared.web`).
+    """
+
+    @pre_load
+    def ignore_blank_filters(self, args, **_kwargs):
+        return {name: value for name, value in args.items() if value != ""}
+
+
 def page_schema(item_schema: type[Schema], name: str) -> type[Schema]:
     """A list envelope: the page's items plus what a client needs to page through all of them."""
     return Schema.from_dict(

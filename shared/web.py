@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import functools
+import http
 import io
+import ipaddress
 import json
 import logging
+import math
 import re
 import time
 import uuid
@@ -17,6 +20,8 @@ import sqlalchemy.exc
 import swagger_ui_bundle
 from flask import Flask, Response, current_app, g, jsonify, make_response, request, send_from_directory
 from flask_smorest import Api
+from flask_smorest.utils import prepare_response
+from marshmallow.error_store import merge_errors
 from sqlalchemy.orm import Session
 from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
@@ -26,7 +31,7 @@ from shared.auth import current_principal
 from shared.db import is_reachable
 from shared.errors import DomainError, NotFound
 from shared.idempotency import MAX_KEY_LENGTH, check_key, claim_key, fingerprint, save_answer
-from shared.schemas import has_unstorable_text
+from shared.schemas import Problem, SearchArgs, has_unstorable_text
 from shared.service import Runtime
 from shared.tracing import child_of, current_request_id, current_traceparent
 
@@ -34,6 +39,11 @@ log = logging.getLogger(__name__)
 access_log = logging.getLogger("academy.access")
 PROBLEM_JSON = "application/problem+json"
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+COUNTED_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+TOKEN_PATHS = "/api/v1/auth/"
+RETRY_AFTER_S = "5"
+ENCODED_SEPARATOR = re.compile(r"%(2f|5c)", re.IGNORECASE)
+ENCODED_DOT_OR_SEPARATOR = re.compile(r"%(2e|2f|5c)", re.IGNORECASE)
 
 
 def json_response(body, status: int = 200) -> Response:
@@ -49,7 +59,7 @@ def problem(status: int, title: str, detail: str | None = None, *, slug: str | N
     if detail:
         body["detail"] = detail
     if errors:
-        body["errors"] = errors
+        body["errors"] = json_safe(errors)
     if current_request_id.get():
         body["instance"] = f"urn:request:{current_request_id.get()}"
     response = jsonify(body)
@@ -58,6 +68,25 @@ def problem(status: int, title: str, detail: str | None = None, *, slug: str | N
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response
+
+
+def json_safe(value: object) -> object:
+    """Error messages as JSON can carry them, sorted: every key a string, tuples as lists, odd values as text.
+
+    marshmallow keys a list's errors by position (`{0: [...], "_schema": [...]}`), and a validator may put
+    anything into its message; neither may turn a client's mistake into a 500.
+    """
+    if isinstance(value, dict):
+        safe: dict[str, object] = {}
+        for key, item in value.items():
+            key, item = str(key), json_safe(item)
+            safe[key] = merge_errors(safe[key], item) if key in safe else item
+        return safe
+    if isinstance(value, list | tuple):
+        return [json_safe(item) for item in value]
+    if value is None or isinstance(value, str | int | bool) or isinstance(value, float) and math.isfinite(value):
+        return value
+    return str(value)
 
 
 def _field_errors(messages) -> dict | None:
@@ -85,6 +114,15 @@ class RequestParser(FlaskParser):
             raise json.JSONDecodeError(f"unreadable JSON: {type(exc).__name__}", "<body>", 0) from exc
 
 
+API_DESCRIPTION = (
+    "Errors are RFC 9457 problem documents (`application/problem+json`, schema `Problem`), with `errors` per "
+    "field for invalid input.\n\n"
+    "Tokens: operations marked with the bearer scheme need `Authorization: Bearer <token>`. Public reads may be "
+    "called without one; but a token that is sent must be valid everywhere: an invalid or expired token is a 401 "
+    "also on public reads, so that a client learns its token is broken instead of silently getting the anonymous "
+    "answer (which hides the caller's own drafts). Only `/api/v1/auth/*` ignores the header, so that an expired "
+    "token never stands in the way of getting a new one."
+)
 IDEMPOTENCY_KEY_PARAMETER = {
     "in": "header",
     "name": "Idempotency-Key",
@@ -128,8 +166,31 @@ class Blueprint(flask_smorest.Blueprint):
         return self.doc(parameters=[IDEMPOTENCY_KEY_PARAMETER])(with_key)
 
 
+def _blank_means_any(_converter, field, **_kwargs) -> dict:
+    """A search filter may be sent empty: `SearchArgs` takes that for "any"."""
+    return {"allowEmptyValue": True} if isinstance(field.parent, SearchArgs) else {}
+
+
 class ProblemApi(Api):
-    """flask-smorest's Api, answering every HTTP error as RFC 9457 problem+json."""
+    """flask-smorest's Api, answering every HTTP error as RFC 9457 problem+json, and documenting them so."""
+
+    ERROR_SCHEMA = Problem
+
+    def _init_spec(self, *args, **kwargs) -> None:
+        super()._init_spec(*args, **kwargs)
+        self.ma_plugin.converter.add_parameter_attribute_function(_blank_means_any)
+
+    def _register_responses(self) -> None:
+        # flask-smorest documents its errors in the content type of successful answers; ours are problem+json.
+        for status in http.HTTPStatus:
+            response = {"description": status.phrase}
+            if status >= 400:
+                response["schema"] = self.ERROR_SCHEMA
+            prepare_response(response, self.spec, PROBLEM_JSON)
+            self.spec.components.response(status.name, response, lazy=True)
+        response = {"description": "An error, as a problem document", "schema": self.ERROR_SCHEMA}
+        prepare_response(response, self.spec, PROBLEM_JSON)
+        self.spec.components.response(self.DEFAULT_ERROR_RESPONSE_NAME, response, lazy=True)
 
     def handle_http_exception(self, error: HTTPException):
         data = getattr(error, "data", None) or {}
@@ -147,13 +208,15 @@ class ProblemApi(Api):
 
 def _handle_domain_error(error: DomainError):
     headers = {"WWW-Authenticate": 'Bearer realm="academy"'} if error.status == 401 else None
+    if error.status == 503:
+        headers = {"Retry-After": RETRY_AFTER_S}
     return problem(error.status, error.title, error.detail, slug=error.slug, errors=error.errors, headers=headers)
 
 
 def _handle_database_unavailable(_error: Exception):
     log.exception("database unavailable")
     return problem(503, "Service Unavailable", "the service's database cannot be reached; try again shortly",
-                   headers={"Retry-After": "5"})
+                   headers={"Retry-After": RETRY_AFTER_S})
 
 
 def _handle_unstorable_value(_error: Exception):
@@ -186,6 +249,44 @@ def _refuse_unstorable_path_parameters() -> None:
         raise NotFound("nothing here has such an id: it holds NUL or an unpaired surrogate")
 
 
+def unsafe_path(environ: dict) -> str | None:
+    """What makes a request's path unfit to route, or None: dot segments, encoded slashes, backslashes.
+
+    The public edge refuses these before routing (the embedded dispatcher and the gateway's proxy alike), so that
+    no server or HTTP client behind it can resolve them into a path it was never meant to route (`/metrics`).
+    PATH_INFO is decoded once by the server, so encoded dots show up as dots there; an encoded slash does not,
+    hence the look at the raw request target. What is still percent-encoded after one decoding was encoded
+    twice, and some servers decode twice: that is refused too.
+    """
+    path = environ.get("PATH_INFO", "")
+    raw_path = (environ.get("RAW_URI") or environ.get("REQUEST_URI") or "").partition("?")[0]
+    if ENCODED_SEPARATOR.search(raw_path) or "\\" in path:
+        return "an encoded slash or a backslash"
+    # "..;x" is a dot segment to servers that strip path parameters.
+    if any(segment.partition(";")[0] in (".", "..") for segment in path.split("/")):
+        return "a dot segment"
+    if ENCODED_DOT_OR_SEPARATOR.search(path):
+        return "a dot or slash encoded twice"
+    return None
+
+
+def _refuse_unsafe_path() -> None:
+    reason = unsafe_path(request.environ)
+    if reason:
+        raise DomainError(f"the path holds {reason}; name the resource by its own path")
+
+
+def _refuse_broken_tokens() -> None:
+    """A token that comes along must be valid, also where none is needed: an invalid or expired one is a 401.
+
+    Otherwise a client with a broken token would silently get the anonymous answer (no drafts of its own) on
+    public reads and a 401 elsewhere. The token endpoints take credentials in the body instead, and a client
+    renewing an expired token must reach them whatever header it still sends.
+    """
+    if "Authorization" in request.headers and not request.path.startswith(TOKEN_PATHS):
+        current_principal()
+
+
 def _begin_request() -> None:
     g.started = time.perf_counter()
     offered = request.headers.get("X-Request-ID", "")
@@ -199,10 +300,12 @@ def _begin_request() -> None:
 
 def _finish_request(service: str):
     def finish(response: Response) -> Response:
+        # Labels only from bounded sets: every distinct value is a series kept for the life of the process.
         route = request.url_rule.rule if request.url_rule else "unmatched"
+        method = request.method if request.method in COUNTED_METHODS else "other"
         seconds = time.perf_counter() - g.started if "started" in g else 0.0
         metrics.HTTP_LATENCY.labels(service, route).observe(seconds)
-        metrics.HTTP_REQUESTS.labels(service, request.method, route, str(response.status_code)).inc()
+        metrics.HTTP_REQUESTS.labels(service, method, route, str(response.status_code)).inc()
         access_log.info(
             "%s %s %s",
             request.method,
@@ -212,6 +315,10 @@ def _finish_request(service: str):
         )
         response.headers["X-Request-ID"] = g.get("request_id", "")
         response.headers["traceparent"] = current_traceparent.get() or ""
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        # What a token opened (or a token itself) must not be kept by a browser or a shared cache.
+        if "Authorization" in request.headers or request.path.startswith(TOKEN_PATHS):
+            response.headers["Cache-Control"] = "no-store"
         return response
 
     return finish
@@ -222,6 +329,26 @@ def _teardown_request(_exc) -> None:
     if tokens:
         current_request_id.reset(tokens[0])
         current_traceparent.reset(tokens[1])
+
+
+def _may_read_metrics() -> bool:
+    """Whether this request may read /metrics; they tell the world which paths are used, and how often.
+
+    Under gunicorn with METRICS_PORT, only requests that came in on that listener may, and Prometheus scrapes it:
+    a caller's address cannot tell, since in a cluster the ingress and Prometheus are both private addresses.
+    Without one (embedded, or a process without METRICS_PORT) only callers on this machine may.
+    """
+    metrics_port = current_app.config.get("METRICS_PORT")
+    if metrics_port:
+        connection = request.environ.get("gunicorn.socket")
+        return connection is not None and connection.getsockname()[1] == metrics_port
+    try:
+        address = ipaddress.ip_address(request.remote_addr or "")
+    except ValueError:
+        return False  # a Unix socket, or no address at all
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    return address.is_loopback
 
 
 def register_health(app: Flask, runtime: Runtime) -> None:
@@ -241,6 +368,8 @@ def register_health(app: Flask, runtime: Runtime) -> None:
 
     @app.get("/metrics")
     def metrics_view():
+        if not _may_read_metrics():
+            raise NotFound("nothing here by that name")
         payload, content_type = metrics.render()
         return Response(payload, content_type=content_type)
 
@@ -276,7 +405,8 @@ def create_service_app(
     )
     app.extensions["academy_runtime"] = runtime
     api = ProblemApi(app, spec_kwargs={
-        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}}
+        "info": {"description": API_DESCRIPTION},
+        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
     })
     for blueprint in blueprints:
         api.register_blueprint(blueprint)
@@ -285,6 +415,7 @@ def create_service_app(
     app.register_error_handler(sqlalchemy.exc.DataError, _handle_unstorable_value)
     app.register_error_handler(Exception, _handle_unexpected)
     app.before_request(_begin_request)
+    app.before_request(_refuse_unsafe_path)
     app.before_request(_refuse_unstorable_path_parameters)
     app.before_request(_limit_chunked_body)
     app.after_request(_finish_request(settings.service))
@@ -293,6 +424,8 @@ def create_service_app(
     register_docs_assets(app)
     for setup in extra_setup:
         setup(app)
+    # After the gateway's proxy (an extra setup): a forwarded request's token is for its service to judge.
+    app.before_request(_refuse_broken_tokens)
     return app
 
 

@@ -31,7 +31,11 @@ offers_blp = Blueprint("offers", __name__, url_prefix="/api/v1", description="Of
 
 
 def _viewer_id() -> str | None:
-    """The caller's member id if a bearer token came along; public offers can be read without one."""
+    """The caller's member id if a token came along; public offers can be read without one.
+
+    A token that came along and is invalid or expired is a 401 here as everywhere (`shared.web`), never the
+    anonymous view: a client with a broken token should learn it.
+    """
     if "Authorization" not in request.headers:
         return None
     return current_principal().member_id

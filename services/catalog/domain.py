@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from shared.errors import Conflict, Unprocessable
@@ -30,6 +30,10 @@ TRANSITIONS: dict[OfferStatus, dict[OfferAction, OfferStatus]] = {
 }
 EDITABLE = frozenset({OfferStatus.DRAFT})
 PUBLIC = frozenset({OfferStatus.PUBLISHED})
+
+# Beyond these a date is a typo (9999) or not a seminar; they also keep reminders and reports in a sane range.
+MAX_LEAD_TIME = timedelta(days=2 * 366)
+MAX_DURATION = timedelta(days=14)
 
 # Which seat kinds each offer format may put on sale.
 SEAT_KINDS_BY_FORMAT: dict[str, frozenset[str]] = {
@@ -113,10 +117,17 @@ def is_upcoming(starts_at: datetime, now: datetime) -> bool:
 
 
 def check_schedule(starts_at: datetime, ends_at: datetime, now: datetime) -> None:
+    """A session starts in the future, at most two years ahead, and lasts at most 14 days."""
     if not is_upcoming(starts_at, now):
         raise Unprocessable("a session must start in the future", errors={"starts_at": ["must be in the future"]})
+    if starts_at > now + MAX_LEAD_TIME:
+        raise Unprocessable("a session may be scheduled at most two years ahead",
+                            errors={"starts_at": ["at most two years ahead"]})
     if ends_at <= starts_at:
         raise Unprocessable("a session must end after it starts", errors={"ends_at": ["must be after starts_at"]})
+    if ends_at - starts_at > MAX_DURATION:
+        raise Unprocessable("a session may last at most 14 days",
+                            errors={"ends_at": ["at most 14 days after starts_at"]})
 
 
 def check_submittable(session_starts: Iterable[datetime], now: datetime) -> None:

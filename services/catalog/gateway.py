@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from http.cookiejar import DefaultCookiePolicy
 from urllib.parse import quote
 
 import requests
@@ -56,6 +57,15 @@ def upstream_target(path: str, query_string: bytes) -> str:
     return target
 
 
+def exact_request(
+    http: requests.Session, method: str, url: str, headers: dict, body: bytes
+) -> requests.PreparedRequest:
+    """A request for exactly `url`: requests would resolve dot segments and re-encode the path while preparing it."""
+    prepared = http.prepare_request(requests.Request(method, url, headers=headers, data=body))
+    prepared.url = url
+    return prepared
+
+
 def _answer_headers(upstream: requests.Response) -> list[tuple[str, str]]:
     # Connection may name more headers that concern only the hop between the gateway and the service.
     connection_scoped = {name.strip().lower() for name in upstream.headers.get("Connection", "").split(",")}
@@ -66,6 +76,8 @@ def _answer_headers(upstream: requests.Response) -> list[tuple[str, str]]:
 def register_proxy(upstreams: dict[str, str]):
     """Forward the routed paths to the services at `upstreams` (service name -> base URL)."""
     http = requests.Session()
+    # One session serves every caller: a cookie one caller's answer set must not go out with the next request.
+    http.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
 
     def proxy_routed_paths():
         service = upstream_for(request.path)
@@ -78,11 +90,9 @@ def register_proxy(upstreams: dict[str, str]):
         headers["X-Request-ID"] = current_request_id.get() or ""
         headers["traceparent"] = current_traceparent.get() or ""
         try:
-            upstream = http.request(
-                request.method,
-                base + upstream_target(request.path, request.query_string),
-                headers=headers,
-                data=request.get_data(),
+            upstream = http.send(
+                exact_request(http, request.method, base + upstream_target(request.path, request.query_string),
+                              headers, request.get_data()),
                 timeout=PROXY_TIMEOUT_S,
                 allow_redirects=False,
             )

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC
 
-from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates
+from flask import current_app
+from marshmallow import Schema, ValidationError, fields, validate, validates
 
 from services.catalog.domain import LEVELS
 from shared.auth import TOKEN_TTL
 from shared.events.declarations import FORMATS
-from shared.schemas import PageArgs, StrictSchema, page_schema
+from shared.schemas import SearchArgs, StrictSchema, page_schema
+from shared.web import runtime_of
 
 MAX_COMPETENCES = 20
 MAX_SEATS = 10_000
@@ -19,8 +22,29 @@ MAX_PRICE_CENTS = 100_000_000
 LANGUAGE = validate.And(
     validate.Length(equal=2), validate.Regexp(r"^[a-z]{2}$", error="a two-letter ISO 639-1 code in lower case")
 )
+# Markup a link could smuggle into a page or a mail that shows it; a plain URL never needs these.
+MARKUP_IN_LINK = re.compile(r"""[\s<>"'`\\]""")
+
+
+def accepted_currencies() -> tuple[str, ...]:
+    """ACADEMY_CURRENCIES of this installation (EUR unless it names others), read when a request is checked."""
+    return runtime_of(current_app).settings.currencies
+
+
+def allowed_currency(code: str) -> None:
+    allowed = accepted_currencies()
+    if code not in allowed:
+        raise ValidationError(f"one of the currencies accepted here: {', '.join(allowed)}")
+
+
+def plain_link(link: str) -> None:
+    if MARKUP_IN_LINK.search(link):
+        raise ValidationError("a plain http(s) URL: no spaces, quotes, backticks, backslashes or angle brackets")
+
+
 CURRENCY = validate.And(
-    validate.Length(equal=3), validate.Regexp(r"^[A-Z]{3}$", error="a three-letter ISO 4217 code in upper case")
+    validate.Length(equal=3), validate.Regexp(r"^[A-Z]{3}$", error="a three-letter ISO 4217 code in upper case"),
+    allowed_currency,
 )
 
 
@@ -79,7 +103,7 @@ class SessionRequest(StrictSchema):
     ends_at = UtcTimestamp(required=True)
     seats = fields.Nested(Seats, required=True)
     location = Text(validate=validate.Length(min=1, max=200))
-    link = fields.Url(schemes={"https", "http"}, validate=validate.Length(max=500))
+    link = fields.Url(schemes={"https", "http"}, validate=validate.And(validate.Length(max=500), plain_link))
 
 
 class SessionOut(Schema):
@@ -109,7 +133,10 @@ class OfferRequest(StrictSchema):
     level = fields.String(required=True, validate=validate.OneOf(LEVELS))
     language = fields.String(required=True, validate=LANGUAGE)
     price_cents = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=MAX_PRICE_CENTS))
-    currency = fields.String(load_default="EUR", validate=CURRENCY)
+    currency = fields.String(load_default=lambda: accepted_currencies()[0], validate=CURRENCY, metadata={
+        "description": "ISO 4217 code; one of the installation's ACADEMY_CURRENCIES, the first of them by default "
+                       "(EUR unless it names others)"
+    })
 
     @validates("competences")
     def competences_are_distinct(self, competences: list[str], **_kwargs) -> None:
@@ -121,17 +148,12 @@ class OfferPatch(OfferRequest):
     """Loaded with partial=True: every field optional and no defaults, so a PATCH changes only what it names."""
 
 
-class OfferSearchArgs(PageArgs):
+class OfferSearchArgs(SearchArgs):
     q = Text(validate=validate.Length(min=1, max=200))
     format = fields.String(validate=validate.OneOf(FORMATS))
     competence = Text(validate=validate.Length(min=1, max=100))
     level = fields.String(validate=validate.OneOf(LEVELS))
     language = fields.String(validate=LANGUAGE)
-
-    @pre_load
-    def ignore_blank_filters(self, args, **_kwargs):
-        # A search form sends every field; an empty one means "any", not an invalid value.
-        return {name: value for name, value in args.items() if value != ""}
 
 
 class OfferOut(Schema):

@@ -422,13 +422,12 @@ def test_a_session_that_breaks_a_rule_is_refused_by_field(client, ann, offer_for
 
 def test_session_times_are_answered_in_utc(client, ann):
     draft = create_offer(client, ann)
+    day = f"{datetime.now(UTC).year + 1}-03-01"  # ahead, but within the two years a session may be scheduled
 
-    scheduled = schedule(
-        client, ann, draft["id"], starts_at="2031-03-01T10:00:00+02:00", ends_at="2031-03-01T13:00:00+02:00"
-    )
+    scheduled = schedule(client, ann, draft["id"], starts_at=f"{day}T10:00:00+02:00", ends_at=f"{day}T13:00:00+02:00")
 
-    assert scheduled["starts_at"] == "2031-03-01T08:00:00+00:00"
-    assert client.get(f"/api/v1/sessions/{scheduled['id']}", headers=ann).json["ends_at"] == "2031-03-01T11:00:00+00:00"
+    assert scheduled["starts_at"] == f"{day}T08:00:00+00:00"
+    assert client.get(f"/api/v1/sessions/{scheduled['id']}", headers=ann).json["ends_at"] == f"{day}T11:00:00+00:00"
 
 
 def test_unknown_offers_and_sessions_are_not_found(client, ann):

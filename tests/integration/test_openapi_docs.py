@@ -225,3 +225,34 @@ def test_metrics_count_each_request_by_service_and_route(app, client):
     client.get("/health/live")
 
     assert requests_counted(client, app.name, "/health/live") == before + 1
+
+
+# --- errors as documented -----------------------------------------------------------------------------------
+PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+
+
+def error_responses(spec: dict):
+    """(operation, status, response) of every documented error, references to shared responses resolved."""
+    for path, method, operation in operations(spec):
+        for status, response in operation["responses"].items():
+            if status == "default" or int(status) >= 400:
+                if "$ref" in response:
+                    response = spec["components"]["responses"][response["$ref"].rsplit("/", 1)[1]]
+                yield f"{method.upper()} {path}", status, response
+
+
+@pytest.mark.parametrize("app", SERVICES, indirect=True)
+def test_every_documented_error_is_a_problem_document(client):
+    spec = spec_of(client)
+
+    wrong = [f"{operation} {status}: {sorted(response.get('content', {}))}"
+             for operation, status, response in error_responses(spec)
+             if response.get("content") != {"application/problem+json": {"schema": PROBLEM_REF}}]
+
+    assert wrong == []
+    problem = spec["components"]["schemas"]["Problem"]
+    assert {name: field.get("type") for name, field in problem["properties"].items()} == {
+        "type": "string", "title": "string", "status": "integer", "detail": "string", "instance": "string",
+        "errors": "object",
+    }
+    assert set(problem["required"]) == {"type", "title", "status"}

@@ -35,6 +35,7 @@ POSTGRES_INIT_SQL = REPO / "deploy" / "postgres" / "init.sql"
 
 SERVICES = {"catalog": 8000, "booking": 8001, "assessment": 8002, "billing": 8003, "notify": 8004}
 WORKER_PORT = 9100
+METRICS_PORT = 9000  # the web processes' metrics listener: Prometheus scrapes it, the HTTP port refuses /metrics
 BASE_IMAGE = "python:3.11-slim"
 
 
@@ -565,7 +566,8 @@ def test_k8s_web_deployment(k8s_objects, name):
     spec = pod_spec(deployment)
     (web,) = spec["containers"]
     assert as_argv(web.get("command") or ["academy", "serve", name]) == ["academy", "serve", name]
-    assert [p["containerPort"] for p in web["ports"]] == [SERVICES[name]]
+    assert [p["containerPort"] for p in web["ports"]] == [SERVICES[name], METRICS_PORT]
+    assert deployment["spec"]["template"]["metadata"]["annotations"]["prometheus.io/port"] == str(METRICS_PORT)
 
     assert web["livenessProbe"]["httpGet"]["path"] == "/health/live"
     assert web["readinessProbe"]["httpGet"]["path"] == "/health/ready"
@@ -580,6 +582,7 @@ def test_k8s_web_deployment(k8s_objects, name):
 
     env = {item["name"]: item for item in web["env"]}
     assert env["PORT"]["value"] == str(SERVICES[name])
+    assert env["METRICS_PORT"]["value"] == str(METRICS_PORT)
 
 
 @pytest.mark.parametrize("name", sorted(SERVICES))
@@ -785,8 +788,8 @@ def test_prometheus_scrapes_every_process():
         for static in job.get("static_configs", [])
         for target in static["targets"]
     }
-    for name, port in SERVICES.items():
-        assert f"{name}:{port}" in targets
+    for name in SERVICES:
+        assert f"{name}:{METRICS_PORT}" in targets
         assert f"{name}-worker:{WORKER_PORT}" in targets
 
 
