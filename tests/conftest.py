@@ -115,12 +115,21 @@ def make_postgres_database(postgres_admin):
 
 @pytest.fixture(scope="session", autouse=True)
 def no_academy_leftovers_in_the_temp_dir():
-    """Fails the run when it leaves academy-* entries in the system temp dir, as serve's metrics folders once did."""
+    """Gives the run a temp dir of its own, which every process it starts inherits (TMPDIR), and fails the run when
+    academy-* entries are left in it, as serve's metrics folders once were; then removes it. A run of its own, so
+    other runs on the machine neither disturb the check nor find anything of this one in the system temp dir."""
     import tempfile
 
-    temp_dir = tempfile.gettempdir()
-    before = {name for name in os.listdir(temp_dir) if name.startswith("academy-")}
+    run_temp = tempfile.mkdtemp(prefix="vca-test-run-")
+    saved = os.environ.get("TMPDIR")
+    os.environ["TMPDIR"], tempfile.tempdir = run_temp, None
     yield
-    left = sorted(name for name in os.listdir(temp_dir) if name.startswith("academy-") and name not in before)
+    left = sorted(name for name in os.listdir(run_temp) if name.startswith("academy-"))
+    if saved is None:
+        os.environ.pop("TMPDIR", None)
+    else:
+        os.environ["TMPDIR"] = saved
+    tempfile.tempdir = None
+    shutil.rmtree(run_temp, ignore_errors=True)
     if left:
-        pytest.fail(f"the tests left {', '.join(left)} in {temp_dir}", pytrace=False)
+        pytest.fail(f"the tests left {', '.join(left)} in the temp dir", pytrace=False)
