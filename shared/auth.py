@@ -19,7 +19,9 @@ ALGORITHMS = ["EdDSA"]  # fixed: a token's own "alg" header is never trusted
 ISSUER = "academy-catalog"
 AUDIENCE = "academy"
 ROLES = ("member", "reviewer", "operator", "partner")
-TOKEN_TTL = timedelta(hours=8)
+# Access tokens are checked with the public key alone, so nothing can revoke one: they live only minutes, and
+# clients renew them with a refresh token, which catalog can revoke (ACCESS_TOKEN_MINUTES sets catalog's own).
+ACCESS_TOKEN_TTL = timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,7 @@ def ensure_keypair(directory: Path) -> tuple[Path, Path]:
     return private_path, public_path
 
 
-def issue_token(private_key_pem: str, member_id: str, roles: list[str], ttl: timedelta = TOKEN_TTL) -> str:
+def issue_token(private_key_pem: str, member_id: str, roles: list[str], ttl: timedelta = ACCESS_TOKEN_TTL) -> str:
     now = datetime.now(UTC)
     claims = {
         "sub": member_id,

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import limits
+import limits.storage
 from iso4217 import Currency
 
 SERVICE_PORTS = {"catalog": 8000, "booking": 8001, "assessment": 8002, "billing": 8003, "notify": 8004}
@@ -64,6 +67,33 @@ def _currencies(raw: str) -> tuple[str, ...]:
     return codes
 
 
+def _rate_limit(env: Mapping[str, str], name: str, default: str) -> str:
+    """A flask-limiter rate, e.g. "10/minute;100/hour" (every one of them applies)."""
+    raw = env.get(name) or default
+    try:
+        limits.parse_many(raw)
+    except ValueError as exc:
+        raise InvalidSetting(f"{name}: expected rates like 10/minute;100/hour, got {raw!r}") from exc
+    return raw
+
+
+def _limit_storage(raw: str) -> str:
+    if raw.partition("://")[0] not in limits.storage.SCHEMES or "://" not in raw:
+        raise InvalidSetting(f"RATE_LIMIT_STORAGE_URL: expected memory:// or redis://host:port/db, got {raw!r}")
+    return raw
+
+
+def _networks(raw: str) -> tuple[str, ...]:
+    """Addresses or CIDR networks, kept as text (each checked here), so that Settings stays plain data."""
+    networks = tuple(part.strip() for part in raw.split(",") if part.strip())
+    for network in networks:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError as exc:
+            raise InvalidSetting(f"TRUSTED_PROXIES: {network!r} is no IP address or network") from exc
+    return networks
+
+
 def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
     raw = env.get(name)
     if raw is None or raw == "":
@@ -99,6 +129,14 @@ class Settings:
     worker_port: int = 9100
     metrics_port: int | None = None
     currencies: tuple[str, ...] = ("EUR",)
+    access_token_minutes: int = 15
+    refresh_token_days: int = 30
+    login_max_failures: int = 5
+    login_rate_limit: str = "10/minute;100/hour"
+    registration_rate_limit: str = "20/hour"
+    refresh_rate_limit: str = "60/minute"
+    rate_limit_storage_url: str = "memory://"
+    trusted_proxies: tuple[str, ...] = ()
 
     @property
     def local_bus_url(self) -> str:
@@ -157,4 +195,12 @@ class Settings:
             worker_port=_int(env, "WORKER_PORT", 9100, 1, 65535),
             metrics_port=_int(env, "METRICS_PORT", 0, 1, 65535) or None,
             currencies=_currencies(env.get("ACADEMY_CURRENCIES") or "EUR"),
+            access_token_minutes=_int(env, "ACCESS_TOKEN_MINUTES", 15, 1, 1440),
+            refresh_token_days=_int(env, "REFRESH_TOKEN_DAYS", 30, 1, 365),
+            login_max_failures=_int(env, "LOGIN_MAX_FAILURES", 5, 1, 100),
+            login_rate_limit=_rate_limit(env, "LOGIN_RATE_LIMIT", "10/minute;100/hour"),
+            registration_rate_limit=_rate_limit(env, "REGISTRATION_RATE_LIMIT", "20/hour"),
+            refresh_rate_limit=_rate_limit(env, "REFRESH_RATE_LIMIT", "60/minute"),
+            rate_limit_storage_url=_limit_storage(env.get("RATE_LIMIT_STORAGE_URL") or "memory://"),
+            trusted_proxies=_networks(env.get("TRUSTED_PROXIES", "")),
         )

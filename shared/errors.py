@@ -34,5 +34,15 @@ class Unprocessable(DomainError):
     status, slug, title = 422, "unprocessable", "Request cannot be processed"
 
 
+class TooManyRequests(DomainError):
+    """Refused for now; `retry_after_s` says when to try again (the Retry-After header)."""
+
+    status, slug, title = 429, "too-many-requests", "Too many requests"
+
+    def __init__(self, detail: str, *, retry_after_s: int):
+        super().__init__(detail)
+        self.retry_after_s = max(1, retry_after_s)
+
+
 class UpstreamUnavailable(DomainError):
     status, slug, title = 503, "upstream-unavailable", "A service behind the gateway is unavailable"

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from services.catalog.app import create_app
+from services.catalog.commands import forget_stale_credentials
 from services.catalog.handlers import HANDLERS
 from services.catalog.models import Base
 from shared.service import ServiceDefinition
@@ -13,4 +14,5 @@ SERVICE = ServiceDefinition(
     handlers=HANDLERS,
     create_app=create_app,
     migrations=Path(__file__).parent / "migrations",
+    scheduled={"stale credentials": forget_stale_credentials},
 )

@@ -1,6 +1,9 @@
-"""Catalog's HTTP API: register and sign in, propose, schedule, submit and find offers."""
+"""Catalog's HTTP API: register, sign in and out, propose, schedule, submit and find offers."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 from flask import current_app, request
 from flask.views import MethodView
@@ -13,6 +16,8 @@ from services.catalog.schemas import (
     OfferPatch,
     OfferRequest,
     OfferSearchArgs,
+    PasswordChange,
+    RefreshRequest,
     Registration,
     SessionOut,
     SessionRequest,
@@ -20,8 +25,9 @@ from services.catalog.schemas import (
     TokenRequest,
 )
 from shared.auth import current_principal, issue_token, require_roles
+from shared.errors import DomainError
 from shared.schemas import paginate
-from shared.web import Blueprint, transaction
+from shared.web import Blueprint, runtime_of, transaction
 
 BEARER = [{"bearer": []}]
 OPTIONAL_BEARER = [{}, {"bearer": []}]
@@ -41,10 +47,36 @@ def _viewer_id() -> str | None:
     return current_principal().member_id
 
 
+T = TypeVar("T")
+# The limits per client address (shared.ratelimit) and the lock per account answer 429 with Retry-After.
+THROTTLED = {"response": "TOO_MANY_REQUESTS"}
+
+
+def _settled(outcome: T | DomainError) -> T:
+    """A command's result, or its refusal raised only now: after the transaction committed what the refusal
+    recorded (a counted failure, a revoked session), which raising inside it would have rolled back."""
+    if isinstance(outcome, DomainError):
+        raise outcome
+    return outcome
+
+
+def _account_rules() -> dict:
+    settings = runtime_of(current_app).settings
+    return {"max_failures": settings.login_max_failures, "lifetime": timedelta(days=settings.refresh_token_days)}
+
+
+def _token_pair(renewal: commands.Renewal) -> dict:
+    ttl = timedelta(minutes=runtime_of(current_app).settings.access_token_minutes)
+    access_token = issue_token(current_app.config["JWT_PRIVATE_KEY"], renewal.member.id, renewal.member.roles, ttl)
+    return {"access_token": access_token, "expires_in": int(ttl.total_seconds()),
+            "refresh_token": renewal.refresh_token}
+
+
 @members_blp.route("/members")
 class Members(MethodView):
     @members_blp.arguments(Registration)
     @members_blp.response(201, MemberOut)
+    @members_blp.alt_response(429, **THROTTLED)
     def post(self, body):
         """Register as a member"""
         with transaction() as db:
@@ -63,16 +95,54 @@ class MyMember(MethodView):
             return commands.member_by_id(db, current_principal().member_id)
 
 
+@members_blp.route("/members/me/password")
+class MyPassword(MethodView):
+    @require_roles()
+    @members_blp.arguments(PasswordChange)
+    @members_blp.response(200, TokenOut)
+    @members_blp.alt_response(429, **THROTTLED)
+    @members_blp.doc(security=BEARER)
+    def post(self, body):
+        """Change my password: ends every session of mine and answers a new token pair for this one"""
+        with transaction() as db:
+            outcome = commands.change_password(db, current_principal().member_id, body["old_password"],
+                                               body["new_password"], datetime.now(UTC), **_account_rules())
+        return _token_pair(_settled(outcome))
+
+
 @members_blp.route("/auth/token")
 class Tokens(MethodView):
     @members_blp.arguments(TokenRequest)
     @members_blp.response(200, TokenOut)
+    @members_blp.alt_response(429, **THROTTLED)
     def post(self, body):
-        """Exchange e-mail address and password for a bearer token"""
+        """Exchange e-mail address and password for an access token and a refresh token"""
         with transaction() as db:
-            member = commands.authenticate(db, body["email"], body["password"])
-            token = issue_token(current_app.config["JWT_PRIVATE_KEY"], member.id, member.roles)
-        return {"access_token": token}
+            outcome = commands.sign_in(db, body["email"], body["password"], datetime.now(UTC), **_account_rules())
+        return _token_pair(_settled(outcome))
+
+
+@members_blp.route("/auth/refresh")
+class TokenRefresh(MethodView):
+    @members_blp.arguments(RefreshRequest)
+    @members_blp.response(200, TokenOut)
+    @members_blp.alt_response(429, **THROTTLED)
+    def post(self, body):
+        """Exchange a refresh token, once, for a new access token and refresh token"""
+        with transaction() as db:
+            outcome = commands.rotate_refresh_token(db, body["refresh_token"], datetime.now(UTC))
+        return _token_pair(_settled(outcome))
+
+
+@members_blp.route("/auth/logout")
+class Logout(MethodView):
+    @members_blp.arguments(RefreshRequest)
+    @members_blp.response(204)
+    @members_blp.alt_response(429, **THROTTLED)
+    def post(self, body):
+        """End the session of a refresh token (its access tokens run out within minutes)"""
+        with transaction() as db:
+            commands.end_session(db, body["refresh_token"])
 
 
 @offers_blp.route("/offers")

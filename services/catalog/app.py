@@ -8,7 +8,8 @@ from flask import Flask
 
 from services.catalog.api import members_blp, offers_blp
 from services.catalog.gateway import register_proxy
-from shared.config import MissingSettings
+from shared.config import MissingSettings, Settings
+from shared.ratelimit import register_address_limits
 from shared.service import Runtime
 from shared.web import create_service_app
 
@@ -22,6 +23,17 @@ def register_accounts(private_key: str) -> Callable[[Flask], None]:
     return setup
 
 
+def address_limits(settings: Settings) -> dict[str, str]:
+    """The endpoints counted per client address: what costs a password hash, or could be used to guess."""
+    return {
+        "members.Tokens": settings.login_rate_limit,
+        "members.MyPassword": settings.login_rate_limit,
+        "members.Members": settings.registration_rate_limit,
+        "members.TokenRefresh": settings.refresh_rate_limit,
+        "members.Logout": settings.refresh_rate_limit,
+    }
+
+
 def create_app(runtime: Runtime) -> Flask:
     settings = runtime.settings
     # Catalog signs the tokens and verifies them on its own endpoints, so it cannot start without both keys.
@@ -32,7 +44,7 @@ def create_app(runtime: Runtime) -> Flask:
     ]
     if missing:
         raise MissingSettings(missing)
-    setup = [register_accounts(settings.jwt_private_key)]
+    setup = [register_accounts(settings.jwt_private_key), register_address_limits(settings, address_limits(settings))]
     if settings.upstreams:
         setup.append(register_proxy(settings.upstreams))
     return create_service_app(runtime, title="Academy catalog", blueprints=[members_blp, offers_blp], extra_setup=setup)

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from enum import StrEnum
+
+import idna
+from confusable_homoglyphs import confusables
+from zxcvbn import zxcvbn
 
 from shared.errors import Conflict, Unprocessable
 
@@ -43,9 +49,78 @@ SEAT_KINDS_BY_FORMAT: dict[str, frozenset[str]] = {
 }
 
 
+# Passwords after NIST SP 800-63B: length and a check against what attackers try first, no composition rules.
+# 12 characters: at the 8 that 800-63B-3 allows, even a slow hash falls to an offline search once the database
+# leaks, while 12 characters of a passphrase are easy to type (OWASP ASVS 4 asks 12; 800-63B-4 asks 15 when a
+# password is the only factor, a step to take once members may add a second one).
+MIN_PASSWORD_LENGTH = 12
+MAX_PASSWORD_LENGTH = 200
+# zxcvbn scores how many guesses a password takes, from its lists of common and leaked passwords, words, names,
+# keyboard patterns, repeats, sequences, dates and l33t spellings of them; 3 means at least 10^8 guesses.
+MIN_PASSWORD_SCORE = 3
+# zxcvbn's work grows with the square of the length (and its l33t variants), so only the start is scored: a
+# guesser has to find those characters first, and a weak start is weak whatever follows it.
+SCORED_PREFIX = 24
+EMAIL_MAX_LENGTH = 254
+WORDS = re.compile(r"[^\W_]+")
+
+
+def _refuse_email(detail: str) -> Unprocessable:
+    return Unprocessable(f"this e-mail address cannot be used: {detail}", errors={"email": [detail]})
+
+
 def normalise_email(email: str) -> str:
-    """The form e-mail addresses are stored and compared in, so that Ann@X.org and ann@x.org are one member."""
-    return email.strip().lower()
+    """The one form an e-mail address is stored and compared in, so that look-alikes cannot be two members.
+
+    NFKC folds full-width and other compatibility forms (ａｎｎ is ann), the local part is lower case, and the
+    domain is IDNA-encoded (UTS 46: Bücher.example is xn--bcher-kva.example). A local part or domain label
+    that mixes scripts (a Cyrillic а among Latin letters) is refused: no one needs one, and it would pass for
+    another member's address.
+    """
+    local, at, domain = unicodedata.normalize("NFKC", email.strip()).rpartition("@")
+    if not at or not local or not domain:
+        raise _refuse_email("expected name@domain")
+    local = local.lower()
+    try:
+        ascii_domain = idna.encode(domain, uts46=True).decode("ascii")
+        labels = idna.decode(ascii_domain).split(".")
+    except idna.IDNAError as exc:
+        raise _refuse_email("the domain is not a valid domain name") from exc
+    if any(confusables.is_mixed_script(part) for part in (local, *labels)):
+        raise _refuse_email("it mixes letters of different scripts")
+    address = f"{local}@{ascii_domain}"
+    if len(address) > EMAIL_MAX_LENGTH:
+        raise _refuse_email(f"longer than {EMAIL_MAX_LENGTH} characters once normalised")
+    return address
+
+
+def login_identifier(email: str) -> str:
+    """What a sign-in looks the address up by; one that could never register is simply an unknown address."""
+    try:
+        return normalise_email(email)
+    except Unprocessable:
+        return unicodedata.normalize("NFKC", email.strip()).lower()
+
+
+def check_password(password: str, *, context: Iterable[str], field: str = "password") -> None:
+    """Refuse passwords that are too short, too long, or quickly guessed; `context` are the member's own words
+    (address, name), which make a password guessable to anyone who knows whose it is."""
+
+    def refuse(detail: str) -> Unprocessable:
+        return Unprocessable(f"this password cannot be used: {detail}", errors={field: [detail]})
+
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise refuse(f"at least {MIN_PASSWORD_LENGTH} characters")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise refuse(f"at most {MAX_PASSWORD_LENGTH} characters")
+    context = [text for text in context if text]
+    words = {word for text in context for word in WORDS.findall(text.lower())}
+    if password.casefold() in {text.casefold() for text in context}:
+        raise refuse("it is your own e-mail address or name")
+    verdict = zxcvbn(password[:SCORED_PREFIX], user_inputs=[*context, *words, "academy", "cluster"])
+    if verdict["score"] < MIN_PASSWORD_SCORE:
+        hint = verdict["feedback"]["warning"] or "it is among the first an attacker would try"
+        raise refuse(f"too easy to guess: {hint.rstrip('.').lower()}; a few unusual words make a good one")
 
 
 def with_role(roles: Iterable[str], role: str) -> list[str]:

@@ -1,4 +1,4 @@
-"""Catalog's tables: members with their credentials, offers with their competences, and sessions."""
+"""Catalog's tables: members with their credentials and sign-in state, offers with their competences, sessions."""
 
 from __future__ import annotations
 
@@ -24,6 +24,32 @@ class Member(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     roles: Mapped[list[str]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class LoginThrottle(Base):
+    """Consecutive failed sign-ins for one e-mail address, registered or not, and the lock they led to."""
+
+    __tablename__ = "login_throttles"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)  # credentials.login_key of the address
+    failures: Mapped[int] = mapped_column(Integer)
+    locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    last_failure_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True, index=True)
+
+
+class RefreshToken(Base):
+    """One refresh token, stored as its digest; a family is every token that descends from one sign-in."""
+
+    __tablename__ = "refresh_tokens"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    family_id: Mapped[str] = mapped_column(String(36), index=True)
+    member_id: Mapped[str] = mapped_column(ForeignKey("members.id"), index=True)
+    status: Mapped[str] = mapped_column(String(10))  # credentials.TokenStatus
+    successor_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # The family's: a rotation does not extend it, so a session needs a fresh sign-in after REFRESH_TOKEN_DAYS.
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    rotated_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
 
 class OfferCompetence(Base):

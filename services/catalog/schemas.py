@@ -8,8 +8,7 @@ from datetime import UTC
 from flask import current_app
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
-from services.catalog.domain import LEVELS
-from shared.auth import TOKEN_TTL
+from services.catalog.domain import LEVELS, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from shared.events.declarations import FORMATS
 from shared.schemas import SearchArgs, StrictSchema, page_schema
 from shared.web import runtime_of
@@ -67,9 +66,18 @@ class UtcTimestamp(fields.AwareDateTime):
 
 
 # --- members and tokens -----------------------------------------------------------------------------------
+NEW_PASSWORD_RULES = {
+    "description": "at least 12 characters, no composition rules; refused (422) when it is among the common or "
+                   "leaked passwords, a keyboard pattern, a repetition, or the member's own address or name"
+}
+
+
 class Registration(StrictSchema):
-    email = fields.Email(required=True, validate=validate.Length(max=254))
-    password = fields.String(required=True, validate=validate.Length(min=10, max=200))
+    email = fields.Email(required=True, validate=validate.Length(max=254), metadata={
+        "description": "stored normalised (NFKC, lower case, IDNA domain); addresses mixing scripts are refused"
+    })
+    password = fields.String(required=True, validate=validate.Length(min=MIN_PASSWORD_LENGTH, max=MAX_PASSWORD_LENGTH),
+                             metadata=NEW_PASSWORD_RULES)
     display_name = Text(required=True, validate=validate.Length(min=1, max=100))
 
 
@@ -89,7 +97,22 @@ class TokenRequest(StrictSchema):
 class TokenOut(Schema):
     access_token = fields.String()
     token_type = fields.String(dump_default="Bearer")
-    expires_in = fields.Integer(dump_default=int(TOKEN_TTL.total_seconds()))
+    expires_in = fields.Integer(metadata={"description": "seconds the access token is valid (ACCESS_TOKEN_MINUTES)"})
+    refresh_token = fields.String(metadata={
+        "description": "opaque; exchange it once at /api/v1/auth/refresh for a new pair. Presenting it again "
+                       "revokes its whole session, except a retry within 30 seconds while the pair it was "
+                       "exchanged for is unused, which gets a new pair instead"
+    })
+
+
+class RefreshRequest(StrictSchema):
+    refresh_token = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+class PasswordChange(StrictSchema):
+    old_password = fields.String(required=True, validate=validate.Length(min=1, max=MAX_PASSWORD_LENGTH))
+    new_password = fields.String(required=True, metadata=NEW_PASSWORD_RULES,
+                                 validate=validate.Length(min=MIN_PASSWORD_LENGTH, max=MAX_PASSWORD_LENGTH))
 
 
 # --- sessions ---------------------------------------------------------------------------------------------
