@@ -26,9 +26,6 @@ test: lint
 bench: $(STAMP)
 	$(BIN)/python bench/bus.py
 
-.PHONY: bench-booking
-bench-booking: $(STAMP)  # BENCH_ARGS=--quick for a short run
-	$(BIN)/python bench/booking.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache
