@@ -26,6 +26,5 @@ test: lint
 bench: $(STAMP)
 	$(BIN)/python bench/bus.py
 
-
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache
