@@ -142,7 +142,8 @@ def cmd_roles(args) -> None:
     try:
         with make_session_factory(engine).begin() as db:
             member = grant_role(db, args.email, args.role)
-            print(f"{member.email} now has the roles: {', '.join(member.roles)} (in tokens issued from now on)")
+            print(f"{member.email} now has the roles: {', '.join(member.roles)}; "
+                  "their sessions have ended, so the next sign-in's tokens carry it")
     except DomainError as exc:
         raise SystemExit(f"academy: {exc.detail}") from exc
     except OperationalError as exc:
