@@ -17,8 +17,12 @@ from shared.events.registry import Event, declare
 
 FORMATS = ("online", "in_person", "hybrid")
 SEAT_FORMATS = ("online", "in_person")
+LANGUAGES = ("de", "en")
+VAT_RATES = (0, 7, 19)
 NOT_NEGATIVE = validate.Range(min=0)
 CURRENCY = validate.Length(equal=3)
+LEVEL = validate.Range(min=1, max=5)
+PERCENT = validate.Range(min=0, max=100)
 
 
 # --- catalog ----------------------------------------------------------------------------------------------
@@ -30,6 +34,76 @@ class MemberRegistered(Event):
     email: str = wire(validate=validate.Email())
     display_name: str
     registered_at: datetime
+    # Added compatibly: members registered before these existed read as English speakers in Berlin.
+    preferred_language: str = wire(default="en", validate=validate.OneOf(LANGUAGES))
+    time_zone: str = "Europe/Berlin"
+
+
+@declare("member.updated", 1, owner="catalog", subject="member_id")
+class MemberUpdated(Event):
+    """A member changed their profile. The whole profile, so consumers keep the latest by `updated_at`."""
+
+    member_id: str
+    email: str = wire(validate=validate.Email())
+    display_name: str
+    organisation: str | None = None
+    # ISO 3166-2 for a German state (`DE-BW`) or ISO 3166-1 alpha-2 for a country.
+    region: str | None = None
+    languages: list[str] = wire(default_factory=list)
+    preferred_language: str = wire(validate=validate.OneOf(LANGUAGES))
+    career_stage: str | None = None
+    preferred_formats: list[str] = wire(default_factory=list)
+    time_zone: str
+    updated_at: datetime
+
+
+@declare("member.deleted", 1, owner="catalog", subject="member_id")
+class MemberDeleted(Event):
+    """A member deleted their account: every service anonymises what it holds about them."""
+
+    member_id: str
+    deleted_at: datetime
+
+
+@dataclass(frozen=True)
+class ProviderShare:
+    """One provider of an offer and their percent of the providers' part; an offer's shares sum to 100."""
+
+    member_id: str
+    share_percent: int = wire(validate=validate.Range(min=1, max=100))
+
+
+@dataclass(frozen=True)
+class FeeTier:
+    """Cancelling fewer than `days_before` days before the start costs `fee_percent` of the price."""
+
+    days_before: int = wire(validate=NOT_NEGATIVE)
+    fee_percent: int = wire(validate=PERCENT)
+
+
+@dataclass(frozen=True, kw_only=True)
+class OfferSnapshot:
+    """What the other services need of an offer, so nobody calls the catalog back."""
+
+    title: str
+    summary: str = ""
+    format: str = wire(validate=validate.OneOf(FORMATS))
+    languages: list[str]
+    # Codes of the competence framework (framework.published) and the areas they belong to.
+    competences: list[str]
+    areas: list[str]
+    level: int = wire(validate=LEVEL)
+    price_cents: int = wire(validate=NOT_NEGATIVE)
+    currency: str = wire(validate=CURRENCY)
+    vat_rate: int = wire(validate=validate.OneOf(VAT_RATES))
+    providers: list[ProviderShare]
+    # Ordered from the most days before the start; no tier applies -> free cancellation.
+    cancellation_policy: str
+    fee_tiers: list[FeeTier] = wire(default_factory=list)
+    minimum_participants: int = wire(default=0, validate=NOT_NEGATIVE)
+    maximum_participants: int | None = None
+    decision_days_before: int = wire(default=7, validate=validate.Range(min=0, max=365))
+    region: str | None = None
 
 
 @declare("offer.published", 1, owner="catalog", subject="offer_id")
@@ -50,6 +124,70 @@ class OfferPublished(Event):
     # Go / no-go: this many days before its start a session with fewer seats taken than the minimum is called off.
     minimum_participants: int = wire(default=0, validate=NOT_NEGATIVE)
     decision_days_before: int = wire(default=7, validate=validate.Range(min=0, max=365))
+
+
+@declare("offer.published", 2, owner="catalog", subject="offer_id")
+class OfferPublishedV2(Event):
+    """An offer passed peer review and can be booked: its full snapshot (v1 named one provider and a
+    basic/advanced/expert level; v2 has co-providers with shares, framework levels 1-5, VAT and the policy)."""
+
+    offer_id: str
+    offer: OfferSnapshot
+    published_at: datetime
+
+
+@declare("offer.updated", 1, owner="catalog", subject="offer_id")
+class OfferUpdated(Event):
+    """A published offer changed; price, VAT and policy apply to bookings made from `updated_at` on."""
+
+    offer_id: str
+    offer: OfferSnapshot
+    updated_at: datetime
+
+
+@declare("offer.withdrawn", 1, owner="catalog", subject="offer_id")
+class OfferWithdrawn(Event):
+    """A provider withdrew a published offer: it can no longer be found or booked; booked sessions stay."""
+
+    offer_id: str
+    withdrawn_at: datetime
+
+
+@declare("offer.reviewed", 1, owner="catalog", subject="offer_id")
+class OfferReviewed(Event):
+    """A reviewer approved an offer or asked its providers for changes."""
+
+    offer_id: str
+    title: str
+    provider_ids: list[str]
+    reviewer_id: str
+    decision: str = wire(validate=validate.OneOf(("approve", "request_changes")))
+    comment: str = ""
+    reviewed_at: datetime
+
+
+@declare("coprovider.invited", 1, owner="catalog", subject="offer_id")
+class CoproviderInvited(Event):
+    """A provider invited a member to co-teach an offer; the offer waits for every co-provider's consent."""
+
+    offer_id: str
+    title: str
+    member_id: str
+    invited_by: str
+    share_percent: int = wire(validate=validate.Range(min=1, max=100))
+    invited_at: datetime
+
+
+@declare("topic_request.answered", 1, owner="catalog", subject="topic_request_id")
+class TopicRequestAnswered(Event):
+    """A provider answered a topic request with an offer; `member_ids` are everyone who asked or voted."""
+
+    topic_request_id: str
+    title: str
+    offer_id: str
+    offer_title: str
+    member_ids: list[str]
+    answered_at: datetime
 
 
 @declare("session.scheduled", 1, owner="catalog", subject="session_id")
@@ -217,6 +355,61 @@ class InvoiceIssued(Event):
     issued_at: datetime
 
 
+@declare("credit_note.issued", 1, owner="billing", subject="credit_note_id")
+class CreditNoteIssued(Event):
+    """An invoice was credited, in part (a cancellation's refund) or in full (a session cancelled or called
+    off)."""
+
+    credit_note_id: str
+    number: str
+    invoice_id: str
+    invoice_number: str
+    booking_id: str
+    member_id: str
+    offer_id: str
+    total_cents: int = wire(validate=NOT_NEGATIVE)
+    currency: str = wire(validate=CURRENCY)
+    reason: str
+    issued_at: datetime
+
+
+@declare("payout.issued", 1, owner="billing", subject="payout_id")
+class PayoutIssued(Event):
+    """A provider's monthly statement: released shares minus reversals, paid out or converted into credits."""
+
+    payout_id: str
+    provider_id: str
+    period: str = wire(validate=validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$"))
+    amount_cents: int
+    credits_cents: int = wire(default=0, validate=NOT_NEGATIVE)
+    currency: str = wire(validate=CURRENCY)
+    issued_at: datetime
+
+
+# --- assessment -------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class FrameworkEntry:
+    """A competence area, a competence or a career path of the framework, named in German and English."""
+
+    code: str
+    name_de: str
+    name_en: str
+    # For a competence: the code of its area; empty for areas and career paths.
+    area: str = ""
+
+
+@declare("framework.published", 1, owner="assessment", subject="framework_version")
+class FrameworkPublished(Event):
+    """A version of the competence framework took effect: its areas, competences (levels 1-5) and career
+    paths. Consumers keep the latest version."""
+
+    framework_version: str
+    areas: list[FrameworkEntry]
+    competences: list[FrameworkEntry]
+    career_paths: list[FrameworkEntry]
+    published_at: datetime
+
+
 # --- notify -----------------------------------------------------------------------------------------------
 @declare("notification.delivered", 1, owner="notify", subject="notification_id")
 class NotificationDelivered(Event):
@@ -227,3 +420,15 @@ class NotificationDelivered(Event):
     channel: str = wire(validate=validate.OneOf(("inbox", "email")))
     cause_event_id: str
     delivered_at: datetime
+
+
+@declare("notification.failed", 1, owner="notify", subject="notification_id")
+class NotificationFailed(Event):
+    """A message could not be delivered for good (the mail server refused it permanently)."""
+
+    notification_id: str
+    member_id: str
+    channel: str = wire(validate=validate.OneOf(("inbox", "email")))
+    cause_event_id: str
+    reason: str
+    failed_at: datetime

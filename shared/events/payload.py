@@ -12,9 +12,9 @@ from typing import Any
 from marshmallow import Schema, fields, post_load
 
 
-def wire(*, default: Any = dataclasses.MISSING, **options: Any) -> Any:
+def wire(*, default: Any = dataclasses.MISSING, default_factory: Any = dataclasses.MISSING, **options: Any) -> Any:
     """A payload field with options for its marshmallow field, such as `validate=` or `keys=`."""
-    return dataclasses.field(default=default, metadata={"wire": options})
+    return dataclasses.field(default=default, default_factory=default_factory, metadata={"wire": options})
 
 
 _SIMPLE: dict[Any, Any] = {
@@ -31,10 +31,11 @@ def data_schema(payload: type) -> type[Schema]:
     hints = typing.get_type_hints(payload)
     declared: dict[str, Any] = {}
     for field in dataclasses.fields(payload):
-        has_default = field.default is not dataclasses.MISSING
+        has_factory = field.default_factory is not dataclasses.MISSING
+        has_default = has_factory or field.default is not dataclasses.MISSING
         options: dict[str, Any] = {"required": not has_default}
         if has_default:
-            options["load_default"] = field.default
+            options["load_default"] = field.default_factory if has_factory else field.default
         hint, nullable = _unwrap_optional(hints[field.name])
         if nullable:
             options["allow_none"] = True
