@@ -141,7 +141,9 @@ def place_booking(db: Session, member_id: str, session_id: str, format: str) -> 
     now = datetime.now(UTC)
     check_bookable(format, seats.seats.capacity, bool(already), starts_at=record.starts_at, now=now)
     offer = db.get(OfferRecord, record.offer_id)
-    if offer is not None and offer.provider_id == member_id:
+    if offer is not None and offer.withdrawn_at is not None:
+        raise Conflict("this offer was withdrawn by its providers and takes no more bookings")
+    if offer is not None and offer.is_provider(member_id):
         raise Conflict("providers do not book their own sessions")
     booking = Booking(
         id=str(uuid.uuid4()),
@@ -151,7 +153,9 @@ def place_booking(db: Session, member_id: str, session_id: str, format: str) -> 
         format=format,
         price_cents=offer.price_cents if offer else None,
         currency=offer.currency if offer else None,
-        cancellation_policy=policy_to_json(DEFAULT_CANCELLATION_POLICY),
+        # The policy in force when the seat was booked: a later change of the offer does not reach it.
+        cancellation_policy=(offer.cancellation_policy if offer and offer.cancellation_policy
+                             else policy_to_json(DEFAULT_CANCELLATION_POLICY)),
         created_at=now,
         session=record,
     )
@@ -237,8 +241,8 @@ def record_attendance(db: Session, principal: Principal, session_id: str, bookin
     offer = db.get(OfferRecord, record.offer_id) if record else None
     if record is None or offer is None:
         raise NotFound(f"session {session_id} not found")
-    if offer.provider_id != principal.member_id:
-        raise Forbidden("only the provider of this session records its attendance")
+    if not offer.is_provider(principal.member_id):
+        raise Forbidden("only a provider of this session records its attendance")
     now = datetime.now(UTC)
     check_attendance_window(starts_at=record.starts_at, ends_at=record.ends_at, now=now)
     holders = list(db.scalars(
@@ -294,7 +298,8 @@ def _certificate_content(db: Session, certificate: Certificate) -> CertificateCo
     booking = certificate.booking
     offer = db.get(OfferRecord, booking.offer_id)
     holder = db.get(MemberRecord, booking.member_id)
-    provider = db.get(MemberRecord, offer.provider_id) if offer else None
+    providers = db.scalars(select(MemberRecord).where(
+        MemberRecord.member_id.in_(offer.provider_ids or [offer.provider_id]))).all() if offer else []
     return CertificateContent(
         certificate_id=certificate.id,
         holder=holder.display_name if holder else "Academy member",
@@ -303,7 +308,7 @@ def _certificate_content(db: Session, certificate: Certificate) -> CertificateCo
         hours=session_hours(booking.session.starts_at, booking.session.ends_at),
         competences=list(offer.competences or []) if offer else [],
         level=offer.level if offer else None,
-        providers=[provider.display_name] if provider else [],
+        providers=sorted(provider.display_name for provider in providers),
         verify_path=f"/api/v1/certificates/{certificate.id}",
     )
 
@@ -360,6 +365,14 @@ def keep_offer(db: Session, offer: OfferRecord) -> None:
     for record in db.scalars(select(SessionRecord).where(SessionRecord.offer_id == offer.offer_id,
                                                          SessionRecord.decided_at.is_(None))):
         record.decision_at = decision_time(record.starts_at, offer.decision_days_before)
+
+
+def withdraw_offer(db: Session, offer_id: str, withdrawn_at: datetime) -> None:
+    """No more bookings for a withdrawn offer; seats already booked stay, as their sessions still take place."""
+    offer = db.get(OfferRecord, offer_id)
+    if offer is None:
+        raise RetryLater(f"offer {offer_id} is not known yet")
+    offer.withdrawn_at = withdrawn_at
 
 
 # --- availability -----------------------------------------------------------------------------------------
@@ -470,17 +483,18 @@ def participants_of(db: Session, principal: Principal, session_id: str) -> list[
     offer = db.get(OfferRecord, record.offer_id) if record else None
     if offer is None:
         raise NotFound(f"session {session_id} not found")
-    if offer.provider_id != principal.member_id:
-        raise Forbidden("only the provider of this session sees its participants")
+    if not offer.is_provider(principal.member_id):
+        raise Forbidden("only a provider of this session sees its participants")
     rows = db.execute(
-        select(Booking, MemberRecord.display_name)
+        select(Booking, MemberRecord.display_name, MemberRecord.organisation)
         .outerjoin(MemberRecord, MemberRecord.member_id == Booking.member_id)
         .where(Booking.session_id == session_id, Booking.status != BookingStatus.CANCELLED.value)
         .order_by(Booking.status, Booking.waiting_position, Booking.created_at)
     ).all()
-    return [{"booking_id": booking.id, "name": name or "Academy member", "format": booking.format,
-             "status": booking.status, "waiting_position": booking.waiting_position, "attended": booking.attended}
-            for booking, name in rows]
+    return [{"booking_id": booking.id, "name": name or "Academy member", "organisation": organisation,
+             "format": booking.format, "status": booking.status, "waiting_position": booking.waiting_position,
+             "attended": booking.attended}
+            for booking, name, organisation in rows]
 
 
 def calendar_entry(db: Session, principal: Principal, booking_id: str) -> bytes:

@@ -148,6 +148,16 @@ def cancellation_terms(
     return CancellationTerms(fee, paid_cents - fee)
 
 
+def policy_from_offer(tiers: Sequence[tuple[int, int]]) -> tuple[FeeTier, ...]:
+    """Booking's tiers from an offer's `(days_before, fee_percent)` tiers, where cancelling fewer than
+    `days_before` days before the start costs `fee_percent` (the nearest such tier wins, none: free)."""
+    policy, percent = [], 0
+    for days_before, fee_percent in sorted(tiers, reverse=True):
+        policy.append(FeeTier(days_before, percent))
+        percent = fee_percent
+    return (*policy, FeeTier(0, percent))
+
+
 def policy_to_json(policy: Sequence[FeeTier]) -> list[dict[str, int]]:
     return [{"days_before": tier.days_before, "percent": tier.percent} for tier in policy]
 

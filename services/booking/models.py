@@ -15,20 +15,30 @@ class Base(DeclarativeBase):
 
 
 class MemberRecord(Base):
-    """What booking knows of a member (from member.registered): the name a certificate and a provider show."""
+    """What booking knows of a member (from member.registered and member.updated): the name and organisation a
+    certificate and a provider's participant list show."""
 
     __tablename__ = "members"
     member_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     display_name: Mapped[str] = mapped_column(String(200))
+    organisation: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # Profiles arrive in any order: the newest update wins, and nothing brings back a deleted member.
+    updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
 
 class OfferRecord(Base):
-    """What booking knows of a published offer (from offer.published): title and price for the booking's
-    snapshot, competences and level for the certificate."""
+    """What booking knows of a published offer (from offer.published and offer.updated): title, price and
+    cancellation policy for the booking's snapshot, its providers, competences and level for the certificate."""
 
     __tablename__ = "offers"
     offer_id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    provider_id: Mapped[str] = mapped_column(String(36))
+    provider_id: Mapped[str] = mapped_column(String(36))  # the first provider
+    # Every provider, co-providers included (offer.published v2); None for an offer known only from v1.
+    provider_ids: Mapped[list | None] = mapped_column(JSON, nullable=True)
+    # The offer's fee tiers in booking's form (domain.policy_to_json); None: the default policy.
+    cancellation_policy: Mapped[list | None] = mapped_column(JSON, nullable=True)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     title: Mapped[str] = mapped_column(String(200))
     price_cents: Mapped[int | None] = mapped_column(Integer, nullable=True)
     currency: Mapped[str | None] = mapped_column(String(3), nullable=True)
@@ -36,6 +46,9 @@ class OfferRecord(Base):
     level: Mapped[str | None] = mapped_column(String(20), nullable=True)
     minimum_participants: Mapped[int] = mapped_column(Integer, default=0)
     decision_days_before: Mapped[int] = mapped_column(Integer, default=7)
+
+    def is_provider(self, member_id: str) -> bool:
+        return member_id in (self.provider_ids or [self.provider_id])
 
 
 class SessionRecord(Base):

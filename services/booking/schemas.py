@@ -87,6 +87,7 @@ class CertificateVerification(Schema):
 class ParticipantOut(Schema):
     booking_id = fields.String()
     name = fields.String()
+    organisation = fields.String(allow_none=True)
     format = fields.String()
     status = fields.String()
     waiting_position = fields.Integer(allow_none=True)

@@ -70,7 +70,8 @@ def test_the_provider_sees_participants_by_name_and_nobody_else_does(client, con
     assert answer.status_code == 200
     assert [(p["name"], p["status"], p["waiting_position"]) for p in answer.json["items"]] == \
         [("Ann Weber", "confirmed", None), ("Ben Roth", "waitlisted", 1)]
-    assert set(answer.json["items"][0]) == {"booking_id", "name", "format", "status", "waiting_position", "attended"}
+    assert set(answer.json["items"][0]) == {"booking_id", "name", "organisation", "format", "status",
+                                            "waiting_position", "attended"}
     assert client.get(f"/api/v1/sessions/{session_id}/participants", headers=bearer("ann")).status_code == 403
 
 

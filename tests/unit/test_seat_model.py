@@ -15,6 +15,7 @@ from services.booking.domain import (
     FeeTier,
     FormatSeats,
     cancellation_terms,
+    policy_from_offer,
 )
 from shared.errors import Conflict
 
@@ -158,3 +159,21 @@ def test_a_promoted_member_cancels_free_for_a_day():
 def test_nothing_can_be_cancelled_once_the_session_started():
     with pytest.raises(Conflict):
         cancellation_terms(paid_cents=100, policy=DEFAULT_CANCELLATION_POLICY, starts_at=NOW, now=NOW)
+
+
+@given(
+    tiers=st.dictionaries(st.integers(min_value=0, max_value=60), st.integers(min_value=0, max_value=100),
+                          max_size=5),
+    ahead=st.timedeltas(min_value=timedelta(seconds=1), max_value=timedelta(days=90)),
+)
+def test_an_offers_tiers_charge_the_nearest_tier_the_time_left_falls_under(tiers, ahead):
+    """An offer states "fewer than N days before the start costs P %"; booking's tiers must charge the same."""
+    under = [days for days in tiers if ahead < timedelta(days=days)]
+    percent = tiers[min(under)] if under else 0
+    terms = cancellation_terms(paid_cents=10_000, policy=policy_from_offer(list(tiers.items())),
+                               starts_at=NOW + ahead, now=NOW)
+    assert terms.fee_cents == percent * 100
+
+
+def test_the_default_policy_stated_as_an_offer_states_it():
+    assert policy_from_offer([(3, 100), (14, 50)]) == DEFAULT_CANCELLATION_POLICY
