@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select, update
+import psycopg
+from sqlalchemy import Engine, delete, func, select, text
 from sqlalchemy.event import listens_for
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -20,11 +23,25 @@ log = logging.getLogger(__name__)
 
 # Notified after a commit that wrote outbox rows, so in-process relays publish at once instead of polling.
 _outbox_written = threading.Condition()
+# PostgreSQL: the writing transaction also NOTIFYs this channel, which wakes the relays of other processes
+# (each service has its own database, and a channel is per database).
+NOTIFY_CHANNEL = "academy_outbox"
+# A sequence number below newer published ones may still commit (its transaction began earlier); the relay
+# looks back at it this long, and its periodic full scan finds what commits later still.
+GAP_PATIENCE_SECONDS = 5.0
+FULL_SCAN_SECONDS = 30.0
+GAPS_TRACKED = 10_000  # at most this far below the newest row published; the full scan sees further back
 
 
 def wait_for_outbox(timeout: float) -> None:
     with _outbox_written:
         _outbox_written.wait(timeout)
+
+
+def outbox_written() -> None:
+    """Wake the relays of this process."""
+    with _outbox_written:
+        _outbox_written.notify_all()
 
 
 def record_event(db: Session, event: Event) -> dict:
@@ -38,15 +55,17 @@ def record_event(db: Session, event: Event) -> dict:
             created_at=datetime.now(UTC),
         )
     )
-    db.info["outbox_written"] = True
+    if not db.info.get("outbox_written"):
+        db.info["outbox_written"] = True
+        if db.get_bind().dialect.name == "postgresql":
+            db.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
     return envelope
 
 
 @listens_for(Session, "after_commit")
 def _signal_relay(db: Session) -> None:
     if db.info.pop("outbox_written", False):
-        with _outbox_written:
-            _outbox_written.notify_all()
+        outbox_written()
 
 
 @listens_for(Session, "after_rollback")
@@ -54,22 +73,69 @@ def _forget_rolled_back(db: Session) -> None:
     db.info.pop("outbox_written", None)
 
 
+class Watermark:
+    """Where a relay's next look into a PostgreSQL outbox starts, so that its cost does not grow with the
+    rows already published.
+
+    Published rows are deleted, but PostgreSQL keeps their index entries until a vacuum, and a scan from the
+    start would step over every one of them. Starting above the highest sequence number published skips
+    them; a number below it that was not seen yet (its transaction was still open, or another relay holds
+    it) is looked at again for `GAP_PATIENCE_SECONDS`, and a full scan every `FULL_SCAN_SECONDS` finds
+    whatever commits even later.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic):
+        self.clock = clock
+        self.seen = 0  # the highest sequence number this relay published
+        self.gaps: dict[int, float] = {}  # unseen numbers below `seen` -> when first missed
+        self.next_full_scan = clock() + FULL_SCAN_SECONDS
+
+    def floor(self) -> int:
+        """Look at rows above this sequence number."""
+        now = self.clock()
+        if now >= self.next_full_scan:
+            self.next_full_scan = now + FULL_SCAN_SECONDS
+            return 0
+        self.gaps = {seq: since for seq, since in self.gaps.items() if now - since < GAP_PATIENCE_SECONDS}
+        return min(self.gaps) - 1 if self.gaps else self.seen
+
+    def advance(self, published: list[int]) -> None:
+        """`published` are the numbers one look found (in order) and published."""
+        now = self.clock()
+        for seq in published:
+            self.gaps.pop(seq, None)
+        top = published[-1]
+        if top <= self.seen:
+            return
+        # Unseen numbers between what was known and the top may still commit (after a restart, rows far below
+        # are long published: only the nearest are watched).
+        found = set(published)
+        for seq in range(max(self.seen, top - GAPS_TRACKED) + 1, top):
+            if seq not in found:
+                self.gaps.setdefault(seq, now)
+        self.seen = top
+
+
 class OutboxRelay:
-    """Publishes unpublished outbox rows in order, in batches, marking them only after the broker confirmed."""
+    """Publishes outbox rows in order, in batches, deleting them only after the broker confirmed them."""
 
     def __init__(self, service: str, session_factory: sessionmaker, bus, batch_size: int = 500):
         self.service = service
         self.session_factory = session_factory
         self.bus = bus
         self.batch_size = batch_size
+        # SQLite removes deleted rows from its B-tree at once (and reuses their numbers): it needs no watermark.
+        postgres = session_factory.kw["bind"].dialect.name == "postgresql"
+        self.watermark = Watermark() if postgres else None
 
     def relay_once(self) -> int:
         """Publish one batch; returns how many rows went out."""
+        floor = self.watermark.floor() if self.watermark else 0
         with self.session_factory.begin() as db:
             # SKIP LOCKED lets several relay replicas share one outbox without publishing the same rows.
             rows = db.execute(
                 select(outbox.c.seq, outbox.c.routing_key, outbox.c.body, outbox.c.event_id)
-                .where(outbox.c.published_at.is_(None))
+                .where(outbox.c.seq > floor)
                 .order_by(outbox.c.seq)
                 .limit(self.batch_size)
                 .with_for_update(skip_locked=True)
@@ -78,11 +144,9 @@ class OutboxRelay:
                 return 0
             self.bus.publish([(row.routing_key, row.body.encode(), row.event_id) for row in rows])
             # A crash before this commit republishes the batch after restart; consumers skip events they processed.
-            db.execute(
-                update(outbox)
-                .where(outbox.c.seq.in_([row.seq for row in rows]))
-                .values(published_at=datetime.now(UTC))
-            )
+            db.execute(delete(outbox).where(outbox.c.seq.in_([row.seq for row in rows])))
+        if self.watermark:
+            self.watermark.advance([row.seq for row in rows])
         for row in rows:
             metrics.EVENTS_PUBLISHED.labels(self.service, row.routing_key).inc()
         return len(rows)
@@ -90,9 +154,26 @@ class OutboxRelay:
     def backlog(self) -> tuple[int, float]:
         """Unpublished rows and the age in seconds of the oldest one."""
         with self.session_factory() as db:
-            count, oldest = db.execute(
-                select(func.count(), func.min(outbox.c.created_at)).where(outbox.c.published_at.is_(None))
-            ).one()
+            count, oldest = db.execute(select(func.count(), func.min(outbox.c.created_at))).one()
         if oldest is None:
             return count, 0.0
         return count, (datetime.now(UTC) - oldest).total_seconds()
+
+
+def listen_for_outbox(engine: Engine, stop_event: threading.Event, poll_seconds: float = 1.0) -> None:
+    """PostgreSQL: wake this process's relays whenever another process commits outbox rows.
+
+    Runs until `stop_event` is set, on a connection of its own (a LISTEN must not go back into the pool);
+    a lost connection is opened again, and meanwhile the relays fall back to polling.
+    """
+    url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    while not stop_event.is_set():
+        try:
+            with psycopg.connect(url, autocommit=True) as connection:
+                connection.execute(f"LISTEN {NOTIFY_CHANNEL}")
+                while not stop_event.is_set():
+                    for _ in connection.notifies(timeout=poll_seconds, stop_after=1):
+                        outbox_written()
+        except psycopg.Error as exc:
+            log.warning("listening for outbox rows failed (%s); polling meanwhile", exc)
+            stop_event.wait(poll_seconds)

@@ -12,7 +12,7 @@ from shared.config import SERVICES
 from shared.consumer import EventConsumer
 from shared.events.topology import queue_bindings
 from shared.housekeeping import purge_messages
-from shared.outbox import OutboxRelay, wait_for_outbox
+from shared.outbox import OutboxRelay, listen_for_outbox, wait_for_outbox
 from shared.service import Runtime, ServiceDefinition
 from shared.side_effects import SideEffectDispatcher
 
@@ -44,6 +44,8 @@ class Worker:
             targets.append(("dispatcher", lambda: self.dispatcher.run(self.stop_event)))
         if self.definition.scheduled:
             targets.append(("scheduler", self._scheduler_loop))
+        if self.runtime.engine.dialect.name == "postgresql":  # the web processes write outbox rows too
+            targets.append(("listener", lambda: listen_for_outbox(self.runtime.engine, self.stop_event)))
         for role, target in targets:
             thread = threading.Thread(target=target, name=f"{self.definition.name}-{role}", daemon=True)
             thread.start()
@@ -122,9 +124,9 @@ class Worker:
         except Exception as exc:  # noqa: BLE001 - try again at the next interval
             log.warning("purging old messages of %s failed: %s", self.definition.name, exc)
             return
-        if purged.published_events or purged.processed_events or purged.idempotency_keys:
-            log.info("purged %s published outbox rows, %s processed event ids and %s idempotency keys",
-                     purged.published_events, purged.processed_events, purged.idempotency_keys)
+        if purged.processed_events or purged.idempotency_keys:
+            log.info("purged %s processed event ids and %s idempotency keys",
+                     purged.processed_events, purged.idempotency_keys)
 
     def stop(self, timeout: float = 10.0) -> None:
         self.stop_event.set()

@@ -95,7 +95,7 @@ class Harness:
 
     def unpublished(self) -> int:
         with self.session_factory() as db:
-            return db.scalar(select(func.count()).where(outbox.c.published_at.is_(None)))
+            return db.scalar(select(func.count()).select_from(outbox))
 
 
 def wait_for(predicate, timeout: float = 15.0, interval: float = 0.05):

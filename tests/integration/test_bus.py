@@ -55,14 +55,14 @@ def test_a_rolled_back_transaction_publishes_nothing(harness):
 
 def test_redelivering_the_same_event_changes_nothing_twice(harness):
     harness.commit_events(["once"])
-    harness.relay.relay_once()
-    wait_for(lambda: harness.handled_subjects() == ["once"])
-
-    # Publish the very same envelope again, as a relay that crashed before marking its batch would.
     with harness.session_factory() as db:
         from shared.tables import outbox
 
         row = db.execute(outbox.select()).one()
+    harness.relay.relay_once()
+    wait_for(lambda: harness.handled_subjects() == ["once"])
+
+    # Publish the very same envelope again, as a relay that crashed before deleting its batch would.
     harness.bus.publish([(row.routing_key, row.body.encode(), row.event_id)] * 3)
     time.sleep(QUIET_SECONDS)
 
