@@ -22,12 +22,20 @@ def _settings(service: str, require: tuple[str, ...] = ()) -> Settings:
 
 
 def cmd_run(args) -> None:
+    data_dir = Path(os.environ.get("ACADEMY_DATA_DIR") or "var").resolve()
+    # Metrics of every process are summed from files in this folder; it must be set before prometheus_client
+    # is first imported, which is why the academy is imported only below.
+    metrics_dir = data_dir / "metrics"
+    metrics_dir.mkdir(parents=True, exist_ok=True)
+    for stale in metrics_dir.glob("*.db"):  # an earlier run's counters would be added to this run's
+        stale.unlink()
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+
     from academy.embedded import serve_embedded
     from shared.logs import configure_logging
 
     configure_logging("academy", os.environ.get("LOG_LEVEL", "INFO"))
-    data_dir = Path(os.environ.get("ACADEMY_DATA_DIR") or "var").resolve()
-    serve_embedded(data_dir, args.host, args.port, args.demo)
+    serve_embedded(data_dir, args.host, args.port, args.demo, args.workers or os.cpu_count() or 1)
 
 
 def cmd_serve(args) -> None:
@@ -180,9 +188,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="academy", description="The Virtual Cluster Academy")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    run = commands.add_parser("run", help="the whole academy in one process (SQLite, local bus)")
+    run = commands.add_parser("run", help="the whole academy on this machine (SQLite, local bus)")
     run.add_argument("--port", type=int, default=8000)
     run.add_argument("--host", default="127.0.0.1")
+    run.add_argument("--workers", type=int, help="web processes (default: one per core)")
     run.add_argument("--demo", action="store_true", help="seed demo members, offers and sessions")
     run.set_defaults(handler=cmd_run)
 

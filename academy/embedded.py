@@ -1,20 +1,24 @@
-"""All five services in one process on one port, over SQLite files and the local bus."""
+"""All five services on one machine and one port, over SQLite files and the local bus (`academy run`)."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
+import socket
 import threading
 from pathlib import Path
 
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from prometheus_client import multiprocess
 
+from academy.gunicorn_app import AcademyApplication
 from academy.registry import load_all
 from services.catalog.gateway import upstream_for
 from shared.auth import ensure_keypair
 from shared.config import Settings
 from shared.migrations import upgrade
+from shared.outbox import listen_for_wakes, wake_relays_at
 from shared.service import Runtime
 from shared.web import unsafe_path
 from shared.worker import Worker
@@ -47,80 +51,131 @@ class GatewayDispatcher:
         return app(environ, start_response)
 
 
-def embedded_env(data_dir: Path) -> dict[str, str]:
-    """The environment the services see: the data dir and generated keys.
+def use_embedded_environment(data_dir: Path) -> None:
+    """The environment every process of the academy sees: the data dir and generated keys.
 
     A shared DATABASE_URL would put five services into one schema, so it is dropped; each service may get a
     database of its own through <SERVICE>_DATABASE_URL instead.
     """
     private_key, public_key = ensure_keypair(data_dir / "keys")
-    env = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}
-    env.setdefault("JWT_PRIVATE_KEY_FILE", str(private_key))
-    env.setdefault("JWT_PUBLIC_KEY_FILE", str(public_key))
-    env["ACADEMY_DATA_DIR"] = str(data_dir)
-    return env
+    os.environ.pop("DATABASE_URL", None)
+    os.environ.setdefault("JWT_PRIVATE_KEY_FILE", str(private_key))
+    os.environ.setdefault("JWT_PUBLIC_KEY_FILE", str(public_key))
+    os.environ["ACADEMY_DATA_DIR"] = str(data_dir)
 
 
-class EmbeddedAcademy:
-    def __init__(self, data_dir: Path):
-        self.data_dir = data_dir
-        self.definitions = load_all()
-        env = embedded_env(data_dir)
-        self.runtimes = {name: Runtime(Settings.from_env(name, env)) for name in self.definitions}
-        self.workers: list[Worker] = []
-        self.app = None
-
-    def start(self) -> GatewayDispatcher:
-        """Migrate every database, start every worker, and return the WSGI app of the whole academy."""
-        for name, definition in self.definitions.items():
-            upgrade(definition, self.runtimes[name].engine)
-        apps = {name: definition.create_app(self.runtimes[name]) for name, definition in self.definitions.items()}
-        for name, definition in self.definitions.items():
-            worker = Worker(definition, self.runtimes[name])
-            worker.start()
-            self.workers.append(worker)
-        self.app = GatewayDispatcher(apps)
-        return self.app
-
-    def stop(self) -> None:
-        for worker in self.workers:
-            worker.stop()
-        for runtime in self.runtimes.values():
-            runtime.close()
+def academy_apps(runtimes: dict[str, Runtime]) -> GatewayDispatcher:
+    return GatewayDispatcher({name: definition.create_app(runtimes[name]) for name, definition in load_all().items()})
 
 
-class RequestHandler(WSGIRequestHandler):
-    """werkzeug's handler, naming no versions in `Server`: they only tell an attacker which flaws to try."""
-
-    def version_string(self) -> str:
-        return "academy"
+def open_runtimes() -> dict[str, Runtime]:
+    return {name: Runtime(Settings.from_env(name)) for name in load_all()}
 
 
-def embedded_server(host: str, port: int, app) -> BaseWSGIServer:
-    """The threaded HTTP server of `academy run`."""
-    return make_server(host, port, app, threaded=True, request_handler=RequestHandler)
+def close_runtimes(runtimes: dict[str, Runtime]) -> None:
+    for runtime in runtimes.values():
+        runtime.close()
 
 
-def serve_embedded(data_dir: Path, host: str, port: int, demo: bool) -> None:
-    academy = EmbeddedAcademy(data_dir)
-    app = academy.start()
-    if demo:
-        from academy.demo import seed_demo_data
+def prepare(demo: bool) -> None:
+    """Migrate every database, and seed the demo through the API if asked; nothing stays open afterwards, as the
+    processes that serve are forked from this one."""
+    runtimes = open_runtimes()
+    try:
+        for name, definition in load_all().items():
+            upgrade(definition, runtimes[name].engine)
+        if demo:
+            from academy.demo import seed_demo_data
 
-        seed_demo_data(app)
-    server = embedded_server(host, port, app)
-    stop_requested = threading.Event()
+            seed_demo_data(academy_apps(runtimes))
+    finally:
+        close_runtimes(runtimes)
 
-    def request_stop(signum, _frame):
-        log.info("stopping on signal %s", signum)
-        stop_requested.set()
-        threading.Thread(target=server.shutdown, daemon=True).start()
 
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
+def run_workers(wakes: socket.socket) -> None:
+    """The background process: every service's consumer, relay, scheduler and dispatcher, until SIGTERM."""
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    runtimes = open_runtimes()
+    workers = [Worker(definition, runtimes[name]) for name, definition in load_all().items()]
+    for worker in workers:
+        worker.start()
+    threading.Thread(target=listen_for_wakes, args=(wakes, stop), name="wakes", daemon=True).start()
+    log.info("workers of %s started", ", ".join(load_all()))
+    stop.wait()
+    wakes.close()
+    for worker in workers:
+        worker.stop()
+    close_runtimes(runtimes)
+
+
+class Background:
+    """The background process, forked before gunicorn starts. gunicorn reaps every child it sees, so the
+    process is watched through a pipe it holds open, not by waiting for it."""
+
+    def __init__(self, wakes: socket.socket):
+        read_end, write_end = os.pipe()
+        self.pid = os.fork()
+        if self.pid == 0:
+            os.close(read_end)
+            code = 1
+            try:
+                run_workers(wakes)
+                code = 0
+            except BaseException:
+                log.exception("the background process failed")
+            finally:
+                os._exit(code)
+        os.close(write_end)
+        self.lifeline = read_end
+        self.exited = threading.Event()
+        self.stopping = threading.Event()
+        self.died = False  # stopped without being asked to
+        threading.Thread(target=self._watch, name="watch-workers", daemon=True).start()
+
+    def _watch(self) -> None:
+        os.read(self.lifeline, 1)  # returns (empty) once the process is gone
+        self.exited.set()
+        if not self.stopping.is_set():
+            self.died = True
+            log.error("the background process stopped; stopping the academy")
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self.stopping.set()
+        for signum in (signal.SIGTERM, signal.SIGKILL):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signum)
+            if self.exited.wait(timeout):
+                break
+        multiprocess.mark_process_dead(self.pid)
+
+
+def serve_embedded(data_dir: Path, host: str, port: int, demo: bool, web_workers: int) -> None:
+    """The whole academy on one machine: `web_workers` gunicorn processes serving all five services behind the
+    gateway's dispatcher, and one background process with every service's workers, on the same SQLite files
+    and local bus. SIGTERM or Ctrl-C stops them all; if the background process dies, everything stops."""
+    use_embedded_environment(data_dir)
+    prepare(demo)
+    # Web processes wake the background's relays after each commit with a datagram to this socket.
+    wakes = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    wakes.bind(("127.0.0.1", 0))
+    wake_host, wake_port = wakes.getsockname()
+    background = Background(wakes)
+    wakes.close()
+
+    def load() -> GatewayDispatcher:
+        wake_relays_at(wake_host, wake_port)
+        return academy_apps(open_runtimes())
+
     print(f"Virtual Cluster Academy running at http://{host}:{port}/  (data in {data_dir})", flush=True)
     print(f"API docs: http://{host}:{port}/api/v1/docs", flush=True)
+    arbiter_pid = os.getpid()
     try:
-        server.serve_forever()
+        AcademyApplication([f"{host}:{port}"], web_workers, load).run()
     finally:
-        academy.stop()
+        if os.getpid() == arbiter_pid:  # forked web processes leave through here too
+            background.stop()
+            if background.died:
+                raise SystemExit("the academy stopped because its background process died")

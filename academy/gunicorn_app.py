@@ -1,6 +1,9 @@
-"""`academy serve`: one service's Flask app under gunicorn, each worker building its own app after fork."""
+"""Flask apps under gunicorn, each worker building its own app after fork: one service (`academy serve`) or the
+whole academy behind its dispatcher (`academy run`)."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from gunicorn.app.base import BaseApplication
 from prometheus_client import multiprocess
@@ -12,15 +15,10 @@ def _forget_dead_worker(_server, worker) -> None:
     multiprocess.mark_process_dead(worker.pid)
 
 
-class ServiceApplication(BaseApplication):
-    def __init__(self, settings: Settings, *, port: int, workers: int):
-        self.settings = settings
-        bind = [f"0.0.0.0:{port}"]
-        if settings.metrics_port is not None:
-            if settings.metrics_port == port:
-                raise InvalidSetting(f"METRICS_PORT: must differ from the HTTP port {port}")
-            # A second listener, for Prometheus only: /metrics is answered there and nowhere else.
-            bind.append(f"0.0.0.0:{settings.metrics_port}")
+class AcademyApplication(BaseApplication):
+    """gunicorn with the academy's settings; `load` builds the WSGI app in each worker."""
+
+    def __init__(self, bind: list[str], workers: int, load: Callable[[], Callable]):
         self.options = {
             "bind": bind,
             "workers": workers,
@@ -32,6 +30,7 @@ class ServiceApplication(BaseApplication):
             "accesslog": None,
             "child_exit": _forget_dead_worker,
         }
+        self._load = load
         super().__init__()
 
     def load_config(self) -> None:
@@ -42,6 +41,21 @@ class ServiceApplication(BaseApplication):
             self.cfg.set("control_socket_disable", True)
 
     def load(self):
+        return self._load()
+
+
+class ServiceApplication(AcademyApplication):
+    def __init__(self, settings: Settings, *, port: int, workers: int):
+        self.settings = settings
+        bind = [f"0.0.0.0:{port}"]
+        if settings.metrics_port is not None:
+            if settings.metrics_port == port:
+                raise InvalidSetting(f"METRICS_PORT: must differ from the HTTP port {port}")
+            # A second listener, for Prometheus only: /metrics is answered there and nowhere else.
+            bind.append(f"0.0.0.0:{settings.metrics_port}")
+        super().__init__(bind, workers, self._service_app)
+
+    def _service_app(self):
         from academy.registry import load_service
         from shared.logs import configure_logging
         from shared.service import Runtime

@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from flask import Flask, jsonify, request  # noqa: E402
 from sqlalchemy import Column, DateTime, MetaData, String, Table  # noqa: E402
 
-from academy.gunicorn_app import ServiceApplication  # noqa: E402
+from academy.gunicorn_app import AcademyApplication  # noqa: E402
 from shared.config import Settings  # noqa: E402
 from shared.db import make_engine  # noqa: E402
 
@@ -57,17 +57,6 @@ def create_app(database_url: str) -> Flask:
     return app
 
 
-class BareApplication(ServiceApplication):
-    """The services' gunicorn settings, serving the bare app instead of a service."""
-
-    def __init__(self, database_url: str, *, port: int, workers: int):
-        self.database_url = database_url
-        super().__init__(Settings.from_env("booking", {}), port=port, workers=workers)
-
-    def load(self) -> Flask:
-        return create_app(self.database_url)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", required=True)
@@ -80,7 +69,8 @@ def main() -> None:
     os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", metrics_dir)
     master_pid = os.getpid()
     try:
-        BareApplication(args.database_url, port=args.port, workers=args.workers).run()
+        # The services' gunicorn settings, serving the bare app instead of a service.
+        AcademyApplication([f"0.0.0.0:{args.port}"], args.workers, lambda: create_app(args.database_url)).run()
     finally:
         if os.getpid() == master_pid:  # forked workers leave through here too
             shutil.rmtree(metrics_dir, ignore_errors=True)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -31,6 +33,18 @@ NOTIFY_CHANNEL = "academy_outbox"
 GAP_PATIENCE_SECONDS = 5.0
 FULL_SCAN_SECONDS = 30.0
 GAPS_TRACKED = 10_000  # at most this far below the newest row published; the full scan sees further back
+
+
+# Embedded mode: the relays run in another process, which listens for a datagram at this address.
+_relays_elsewhere: tuple[socket.socket, tuple[str, int]] | None = None
+
+
+def wake_relays_at(host: str, port: int) -> None:
+    """After each commit that wrote outbox rows, also wake the relays of the process listening at host:port."""
+    global _relays_elsewhere
+    sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sender.setblocking(False)
+    _relays_elsewhere = (sender, (host, port))
 
 
 def wait_for_outbox(timeout: float) -> None:
@@ -66,6 +80,10 @@ def record_event(db: Session, event: Event) -> dict:
 def _signal_relay(db: Session) -> None:
     if db.info.pop("outbox_written", False):
         outbox_written()
+        if _relays_elsewhere:
+            sender, address = _relays_elsewhere
+            with contextlib.suppress(OSError):  # a lost wake-up only costs the relay's poll interval
+                sender.sendto(b"!", address)
 
 
 @listens_for(Session, "after_rollback")
@@ -177,3 +195,16 @@ def listen_for_outbox(engine: Engine, stop_event: threading.Event, poll_seconds:
         except psycopg.Error as exc:
             log.warning("listening for outbox rows failed (%s); polling meanwhile", exc)
             stop_event.wait(poll_seconds)
+
+
+def listen_for_wakes(listener: socket.socket, stop_event: threading.Event, poll_seconds: float = 0.5) -> None:
+    """Embedded mode: wake this process's relays whenever a web process says it committed outbox rows."""
+    listener.settimeout(poll_seconds)
+    while not stop_event.is_set():
+        try:
+            listener.recv(64)
+        except TimeoutError:
+            continue
+        except OSError:
+            return  # closed: the process is stopping
+        outbox_written()

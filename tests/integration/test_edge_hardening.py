@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import http.client
 import os
 import re
-import threading
 from datetime import timedelta
 
 import pytest
@@ -13,7 +11,7 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 from werkzeug.test import Client
 
-from academy.embedded import GatewayDispatcher, embedded_server
+from academy.embedded import GatewayDispatcher
 from academy.registry import load_all, load_service
 from shared import metrics
 from shared.auth import ensure_keypair, issue_token
@@ -106,22 +104,6 @@ def test_token_answers_are_not_stored_even_when_refused(academy):
     assert refused.headers.get("Cache-Control") == "no-store"
     assert invalid_token.headers.get("Cache-Control") == "no-store"
 
-
-def test_the_embedded_server_names_no_version():
-    server = embedded_server("127.0.0.1", 0, lambda environ, start_response: [start_response("200 OK", []) or b""])
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        connection = http.client.HTTPConnection("127.0.0.1", server.server_port, timeout=5)
-        connection.request("GET", "/")
-        answer = connection.getresponse()
-        answer.read()
-        connection.close()
-    finally:
-        server.shutdown()
-        server.server_close()
-
-    assert answer.getheader("Server")
-    assert not re.search(r"\d", answer.getheader("Server")), answer.getheader("Server")
 
 
 def test_the_gateways_503_says_when_to_retry(tmp_path):

@@ -132,12 +132,13 @@ class DistributedAcademy:
 class EmbeddedProcess:
     """`academy run` in a data directory of its own."""
 
-    def __init__(self, data_dir: Path, log_dir: Path, port: int | None = None):
+    def __init__(self, data_dir: Path, log_dir: Path, port: int | None = None, web_workers: int | None = None):
         self.port = port or free_port()
         env = {**os.environ, "ACADEMY_DATA_DIR": str(data_dir), "EVENT_RETRY_DELAYS": "0.5,1,2,4,8"}
-        for name in ("AMQP_URL", "DATABASE_URL"):
+        for name in ("AMQP_URL", "DATABASE_URL", "PROMETHEUS_MULTIPROC_DIR"):
             env.pop(name, None)
-        self.process = Process("embedded", ["run", "--port", str(self.port)], env, log_dir)
+        workers = ["--workers", str(web_workers)] if web_workers else []
+        self.process = Process("embedded", ["run", "--port", str(self.port), *workers], env, log_dir)
 
     @property
     def url(self) -> str:
