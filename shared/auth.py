@@ -74,11 +74,17 @@ def issue_token(private_key_pem: str, member_id: str, roles: list[str], ttl: tim
     return jwt.encode(claims, private_key_pem, algorithm="EdDSA")
 
 
+@functools.lru_cache(maxsize=8)
+def _public_key(public_key_pem: str):
+    """The parsed key: parsing the PEM again for every request cost more than checking the signature."""
+    return serialization.load_pem_public_key(public_key_pem.encode())
+
+
 def verify_token(public_key_pem: str, token: str) -> Principal:
     try:
         claims = jwt.decode(
             token,
-            public_key_pem,
+            _public_key(public_key_pem),
             algorithms=ALGORITHMS,
             audience=AUDIENCE,
             issuer=ISSUER,

@@ -47,9 +47,10 @@ def wake_relays_at(host: str, port: int) -> None:
     _relays_elsewhere = (sender, (host, port))
 
 
-def wait_for_outbox(timeout: float) -> None:
+def wait_for_outbox(timeout: float) -> bool:
+    """Wait until a commit wrote outbox rows (True) or `timeout` passed (False)."""
     with _outbox_written:
-        _outbox_written.wait(timeout)
+        return _outbox_written.wait(timeout)
 
 
 def outbox_written() -> None:

@@ -18,6 +18,9 @@ from shared.side_effects import SideEffectDispatcher
 
 log = logging.getLogger(__name__)
 IDLE_POLL_SECONDS = 0.2
+# Woken by a commit, the relay waits this long for the rows of commits close behind, so that under load it
+# publishes (and consumers apply) batches rather than single events.
+RELAY_LINGER_SECONDS = 0.005
 ERROR_BACKOFF_SECONDS = (0.5, 1, 2, 5)
 GAUGE_INTERVAL_SECONDS = 10.0
 PURGE_INTERVAL_SECONDS = 3600.0
@@ -82,8 +85,8 @@ class Worker:
                 log.warning("outbox relay of %s failed (%s); retrying in %ss", self.definition.name, exc, delay)
                 self.stop_event.wait(delay)
                 continue
-            if not sent:
-                wait_for_outbox(IDLE_POLL_SECONDS)
+            if not sent and wait_for_outbox(IDLE_POLL_SECONDS):
+                self.stop_event.wait(RELAY_LINGER_SECONDS)
 
     def _scheduler_loop(self) -> None:
         while not self.stop_event.is_set():
