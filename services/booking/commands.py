@@ -76,8 +76,10 @@ class SeatsOfFormat:
         """Write the counts back; `renumber` stores the places in line again after someone left the list."""
         seats = self.seats
         after = {"capacity": seats.capacity, "confirmed": seats.confirmed, "waiting": len(seats.waiting)}
-        self.db.execute(update(SessionRecord).where(SessionRecord.session_id == self.session_id)
-                        .values(availability_changed_at=datetime.now(UTC)))
+        # The session row is locked and loaded already; marked once until the next availability.changed.
+        record = self.db.get(SessionRecord, self.session_id)
+        if record is not None and record.availability_changed_at is None:
+            record.availability_changed_at = datetime.now(UTC)
         if not self.exists:
             self.db.add(SeatCount(session_id=self.session_id, format=self.format, **after))
             return
