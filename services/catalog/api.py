@@ -17,6 +17,7 @@ from services.catalog.schemas import (
     OfferRequest,
     OfferSearchArgs,
     PasswordChange,
+    ProfilePatch,
     RefreshRequest,
     Registration,
     SessionOut,
@@ -80,7 +81,9 @@ class Members(MethodView):
     def post(self, body):
         """Register as a member"""
         with transaction() as db:
-            member = commands.register_member(db, body["email"], body["password"], body["display_name"])
+            member = commands.register_member(db, body["email"], body["password"], body["display_name"],
+                                              preferred_language=body["preferred_language"],
+                                              time_zone=body["time_zone"])
             return member
 
 
@@ -93,6 +96,15 @@ class MyMember(MethodView):
         """Read my member record"""
         with transaction() as db:
             return commands.member_by_id(db, current_principal().member_id)
+
+    @require_roles()
+    @members_blp.arguments(ProfilePatch(partial=True))
+    @members_blp.response(200, MemberOut)
+    @members_blp.doc(security=BEARER)
+    def patch(self, changes):
+        """Change my profile; publishes member.updated with the whole profile"""
+        with transaction() as db:
+            return commands.update_profile(db, current_principal().member_id, changes)
 
 
 @members_blp.route("/members/me/password")

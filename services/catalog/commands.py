@@ -46,10 +46,12 @@ from services.catalog.domain import (
     normalise_email,
     with_role,
 )
+from services.catalog.framework import check_career_path
 from services.catalog.models import LoginThrottle, Member, Offer, OfferCompetence, OfferSession, RefreshToken
+from services.catalog.profiles import DEFAULT_LANGUAGE, DEFAULT_TIME_ZONE, PROFILE_FIELDS
 from shared.db import fetch_page
 from shared.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable
-from shared.events.declarations import MemberRegistered, OfferPublished, SessionScheduled
+from shared.events.declarations import MemberRegistered, MemberUpdated, OfferPublished, SessionScheduled
 from shared.outbox import record_event
 
 WRONG_CREDENTIALS = "the e-mail address or the password is wrong"
@@ -67,7 +69,8 @@ class Renewal:
 
 
 # --- members ----------------------------------------------------------------------------------------------
-def register_member(db: Session, email: str, password: str, display_name: str) -> Member:
+def register_member(db: Session, email: str, password: str, display_name: str, *,
+                    preferred_language: str = DEFAULT_LANGUAGE, time_zone: str = DEFAULT_TIME_ZONE) -> Member:
     address = normalise_email(email)
     check_password(password, context=[address, display_name])
     member = Member(
@@ -77,6 +80,10 @@ def register_member(db: Session, email: str, password: str, display_name: str) -
         password_hash=generate_password_hash(password),
         roles=[MEMBER_ROLE],
         created_at=datetime.now(UTC),
+        languages=[],
+        preferred_language=preferred_language,
+        preferred_formats=[],
+        time_zone=time_zone,
     )
     db.add(member)
     try:
@@ -88,6 +95,28 @@ def register_member(db: Session, email: str, password: str, display_name: str) -
         ) from exc
     record_event(db, MemberRegistered(
         member_id=member.id, email=member.email, display_name=member.display_name, registered_at=member.created_at,
+        preferred_language=member.preferred_language, time_zone=member.time_zone,
+    ))
+    return member
+
+
+def update_profile(db: Session, member_id: str, changes: dict[str, Any]) -> Member:
+    """Apply the fields a member changed and publish the whole profile, once per change that changed something."""
+    member = db.get(Member, member_id, with_for_update=True)
+    if member is None:
+        raise NotFound(f"member {member_id} not found")
+    if changes.get("career_stage") is not None:
+        check_career_path(db, changes["career_stage"])
+    changed = {name: value for name, value in changes.items() if getattr(member, name) != value}
+    if not changed:
+        return member
+    # `changes` comes from the strict profile schema, which holds only what a member may set.
+    for name, value in changed.items():
+        setattr(member, name, value)
+    member.updated_at = datetime.now(UTC)
+    record_event(db, MemberUpdated(
+        member_id=member.id, updated_at=member.updated_at,
+        **{name: getattr(member, name) for name in PROFILE_FIELDS},
     ))
     return member
 

@@ -24,6 +24,15 @@ class Member(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     roles: Mapped[list[str]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # The profile (member.updated carries all of it); see services/catalog/profiles.py for what each may hold.
+    organisation: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    region: Mapped[str | None] = mapped_column(String(6), nullable=True)
+    languages: Mapped[list[str]] = mapped_column(JSON, default=list)
+    preferred_language: Mapped[str] = mapped_column(String(2), default="en")
+    career_stage: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    preferred_formats: Mapped[list[str]] = mapped_column(JSON, default=list)
+    time_zone: Mapped[str] = mapped_column(String(64), default="Europe/Berlin")
+    updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
 
 class LoginThrottle(Base):
@@ -113,3 +122,23 @@ class OfferSession(Base):
     @property
     def seats(self) -> dict[str, int]:
         return {"online": self.seats_online, "in_person": self.seats_in_person}
+
+
+# --- the competence framework, as assessment last published it (framework.published) -------------------
+class FrameworkVersion(Base):
+    """The version the framework_items are of: one row, replaced when a later version arrives."""
+
+    __tablename__ = "framework_versions"
+    version: Mapped[str] = mapped_column(String(40), primary_key=True)
+    published_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class FrameworkItem(Base):
+    """An area, a competence (with its area) or a career path of the latest framework version."""
+
+    __tablename__ = "framework_items"
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)  # framework.ItemKind
+    code: Mapped[str] = mapped_column(String(60), primary_key=True)
+    name_de: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200))
+    area: Mapped[str] = mapped_column(String(60))  # a competence's area; empty for the other kinds

@@ -9,7 +9,8 @@ from flask import current_app
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
 from services.catalog.domain import LEVELS, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
-from shared.events.declarations import FORMATS
+from services.catalog.profiles import DEFAULT_LANGUAGE, DEFAULT_TIME_ZONE, is_language, is_region, is_time_zone
+from shared.events.declarations import FORMATS, LANGUAGES
 from shared.schemas import SearchArgs, StrictSchema, page_schema
 from shared.web import runtime_of
 
@@ -72,6 +73,30 @@ NEW_PASSWORD_RULES = {
 }
 
 
+def _checked_by(check, error: str) -> validate.Validator:
+    def validator(value: str) -> None:
+        if not check(value):
+            raise ValidationError(error)
+
+    return validator
+
+
+def message_language_field(**options) -> fields.String:
+    return fields.String(validate=validate.OneOf(LANGUAGES), **options,
+                         metadata={"description": "the language of the academy's messages to the member"})
+
+
+def time_zone_field(**options) -> fields.String:
+    return fields.String(validate=validate.And(
+        validate.Length(max=64), _checked_by(is_time_zone, "an IANA time zone such as Europe/Berlin")
+    ), **options, metadata={"description": "IANA time zone in which the member sees dates"})
+
+
+def _distinct(values: list) -> None:
+    if len(set(values)) != len(values):
+        raise ValidationError("each value may be listed once")
+
+
 class Registration(StrictSchema):
     email = fields.Email(required=True, validate=validate.Length(max=254), metadata={
         "description": "stored normalised (NFKC, lower case, IDNA domain); addresses mixing scripts are refused"
@@ -79,6 +104,33 @@ class Registration(StrictSchema):
     password = fields.String(required=True, validate=validate.Length(min=MIN_PASSWORD_LENGTH, max=MAX_PASSWORD_LENGTH),
                              metadata=NEW_PASSWORD_RULES)
     display_name = Text(required=True, validate=validate.Length(min=1, max=100))
+    preferred_language = message_language_field(load_default=DEFAULT_LANGUAGE)
+    time_zone = time_zone_field(load_default=DEFAULT_TIME_ZONE)
+
+
+class ProfilePatch(StrictSchema):
+    """The profile fields a member may change; a PATCH changes only those it names (null clears an optional one)."""
+
+    display_name = Text(validate=validate.Length(min=1, max=100))
+    organisation = Text(allow_none=True, validate=validate.Length(min=1, max=200), metadata={
+        "description": "the cluster initiative or network the member works for"
+    })
+    region = fields.String(allow_none=True, validate=_checked_by(
+        is_region, "a German state as ISO 3166-2 (DE-BW) or a country as ISO 3166-1 alpha-2 (AT)"))
+    languages = fields.List(fields.String(validate=_checked_by(is_language, "an ISO 639-1 code in lower case")),
+                            validate=validate.And(validate.Length(max=10), _distinct),
+                            metadata={"description": "the languages the member speaks"})
+    preferred_language = message_language_field()
+    career_stage = fields.String(allow_none=True, validate=validate.Length(min=1, max=60), metadata={
+        "description": "the code of a career path of the competence framework (GET /api/v1/career-paths)"
+    })
+    preferred_formats = fields.List(fields.String(validate=validate.OneOf(FORMATS)),
+                                    validate=validate.And(validate.Length(max=len(FORMATS)), _distinct))
+    time_zone = time_zone_field()
+
+
+class AccountDeletion(StrictSchema):
+    password = fields.String(required=True, validate=validate.Length(min=1, max=MAX_PASSWORD_LENGTH))
 
 
 class MemberOut(Schema):
@@ -87,6 +139,14 @@ class MemberOut(Schema):
     display_name = fields.String()
     roles = fields.List(fields.String())
     created_at = fields.AwareDateTime()
+    organisation = fields.String(allow_none=True)
+    region = fields.String(allow_none=True)
+    languages = fields.List(fields.String())
+    preferred_language = fields.String()
+    career_stage = fields.String(allow_none=True)
+    preferred_formats = fields.List(fields.String())
+    time_zone = fields.String()
+    updated_at = fields.AwareDateTime(allow_none=True)
 
 
 class TokenRequest(StrictSchema):
