@@ -1,8 +1,10 @@
-"""Assessment: competence framework, career paths, self-assessments and demand."""
+"""Assessment: competence framework, career paths, self-assessments, recommendations and demand."""
 
 from pathlib import Path
 
 from services.assessment.app import create_app
+from services.assessment.commands import announce_framework, announce_learning_gains
+from services.assessment.demand import announce_demand
 from services.assessment.handlers import HANDLERS
 from services.assessment.models import Base
 from shared.service import ServiceDefinition
@@ -13,4 +15,6 @@ SERVICE = ServiceDefinition(
     handlers=HANDLERS,
     create_app=create_app,
     migrations=Path(__file__).parent / "migrations",
+    # framework.published once per loaded version; demand.updated and learning_gain.recorded coalesced.
+    scheduled={"framework": announce_framework, "demand": announce_demand, "learning gain": announce_learning_gains},
 )

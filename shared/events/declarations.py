@@ -410,6 +410,51 @@ class FrameworkPublished(Event):
     published_at: datetime
 
 
+@dataclass(frozen=True)
+class CompetenceGain:
+    """How the attendees who answered rated one competence of an offer before and after its session, as sums of
+    their levels (0-5) over the event's `respondents`: the mean change is (after_sum - before_sum) / respondents."""
+
+    competence: str
+    before_sum: int = wire(validate=NOT_NEGATIVE)
+    after_sum: int = wire(validate=NOT_NEGATIVE)
+
+
+@declare("learning_gain.recorded", 1, owner="assessment", subject="offer_id")
+class LearningGainRecorded(Event):
+    """Attendees of an offer reassessed its competences. Anonymised: only sums over every attendee who answered,
+    published once at least five answered; consumers keep the latest by `recorded_at`."""
+
+    offer_id: str
+    respondents: int = wire(validate=validate.Range(min=5))
+    competences: list[CompetenceGain]
+    recorded_at: datetime
+
+
+@dataclass(frozen=True)
+class CompetenceDemand:
+    """The members' need in one competence, as sums over `members`: levels missing to their career path's target
+    (gap_sum), expected importance in three years 1-5 (importance_sum), and how many miss at least one level."""
+
+    competence: str
+    area: str
+    members: int = wire(validate=validate.Range(min=5))
+    gap_sum: int = wire(validate=NOT_NEGATIVE)
+    importance_sum: int = wire(validate=NOT_NEGATIVE)
+    members_with_gap: int = wire(validate=NOT_NEGATIVE)
+
+
+@declare("demand.updated", 1, owner="assessment", subject="quarter")
+class DemandUpdated(Event):
+    """The members' training needs of a quarter changed. Anonymised: only groups of at least five members
+    (by career path, region and preferred format) are counted, and no member is named. Coalesced: one event
+    stands for every change since the previous one; consumers keep the latest by `updated_at`."""
+
+    quarter: str = wire(validate=validate.Regexp(r"^\d{4}-Q[1-4]$"))
+    competences: list[CompetenceDemand]
+    updated_at: datetime
+
+
 # --- notify -----------------------------------------------------------------------------------------------
 @declare("notification.delivered", 1, owner="notify", subject="notification_id")
 class NotificationDelivered(Event):

@@ -1,0 +1,146 @@
+"""Anonymised demand: sums of gaps and future importance per group of members, never about fewer than five.
+
+A completed assessment adds its member's ratings to the demand cells of its group (quarter, career path,
+region, preferred format) and competence; the member's earlier assessment of the same quarter leaves them, so a
+member counts once per quarter. Every answer is a sum of whole cells, and a cell of fewer than five members
+is left out of every answer: two answers can therefore only differ by cells of five or more members,
+whatever the filters.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, sessionmaker
+
+from services.assessment.domain import MINIMUM_GROUP, Framework, gap
+from services.assessment.models import Assessment, DemandCell, FrameworkVersion, PendingAnnouncement, Rating
+from shared.events.declarations import CompetenceDemand, DemandUpdated
+from shared.outbox import record_event
+
+UNKNOWN = "unknown"  # region or preferred format the member did not state
+DIMENSIONS = ("quarter", "career_path", "region", "format", "competence", "area")
+DEMAND = "demand:"
+
+
+def _cells_of(framework: Framework, assessment: Assessment, ratings: dict[str, Rating]) -> list[dict]:
+    targets = framework.targets(assessment.career_path)
+    cells = []
+    for code, rating in ratings.items():
+        if code not in targets or rating.current_level is None or rating.future_importance is None:
+            continue
+        missing = gap(targets[code], rating.current_level)
+        cells.append({"quarter": assessment.quarter, "career_path": assessment.career_path,
+                      "region": assessment.region, "format": assessment.preferred_format, "competence": code,
+                      "members": 1, "gap_sum": missing, "importance_sum": rating.future_importance,
+                      "members_with_gap": int(missing > 0)})
+    return cells
+
+
+def _add(db: Session, cells: list[dict], sign: int) -> None:
+    if not cells:
+        return
+    dialect = db.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    measures = ("members", "gap_sum", "importance_sum", "members_with_gap")
+    rows = [{**cell, **{m: cell[m] * sign for m in measures}} for cell in cells]
+    statement = insert(DemandCell)
+    table = DemandCell.__table__
+    db.execute(statement.on_conflict_do_update(
+        index_elements=[c.name for c in table.primary_key.columns],
+        set_={m: table.c[m] + statement.excluded[m] for m in measures}), rows)
+
+
+def count_in(db: Session, assessment: Assessment, framework: Framework, ratings: dict[str, Rating]) -> None:
+    """Add a just-completed assessment to the demand cells, replacing the member's earlier one of its quarter."""
+    earlier = db.scalars(select(Assessment).where(
+        Assessment.member_id == assessment.member_id, Assessment.quarter == assessment.quarter,
+        Assessment.in_demand.is_(True), Assessment.id != assessment.id)).all()
+    for previous in earlier:
+        count_out(db, previous, {r.competence: r for r in
+                                 db.scalars(select(Rating).where(Rating.assessment_id == previous.id))})
+    _add(db, _cells_of(framework, assessment, ratings), +1)
+    assessment.in_demand = True
+    _mark_changed(db, assessment.quarter)
+
+
+def count_out(db: Session, assessment: Assessment, ratings: dict[str, Rating]) -> None:
+    document = db.get(FrameworkVersion, assessment.framework_version).document
+    _add(db, _cells_of(Framework(document), assessment, ratings), -1)
+    assessment.in_demand = False
+    _mark_changed(db, assessment.quarter)
+
+
+def _mark_changed(db: Session, quarter: str) -> None:
+    topic = f"{DEMAND}{quarter}"
+    if db.get(PendingAnnouncement, topic) is None:
+        db.add(PendingAnnouncement(topic=topic, changed_at=datetime.now(UTC)))
+        db.flush()
+
+
+def area_of_competences(db: Session) -> dict[str, str]:
+    """Every competence code of every loaded framework version and its area."""
+    areas = {}
+    for document in db.scalars(select(FrameworkVersion.document)):
+        areas.update({code: c["area"] for code, c in Framework(document).competences.items()})
+    return areas
+
+
+def shown_cells(db: Session, filters: dict[str, str], areas: dict[str, str]) -> list[DemandCell]:
+    """The cells matching `filters` that describe at least five members."""
+    query = select(DemandCell).where(DemandCell.members >= MINIMUM_GROUP)
+    for name in ("quarter", "career_path", "region", "format", "competence"):
+        if filters.get(name):
+            query = query.where(getattr(DemandCell, name) == filters[name])
+    if filters.get("area"):
+        query = query.where(DemandCell.competence.in_([c for c, a in areas.items() if a == filters["area"]]))
+    return list(db.scalars(query))
+
+
+def analyse(db: Session, group_by: list[str], filters: dict[str, str]) -> list[dict]:
+    """Demand per combination of `group_by` values over the cells `filters` select; each row describes five
+    members or more. `members` counts each member once per quarter (a member rates every competence)."""
+    areas = area_of_competences(db)
+    rows: dict[tuple, dict] = {}
+    members_by_group: dict[tuple, dict[tuple, int]] = defaultdict(dict)
+    for cell in shown_cells(db, filters, areas):
+        values = {"quarter": cell.quarter, "career_path": cell.career_path, "region": cell.region,
+                  "format": cell.format, "competence": cell.competence, "area": areas.get(cell.competence, UNKNOWN)}
+        key = tuple(values[name] for name in group_by)
+        row = rows.setdefault(key, {**dict(zip(group_by, key, strict=True)), "ratings": 0, "gap_sum": 0,
+                                    "importance_sum": 0, "members_with_gap": 0})
+        row["ratings"] += cell.members
+        row["gap_sum"] += cell.gap_sum
+        row["importance_sum"] += cell.importance_sum
+        row["members_with_gap"] += cell.members_with_gap
+        group = (cell.quarter, cell.career_path, cell.region, cell.format)
+        members_by_group[key][group] = max(members_by_group[key].get(group, 0), cell.members)
+    result = []
+    for key, row in rows.items():
+        ratings = row["ratings"]
+        result.append({**row, "members": sum(members_by_group[key].values()),
+                       "mean_gap": round(row["gap_sum"] / ratings, 3),
+                       "mean_future_importance": round(row["importance_sum"] / ratings, 3),
+                       "share_with_gap": round(row["members_with_gap"] / ratings, 3)})
+    result.sort(key=lambda r: (-r["mean_gap"] * r["mean_future_importance"], *(str(r[n]) for n in group_by)))
+    return result
+
+
+def announce_demand(session_factory: sessionmaker) -> int:
+    """demand.updated per quarter whose cells changed since the last one (scheduled job: coalesced)."""
+    with session_factory.begin() as db:
+        pending = db.scalars(select(PendingAnnouncement).where(PendingAnnouncement.topic.startswith(DEMAND))
+                             .with_for_update(skip_locked=True)).all()
+        for row in pending:
+            quarter = row.topic.removeprefix(DEMAND)
+            rows = analyse(db, ["competence", "area"], {"quarter": quarter})
+            record_event(db, DemandUpdated(quarter=quarter, updated_at=datetime.now(UTC), competences=[
+                CompetenceDemand(competence=r["competence"], area=r["area"], members=r["members"],
+                                 gap_sum=r["gap_sum"], importance_sum=r["importance_sum"],
+                                 members_with_gap=r["members_with_gap"])
+                for r in sorted(rows, key=lambda r: r["competence"])]))
+            db.delete(row)
+        return len(pending)
