@@ -10,6 +10,7 @@ from flask.views import MethodView
 
 from services.catalog import commands
 from services.catalog.schemas import (
+    AccountDeletion,
     MemberOut,
     OfferDetailOut,
     OfferPage,
@@ -105,6 +106,19 @@ class MyMember(MethodView):
         """Change my profile; publishes member.updated with the whole profile"""
         with transaction() as db:
             return commands.update_profile(db, current_principal().member_id, changes)
+
+    @require_roles()
+    @members_blp.arguments(AccountDeletion)
+    @members_blp.response(204)
+    @members_blp.alt_response(429, **THROTTLED)  # the account's lock after wrong passwords, as for sign-in
+    @members_blp.doc(security=BEARER)
+    def delete(self, body):
+        """Delete my account (password required): every token of mine stops working, my personal data is erased
+        here, and member.deleted asks the other services to erase theirs"""
+        with transaction() as db:
+            outcome = commands.delete_account(db, current_principal().member_id, body["password"],
+                                              datetime.now(UTC), max_failures=_account_rules()["max_failures"])
+        _settled(outcome)
 
 
 @members_blp.route("/members/me/password")

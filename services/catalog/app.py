@@ -8,6 +8,7 @@ from flask import Flask
 
 from services.catalog.api import members_blp, offers_blp
 from services.catalog.gateway import register_proxy
+from services.catalog.web import register_web_front_end
 from shared.config import MissingSettings, Settings
 from shared.ratelimit import register_address_limits
 from shared.service import Runtime
@@ -44,7 +45,8 @@ def create_app(runtime: Runtime) -> Flask:
     ]
     if missing:
         raise MissingSettings(missing)
-    setup = [register_accounts(settings.jwt_private_key), register_address_limits(settings, address_limits(settings))]
+    setup = [register_accounts(settings.jwt_private_key), register_address_limits(settings, address_limits(settings)),
+             register_web_front_end]
     if settings.upstreams:
         setup.append(register_proxy(settings.upstreams))
     return create_service_app(runtime, title="Academy catalog", blueprints=[members_blp, offers_blp], extra_setup=setup)

@@ -48,10 +48,16 @@ from services.catalog.domain import (
 )
 from services.catalog.framework import check_career_path
 from services.catalog.models import LoginThrottle, Member, Offer, OfferCompetence, OfferSession, RefreshToken
-from services.catalog.profiles import DEFAULT_LANGUAGE, DEFAULT_TIME_ZONE, PROFILE_FIELDS
+from services.catalog.profiles import DEFAULT_LANGUAGE, DEFAULT_TIME_ZONE, PROFILE_FIELDS, anonymised_member
 from shared.db import fetch_page
 from shared.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable
-from shared.events.declarations import MemberRegistered, MemberUpdated, OfferPublished, SessionScheduled
+from shared.events.declarations import (
+    MemberDeleted,
+    MemberRegistered,
+    MemberUpdated,
+    OfferPublished,
+    SessionScheduled,
+)
 from shared.outbox import record_event
 
 WRONG_CREDENTIALS = "the e-mail address or the password is wrong"
@@ -195,6 +201,32 @@ def change_password(db: Session, member_id: str, old_password: str, new_password
     return Renewal(member, start_session(db, member.id, now, lifetime))
 
 
+def delete_account(db: Session, member_id: str, password: str, now: datetime, *,
+                   max_failures: int) -> None | Unprocessable:
+    """Delete a member's account once their password is proven: every session ends, the personal data goes,
+    and member.deleted tells the other services to anonymise theirs.
+
+    A wrong password counts towards the lock like a failed sign-in, as for a password change.
+    """
+    member = member_by_id(db, member_id)
+    throttle = _throttle(db, member.email, now)
+    if not check_password_hash(member.password_hash, password):
+        _count_failure(throttle, max_failures, now)
+        return Unprocessable("the password is wrong", errors={"password": ["does not match"]})
+    db.delete(throttle)
+    db.execute(delete(RefreshToken).where(RefreshToken.member_id == member.id))
+    for name, value in anonymised_member(member.id).items():
+        setattr(member, name, value)
+    member.updated_at = member.deleted_at = now
+    record_event(db, MemberDeleted(member_id=member.id, deleted_at=now))
+    return None
+
+
+def is_deleted(db: Session, member_id: str) -> bool:
+    """Whether `member_id` deleted their account (a member this catalog never registered was not deleted)."""
+    return db.scalar(select(Member.deleted_at).where(Member.id == member_id)) is not None
+
+
 def grant_role(db: Session, email: str, role: str) -> Member:
     """Give a registered member another role; every session ends, so new tokens carry it within minutes."""
     member = db.scalar(select(Member).where(Member.email == normalise_email(email)).with_for_update())
@@ -272,7 +304,7 @@ def forget_stale_credentials(session_factory: sessionmaker) -> int:
 
 def member_by_id(db: Session, member_id: str) -> Member:
     member = db.get(Member, member_id)
-    if member is None:
+    if member is None or member.deleted_at is not None:
         raise NotFound(f"member {member_id} not found")
     return member
 

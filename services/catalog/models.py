@@ -33,6 +33,8 @@ class Member(Base):
     preferred_formats: Mapped[list[str]] = mapped_column(JSON, default=list)
     time_zone: Mapped[str] = mapped_column(String(64), default="Europe/Berlin")
     updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    # Set when the member deleted their account: the row stays, anonymised, so that ids elsewhere still resolve.
+    deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
 
 class LoginThrottle(Base):

@@ -13,6 +13,8 @@ DEFAULT_LANGUAGE = "en"
 # What member.updated carries besides the ids and the time: the whole profile, so consumers keep the latest.
 PROFILE_FIELDS = ("email", "display_name", "organisation", "region", "languages", "preferred_language",
                   "career_stage", "preferred_formats", "time_zone")
+# The address of a deleted member: unique, never deliverable (RFC 2606 reserves .invalid), so the real one is free.
+DELETED_ADDRESS = "deleted-{member_id}@deleted.invalid"
 REGION_FORM = re.compile(r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")
 
 
@@ -42,3 +44,12 @@ def _time_zones() -> frozenset[str]:
 def is_time_zone(name: str) -> bool:
     """An IANA time zone name the tz database knows (`Europe/Berlin`); never a file path."""
     return name in _time_zones()
+
+
+def anonymised_member(member_id: str) -> dict[str, object]:
+    """What a deleted member's row holds instead of their personal data: no name, address, profile, roles or
+    password (an empty hash matches no password)."""
+    return {"email": DELETED_ADDRESS.format(member_id=member_id), "display_name": "", "password_hash": "",
+            "roles": [], "organisation": None, "region": None, "languages": [],
+            "preferred_language": DEFAULT_LANGUAGE, "career_stage": None, "preferred_formats": [],
+            "time_zone": DEFAULT_TIME_ZONE}
