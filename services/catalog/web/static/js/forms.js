@@ -1,0 +1,102 @@
+// A problem document from the API, shown in words: each field's messages next to the field, the rest above the form.
+import { h } from './dom.js';
+import { t } from './i18n.js';
+
+/** Nested error messages as one sentence: lists joined, objects as "key: message". */
+export function messageText(messages) {
+  if (Array.isArray(messages)) return messages.map(messageText).join(' ');
+  if (messages && typeof messages === 'object') {
+    return Object.entries(messages).map(([key, value]) => `${key}: ${messageText(value)}`).join('; ');
+  }
+  return String(messages ?? '');
+}
+
+export function formAlert(form) {
+  let alert = form.querySelector(':scope > .form-alert');
+  if (!alert) {
+    alert = h('div', { class: 'form-alert', role: 'alert', tabindex: '-1', hidden: true });
+    form.prepend(alert);
+  }
+  return alert;
+}
+
+export function clearProblems(form) {
+  for (const control of form.querySelectorAll('[aria-invalid]')) {
+    control.removeAttribute('aria-invalid');
+    const error = document.getElementById(control.dataset.errorId);
+    if (error) {
+      error.hidden = true;
+      error.textContent = '';
+    }
+    const described = (control.getAttribute('aria-describedby') || '').split(' ').filter((id) => id !== control.dataset.errorId);
+    control.setAttribute('aria-describedby', described.join(' '));
+  }
+  const alert = formAlert(form);
+  alert.hidden = true;
+  alert.replaceChildren();
+}
+
+/** Why a request failed, for people: the problem's detail or title, or what the status means. */
+export function describeError(error) {
+  if (error.status === 0) return t('error.network');
+  if (error.status === 429) return t('error.throttled', { seconds: error.retryAfter || '60' });
+  if (error.status === 503) return t('error.unavailable');
+  const problem = error.problem || {};
+  if (problem.detail) return problem.detail;
+  if (error.status >= 500) return t('error.server');
+  return problem.title || t('error.generic', { status: error.status });
+}
+
+/** Put each of the problem's `errors` next to its field; what has no field goes into the form's alert. */
+export function showProblem(form, error) {
+  clearProblems(form);
+  const problem = error.problem || {};
+  const unplaced = [];
+  let first = null;
+  for (const [name, messages] of Object.entries(problem.errors || {})) {
+    const control = form.querySelector(`[name="${CSS.escape(name)}"]`);
+    const slot = control && document.getElementById(control.dataset.errorId);
+    if (!slot) {
+      unplaced.push(`${name}: ${messageText(messages)}`);
+      continue;
+    }
+    slot.textContent = messageText(messages);
+    slot.hidden = false;
+    control.setAttribute('aria-invalid', 'true');
+    const described = (control.getAttribute('aria-describedby') || '').split(' ').filter(Boolean);
+    control.setAttribute('aria-describedby', [...described, slot.id].join(' '));
+    first = first || control;
+  }
+  const alert = formAlert(form);
+  const summary = problem.errors ? t('error.fields') : describeError(error);
+  alert.append(h('p', {}, summary));
+  if (unplaced.length) alert.append(h('ul', {}, unplaced.map((text) => h('li', {}, text))));
+  alert.hidden = false;
+  (first || alert).focus();
+}
+
+/** Run `work` for a submitted form, with the button busy meanwhile and the API's refusal shown in place. */
+export function onSubmit(form, work) {
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const button = form.querySelector('button[type="submit"]');
+    if (button?.disabled) return;
+    clearProblems(form);
+    if (button) {
+      button.disabled = true;
+      button.setAttribute('aria-busy', 'true');
+    }
+    try {
+      await work(new FormData(form));
+    } catch (error) {
+      if (error.name !== 'ApiError') throw error;
+      if (!error.handled) showProblem(form, error);
+    } finally {
+      if (button) {
+        button.disabled = false;
+        button.removeAttribute('aria-busy');
+      }
+    }
+  });
+  return form;
+}

@@ -1,0 +1,49 @@
+// Register and sign in; after signing in the member returns to the page that asked for it.
+import { api, signIn } from '../api.js';
+import { field, h, input } from '../dom.js';
+import { onSubmit } from '../forms.js';
+import { t } from '../i18n.js';
+
+/** Where to go after signing in: the kept page if it is one of ours, else the member's bookings. */
+function nextPage(query) {
+  const next = query.get('next') || '';
+  return next.startsWith('/') && !next.startsWith('//') ? `#${next}` : '#/bookings';
+}
+
+function withNext(hash, query) {
+  return query.get('next') ? `${hash}?next=${encodeURIComponent(query.get('next'))}` : hash;
+}
+
+export async function loginPage({ query }) {
+  const notice = query.get('expired') ? t('login.expired') : query.get('next') ? t('login.needed') : null;
+  const form = h('form', { class: 'narrow', novalidate: true },
+    field(t('login.email'), input('email', { type: 'email', autocomplete: 'username', required: true })),
+    field(t('login.password'), input('password', { type: 'password', autocomplete: 'current-password',
+      required: true })),
+    h('div', { class: 'actions' }, h('button', { type: 'submit' }, t('login.submit'))));
+  onSubmit(form, async (data) => {
+    await signIn(String(data.get('email')), String(data.get('password')));
+    location.hash = nextPage(query);
+  });
+  return h('section', {}, h('h1', {}, t('login.title')),
+    notice ? h('p', { class: 'notice', role: 'status' }, notice) : null, form,
+    h('p', {}, t('login.noaccount'), ' ', h('a', { href: withNext('#/register', query) }, t('nav.register'))));
+}
+
+export async function registerPage({ query }) {
+  const form = h('form', { class: 'narrow', novalidate: true },
+    field(t('register.name'), input('display_name', { type: 'text', autocomplete: 'name', required: true,
+      maxlength: 100 })),
+    field(t('register.email'), input('email', { type: 'email', autocomplete: 'email', required: true })),
+    field(t('register.password'), input('password', { type: 'password', autocomplete: 'new-password',
+      required: true }), t('register.password.hint')),
+    h('div', { class: 'actions' }, h('button', { type: 'submit' }, t('register.submit'))));
+  onSubmit(form, async (data) => {
+    const body = Object.fromEntries(['display_name', 'email', 'password'].map((name) => [name, String(data.get(name))]));
+    await api('/members', { method: 'POST', body });
+    await signIn(body.email, body.password);
+    location.hash = query.get('next') ? nextPage(query) : '#/';
+  });
+  return h('section', {}, h('h1', {}, t('register.title')), form,
+    h('p', {}, t('register.haveaccount'), ' ', h('a', { href: withNext('#/login', query) }, t('nav.signin'))));
+}

@@ -1,0 +1,168 @@
+// Everyone: search and browse offers; an offer with its dates; a member books a format of a date.
+import { api, idempotencyKey, parameterValues, signedIn } from '../api.js';
+import { append, field, h, input, select } from '../dom.js';
+import { onSubmit, showProblem } from '../forms.js';
+import { currentLanguage, dateTime, label, money, t } from '../i18n.js';
+
+const FILTERS = ['q', 'format', 'level', 'language', 'competence'];
+const PER_PAGE = 10;
+const SEARCH_LANGUAGES = ['de', 'en', 'fr', 'it', 'es', 'pl', 'nl', 'cs', 'da', 'sv'];
+
+function languageName(code) {
+  try {
+    return new Intl.DisplayNames([currentLanguage()], { type: 'language' }).of(code) || code;
+  } catch {
+    return code;
+  }
+}
+
+function choices(values, kind) {
+  return [['', t('search.any')], ...values.map((value) => [value, label(kind, value)])];
+}
+
+function searchForm(query, formats, levels) {
+  const form = h('form', { role: 'search', class: 'search-form', 'aria-label': t('search.label'), novalidate: true },
+    field(t('search.q'), input('q', { type: 'search', value: query.get('q') || '', maxlength: 200 })),
+    field(t('search.format'), select('format', choices(formats, 'format'), query.get('format') || '')),
+    field(t('search.level'), select('level', choices(levels, 'level'), query.get('level') || '')),
+    field(t('search.language'), select('language',
+      [['', t('search.any')], ...SEARCH_LANGUAGES.map((code) => [code, languageName(code)])],
+      query.get('language') || '')),
+    field(t('search.competence'), input('competence', { type: 'text', value: query.get('competence') || '',
+      maxlength: 100 })),
+    h('div', { class: 'actions' }, h('button', { type: 'submit' }, t('search.submit'))));
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const next = new URLSearchParams();
+    for (const name of FILTERS) {
+      const value = String(new FormData(form).get(name) || '').trim();
+      if (value) next.set(name, value);
+    }
+    location.hash = `#/?${next}`;
+  });
+  return form;
+}
+
+function offerFacts(offer) {
+  return h('ul', { class: 'facts' },
+    h('li', {}, label('format', offer.format)),
+    h('li', {}, `${t('offer.level')}: ${label('level', offer.level)}`),
+    h('li', {}, languageName(offer.language)),
+    h('li', { class: 'price' }, money(offer.price_cents, offer.currency)));
+}
+
+function offerCard(offer) {
+  return h('li', { class: 'card' },
+    h('h2', {}, h('a', { href: `#/offers/${encodeURIComponent(offer.id)}` }, offer.title)),
+    h('p', { class: 'topic' }, offer.topic),
+    offerFacts(offer));
+}
+
+function pager(query, page, total) {
+  const pages = Math.max(1, Math.ceil(total / PER_PAGE));
+  if (pages === 1) return null;
+  const at = (number) => {
+    const next = new URLSearchParams(query);
+    next.set('page', String(number));
+    return `#/?${next}`;
+  };
+  return h('nav', { class: 'pager', 'aria-label': t('search.page', { page, pages }) },
+    page > 1 ? h('a', { href: at(page - 1), rel: 'prev' }, t('search.previous')) : null,
+    h('span', {}, t('search.page', { page, pages })),
+    page < pages ? h('a', { href: at(page + 1), rel: 'next' }, t('search.next')) : null);
+}
+
+export async function searchPage({ query }) {
+  const page = Math.max(1, Number.parseInt(query.get('page') || '1', 10) || 1);
+  const params = new URLSearchParams({ page: String(page), per_page: String(PER_PAGE) });
+  for (const name of FILTERS) if (query.get(name)) params.set(name, query.get(name));
+  const [formats, levels] = await Promise.all([
+    parameterValues('/api/v1/offers', 'format'), parameterValues('/api/v1/offers', 'level'),
+  ]);
+  const form = searchForm(query, formats || ['online', 'in_person', 'hybrid'], levels || []);
+  const view = h('section', {}, h('h1', {}, t('search.title')), form);
+  let result;
+  try {
+    result = await api(`/offers?${params}`);
+  } catch (error) {
+    if (error.name !== 'ApiError' || error.status !== 422) throw error;
+    // An impossible filter is shown at its field, as any refused form is.
+    showProblem(form, error);
+    return view;
+  }
+  append(view, [
+    h('p', { class: 'result-count', role: 'status' }, t('search.count', { count: result.total })),
+    result.items.length ? h('ul', { class: 'cards' }, result.items.map(offerCard)) : h('p', {}, t('search.none')),
+    pager(query, page, result.total)]);
+  return view;
+}
+
+function bookingOutcome(booking) {
+  const lines = [];
+  if (booking.status === 'confirmed') lines.push(t('book.confirmed'));
+  else lines.push(t('book.waitlisted', { position: booking.waiting_position }));
+  if (booking.other_format_free_seats) lines.push(t('book.otherformat', { count: booking.other_format_free_seats }));
+  return h('div', { class: 'notice', role: 'status', tabindex: '-1' },
+    lines.map((line) => h('p', {}, line)), h('p', {}, h('a', { href: '#/bookings' }, t('book.see'))));
+}
+
+function bookingForm(session) {
+  const formats = Object.entries(session.seats || {}).filter(([, count]) => count > 0).map(([format]) => format);
+  if (!signedIn()) {
+    const next = encodeURIComponent(location.hash.replace(/^#/, ''));
+    return h('p', {}, h('a', { class: 'button', href: `#/login?next=${next}` }, t('book.signin')));
+  }
+  const formatChoices = h('fieldset', { class: 'choices' }, h('legend', {}, t('book.format')),
+    formats.map((format, index) => {
+      const id = `book-${session.id}-${format}`;
+      return h('div', { class: 'choice' },
+        h('input', { type: 'radio', name: 'format', value: format, id, checked: index === 0 }),
+        h('label', { for: id }, label('format', format)));
+    }));
+  const formatError = h('p', { class: 'field-error', id: `book-${session.id}-format-error`, hidden: true });
+  for (const radio of formatChoices.querySelectorAll('input')) radio.dataset.errorId = formatError.id;
+  const form = h('form', { class: 'booking-form', 'aria-label': t('book.legend') },
+    formatChoices, formatError, h('button', { type: 'submit' }, t('book.submit')));
+  // One key per intent: a retry after a lost answer books once; a booking made gets a fresh key for the next.
+  let key = idempotencyKey();
+  onSubmit(form, async (data) => {
+    const booking = await api('/bookings', {
+      method: 'POST', auth: true, headers: { 'Idempotency-Key': key },
+      body: { session_id: session.id, format: data.get('format') },
+    });
+    key = idempotencyKey();
+    const outcome = bookingOutcome(booking);
+    form.replaceWith(outcome);
+    outcome.focus();
+    window.dispatchEvent(new CustomEvent('academy:refresh-nav'));
+  });
+  return form;
+}
+
+function sessionItem(session) {
+  const started = new Date(session.starts_at) <= new Date();
+  const seats = Object.entries(session.seats || {}).filter(([, count]) => count > 0)
+    .map(([format, count]) => t('session.seats.format', { format: label('format', format), count }));
+  return h('li', { class: 'card session' },
+    h('h3', {}, t('session.when', { start: dateTime(session.starts_at), end: dateTime(session.ends_at) })),
+    h('dl', { class: 'pairs' },
+      session.location ? [h('dt', {}, t('session.location')), h('dd', {}, session.location)] : null,
+      h('dt', {}, t('session.seats')), h('dd', {}, seats.join(', '))),
+    started ? h('p', {}, t('session.started')) : bookingForm(session));
+}
+
+export async function offerPage({ params }) {
+  const offer = await api(`/offers/${encodeURIComponent(params[0])}`);
+  const sessions = [...(offer.sessions || [])].sort((a, b) => a.starts_at.localeCompare(b.starts_at));
+  return h('article', { class: 'offer' },
+    h('h1', {}, offer.title),
+    h('p', { class: 'topic' }, offer.topic),
+    offerFacts(offer),
+    h('p', { class: 'description' }, offer.description),
+    offer.competences?.length
+      ? h('section', {}, h('h2', {}, t('offer.competences')),
+        h('ul', { class: 'tags' }, offer.competences.map((code) => h('li', {}, code))))
+      : null,
+    h('section', { 'aria-labelledby': 'sessions-heading' }, h('h2', { id: 'sessions-heading' }, t('offer.sessions')),
+      sessions.length ? h('ul', { class: 'sessions' }, sessions.map(sessionItem)) : h('p', {}, t('offer.nosessions'))));
+}

@@ -1,0 +1,257 @@
+"""The academy in a real Chromium, through the pages a member uses, against a real embedded academy.
+
+Every page calls only the public API; these journeys prove the pages and the API fit together, that refusals
+are shown in words at their field, that an ended session leads to the log-in and back, and that axe-core finds
+nothing serious on any main page.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import accessibility_violations, screenshot
+from tests.system.slice import Academy, eventually
+
+pytestmark = pytest.mark.slow
+PASSWORD = "correct horse battery staple"
+PRICE_CENTS = 24_900  # shown as €249.00; a cancellation 3 to 14 days ahead costs half
+
+
+def published_offer(api: Academy, seats: int = 10) -> tuple[str, str]:
+    """A provider's published online offer, 14 days ahead, with a title of its own; (session id, title)."""
+    _, provider_token = api.member("provider")
+    title = f"Cluster partnerships {uuid.uuid4().hex[:6]}"
+    offer = api.call("POST", "/api/v1/offers", provider_token, json={
+        "title": title, "topic": "international cooperation",
+        "description": "How to find, start and keep partnerships with clusters abroad.",
+        "format": "online", "competences": ["international-cooperation"], "level": "advanced", "language": "en",
+        "price_cents": PRICE_CENTS,
+    })
+    assert offer.status_code == 201, offer.text
+    starts = datetime.now(UTC) + timedelta(days=14)
+    session = api.call("POST", f"/api/v1/offers/{offer.json()['id']}/sessions", provider_token, json={
+        "starts_at": starts.isoformat(), "ends_at": (starts + timedelta(hours=3)).isoformat(),
+        "seats": {"online": seats}, "link": "https://meet.example.org/vca",
+    })
+    assert session.status_code == 201, session.text
+    submitted = api.call("POST", f"/api/v1/offers/{offer.json()['id']}/submit", provider_token)
+    assert submitted.status_code == 200, submitted.text
+    session_id = session.json()["id"]
+    # Booking learns of the session through events; wait until it takes bookings, as a member would find it.
+    eventually(lambda: api.call("GET", f"/api/v1/sessions/{session_id}/participants", provider_token)
+               .status_code == 200)
+    return session_id, title
+
+
+def register(page: Page, name: str = "Lena Schmidt") -> str:
+    email = f"lena-{uuid.uuid4().hex[:8]}@example.org"
+    page.goto("/#/register")
+    page.get_by_label("Your name").fill(name)
+    page.get_by_label("E-mail address").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Register").click()
+    expect(page.get_by_text(f"Signed in as {name}")).to_be_visible()
+    return email
+
+
+def sign_in(page: Page, email: str) -> None:
+    page.get_by_label("E-mail address").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def reload_until(page: Page, locator, timeout: float = 30.0) -> None:
+    """Events reach billing and notify after the answer; a member would look again, so does the test."""
+    deadline = time.monotonic() + timeout
+    while locator.count() == 0:
+        assert time.monotonic() < deadline, f"{locator} did not appear within {timeout}s"
+        page.wait_for_timeout(500)
+        page.reload()
+        page.wait_for_load_state("networkidle")
+
+
+def assert_accessible(page: Page, name: str) -> None:
+    page.wait_for_load_state("networkidle")
+    screenshot(page, name)
+    assert accessibility_violations(page, name) == []
+
+
+def test_register_search_book_then_see_the_booking_the_invoice_and_the_inbox_message(page, api):
+    _, title = published_offer(api)
+    page.goto("/")
+    expect(page.get_by_role("heading", name="Find a seminar")).to_be_visible()
+    assert_accessible(page, "search")
+
+    register(page)
+    page.get_by_label("Search words").fill(title)
+    page.get_by_role("button", name="Search").click()
+    expect(page).to_have_url(re.compile(r"#/\?q="))
+    page.get_by_role("link", name=title).first.click()
+    expect(page.get_by_role("heading", name=title, level=1)).to_be_visible()
+    expect(page.get_by_text("Online: 10")).to_be_visible()
+    assert_accessible(page, "offer")
+
+    page.get_by_role("button", name="Book").click()
+    expect(page.get_by_text("Your seat is confirmed.")).to_be_visible()
+    page.get_by_role("link", name="See my bookings").click()
+    booking = page.locator("li.booking").filter(has_text=title)
+    expect(booking.get_by_text("Confirmed")).to_be_visible()
+    expect(booking.get_by_role("link", name="https://meet.example.org/vca")).to_be_visible()
+    assert_accessible(page, "bookings")
+
+    page.get_by_role("link", name="Invoices").click()
+    reload_until(page, page.get_by_role("cell", name="€249.00"))
+    assert_accessible(page, "invoices")
+
+    page.get_by_role("link", name=re.compile("^Inbox")).click()
+    reload_until(page, page.locator("li.message.unread"))
+    assert_accessible(page, "inbox")
+    unread = page.locator("li.message.unread")
+    before = unread.count()
+    unread.first.get_by_role("button", name="Mark as read").click()
+    expect(page.locator("li.message.unread")).to_have_count(before - 1)
+
+
+def test_refusals_are_shown_in_words_at_their_field(page):
+    page.goto("/#/register")
+    page.get_by_label("Your name").fill("Short Password")
+    page.get_by_label("E-mail address").fill(f"short-{uuid.uuid4().hex[:6]}@example.org")
+    page.get_by_label("Password").fill("tooshort")
+    page.get_by_role("button", name="Register").click()
+
+    password = page.get_by_label("Password")
+    expect(password).to_have_attribute("aria-invalid", "true")
+    error = page.locator(f"#{password.get_attribute('id')}-error")
+    expect(error).to_be_visible()
+    expect(error).to_contain_text("12")
+    expect(page.get_by_role("alert")).to_contain_text("Please correct the marked fields.")
+    assert "{" not in page.inner_text("main"), "no raw JSON on the page"
+    assert_accessible(page, "register-refused")
+
+    page.goto("/#/login")
+    page.get_by_label("E-mail address").fill("nobody@example.org")
+    page.get_by_label("Password").fill("not the password at all")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("alert")).to_be_visible()
+    assert "{" not in page.get_by_role("alert").inner_text()
+    assert_accessible(page, "login")
+
+
+def test_an_expired_token_is_renewed_and_an_ended_session_leads_to_the_log_in_and_back(page):
+    email = register(page)
+    page.goto("/#/bookings")
+    expect(page.get_by_role("heading", name="My bookings")).to_be_visible()
+
+    # An access token the API no longer takes: the refresh token gets a new pair and the page loads.
+    old = page.evaluate("""() => {
+        const session = JSON.parse(sessionStorage.getItem('academy.session'));
+        const old = session.refresh_token;
+        session.access_token = 'expired.' + session.access_token;
+        sessionStorage.setItem('academy.session', JSON.stringify(session));
+        return old;
+    }""")
+    page.goto("/#/inbox")
+    expect(page.get_by_role("heading", name="Inbox")).to_be_visible()
+    renewed = page.evaluate("() => JSON.parse(sessionStorage.getItem('academy.session')).refresh_token")
+    assert renewed != old
+
+    # Both tokens ended (a logout elsewhere): the log-in, told why, and back to the page after signing in.
+    page.evaluate("""() => {
+        const session = JSON.parse(sessionStorage.getItem('academy.session'));
+        session.access_token = 'expired.' + session.access_token;
+        session.refresh_token = 'ended';
+        sessionStorage.setItem('academy.session', JSON.stringify(session));
+    }""")
+    page.goto("/#/invoices")
+    expect(page).to_have_url(re.compile(r"#/login\?next=%2Finvoices&expired=1$"))
+    expect(page.get_by_text("Your session has ended")).to_be_visible()
+    sign_in(page, email)
+    expect(page.get_by_role("heading", name="Invoices")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"#/invoices$"))
+
+
+def test_cancelling_shows_the_fee_first_and_it_is_the_fee_charged(page, api):
+    _, title = published_offer(api)  # starts in 14 days less the moments since: the 50 % tier
+    register(page)
+    page.goto("/#/")
+    page.get_by_label("Search words").fill(title)
+    page.keyboard.press("Enter")
+    page.get_by_role("link", name=title).first.click()
+    page.get_by_role("button", name="Book").click()
+    expect(page.get_by_text("Your seat is confirmed.")).to_be_visible()
+
+    page.goto("/#/bookings")
+    page.get_by_role("button", name="Cancel booking").click()
+    expect(page.get_by_text("Expected fee under the standard policy: €124.50 (refund €124.50).")).to_be_visible()
+    expect(page.get_by_role("button", name="Yes, cancel")).to_be_focused()
+    screenshot(page, "cancel")
+    page.get_by_role("button", name="Yes, cancel").click()
+    expect(page.get_by_text("Cancelled. Fee €124.50, refund €124.50.")).to_be_visible()
+    expect(page.locator("li.booking").filter(has_text=title).get_by_text("Cancelled", exact=True)).to_be_visible()
+
+
+def test_certificate_check_for_an_unknown_number(page):
+    page.goto("/#/certificates")
+    assert_accessible(page, "certificates")
+    page.get_by_label("Certificate number").fill("no-such-certificate")
+    page.get_by_role("button", name="Check").click()
+    expect(page.get_by_role("alert")).to_have_text("No certificate has this number.")
+    expect(page).to_have_url(re.compile(r"#/certificates/no-such-certificate$"))
+
+
+@pytest.mark.parametrize("page", ["de-DE"], indirect=True)
+def test_german_by_default_from_the_browser_and_switchable_to_english(page):
+    page.goto("/")
+    expect(page.get_by_role("heading", name="Seminar finden")).to_be_visible()
+    expect(page.locator("html")).to_have_attribute("lang", "de")
+    screenshot(page, "search-de")
+    page.get_by_role("button", name="Show in English").click()
+    expect(page.get_by_role("heading", name="Find a seminar")).to_be_visible()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    page.reload()
+    expect(page.get_by_role("heading", name="Find a seminar")).to_be_visible()
+
+
+def test_keyboard_alone_reaches_the_content_and_signs_in(page):
+    page.goto("/#/login")
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("main")).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("E-mail address")).to_be_focused()
+
+
+def test_a_phone_sized_window_shows_one_column(browser, academy, api):
+    published_offer(api)
+    context = browser.new_context(base_url=academy.url, locale="en-GB", viewport={"width": 375, "height": 740})
+    try:
+        page = context.new_page()
+        page.goto("/")
+        cards = page.locator("ul.cards > li")
+        expect(cards.first).to_be_visible()
+        first, second = cards.nth(0).bounding_box(), cards.nth(1).bounding_box()
+        assert second["y"] > first["y"] and abs(second["x"] - first["x"]) < 1, "cards stack in one column"
+        assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth"), "no sideways scroll"
+        screenshot(page, "search-phone")
+        assert accessibility_violations(page, "search-phone") == []
+    finally:
+        context.close()
+
+
+def test_the_accessibility_check_finds_what_it_should(browser):
+    """The check above is only worth something if it reports a form control nobody labelled."""
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.set_content('<html lang="en"><title>t</title><main><input type="text"></main></html>')
+        assert any("label" in finding for finding in accessibility_violations(page, "unlabelled"))
+    finally:
+        context.close()
