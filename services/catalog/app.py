@@ -7,6 +7,7 @@ from collections.abc import Callable
 from flask import Flask
 
 from services.catalog.api import members_blp, offers_blp
+from services.catalog.deleted_members import register_deleted_member_check
 from services.catalog.gateway import register_proxy
 from services.catalog.web import register_web_front_end
 from shared.config import MissingSettings, Settings
@@ -46,6 +47,7 @@ def create_app(runtime: Runtime) -> Flask:
     if missing:
         raise MissingSettings(missing)
     setup = [register_accounts(settings.jwt_private_key), register_address_limits(settings, address_limits(settings)),
+             register_deleted_member_check,
              register_web_front_end]
     if settings.upstreams:
         setup.append(register_proxy(settings.upstreams))
