@@ -18,9 +18,12 @@ from shared.side_effects import SideEffectDispatcher
 
 log = logging.getLogger(__name__)
 IDLE_POLL_SECONDS = 0.2
-# Woken by a commit, the relay waits this long for the rows of commits close behind, so that under load it
-# publishes (and consumers apply) batches rather than single events.
-RELAY_LINGER_SECONDS = 0.005
+# Woken by a commit soon after its last batch (under load), the relay waits this long for the rows of the
+# commits close behind, so that it publishes, and consumers apply, batches rather than single events: a
+# consumer applies a batch of 20 for about a third of the CPU per event of 20 batches of one.
+# Woken after a quiet spell, it publishes at once.
+RELAY_LINGER_SECONDS = 0.02
+RELAY_BUSY_SECONDS = 0.1
 ERROR_BACKOFF_SECONDS = (0.5, 1, 2, 5)
 GAUGE_INTERVAL_SECONDS = 10.0
 PURGE_INTERVAL_SECONDS = 3600.0
@@ -74,18 +77,20 @@ class Worker:
         self.runtime.bus.consume(self.definition.name, self.consumer.handle_batch, self.stop_event)
 
     def _relay_loop(self) -> None:
-        failures = 0
+        failures, last_sent = 0, 0.0
         while not self.stop_event.is_set():
             try:
                 sent = self.relay.relay_once()
                 failures = 0
+                if sent:
+                    last_sent = time.monotonic()
             except Exception as exc:  # noqa: BLE001 - broker or database away: keep the rows, try later
                 delay = ERROR_BACKOFF_SECONDS[min(failures, len(ERROR_BACKOFF_SECONDS) - 1)]
                 failures += 1
                 log.warning("outbox relay of %s failed (%s); retrying in %ss", self.definition.name, exc, delay)
                 self.stop_event.wait(delay)
                 continue
-            if not sent and wait_for_outbox(IDLE_POLL_SECONDS):
+            if not sent and wait_for_outbox(IDLE_POLL_SECONDS) and time.monotonic() - last_sent < RELAY_BUSY_SECONDS:
                 self.stop_event.wait(RELAY_LINGER_SECONDS)
 
     def _scheduler_loop(self) -> None:
