@@ -89,15 +89,15 @@ def area_of_competences(db: Session) -> dict[str, str]:
     return areas
 
 
-def shown_cells(db: Session, filters: dict[str, str], areas: dict[str, str]) -> list[DemandCell]:
-    """The cells matching `filters` that describe at least five members."""
-    query = select(DemandCell).where(DemandCell.members >= MINIMUM_GROUP)
+def shown_cells(db: Session, filters: dict[str, str], areas: dict[str, str]) -> list:
+    """The cells matching `filters` that describe at least five members (as plain rows: there may be 100,000)."""
+    query = select(*DemandCell.__table__.columns).where(DemandCell.members >= MINIMUM_GROUP)
     for name in ("quarter", "career_path", "region", "format", "competence"):
         if filters.get(name):
             query = query.where(getattr(DemandCell, name) == filters[name])
     if filters.get("area"):
         query = query.where(DemandCell.competence.in_([c for c, a in areas.items() if a == filters["area"]]))
-    return list(db.scalars(query))
+    return list(db.execute(query))
 
 
 def analyse(db: Session, group_by: list[str], filters: dict[str, str]) -> list[dict]:

@@ -10,7 +10,7 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
@@ -76,6 +76,7 @@ group_bys = st.lists(st.sampled_from(demand.DIMENSIONS), min_size=1, max_size=3,
 @given(filters, st.sampled_from(list(FILTER_VALUES)), group_bys, st.data())
 def test_no_answer_and_no_difference_of_two_answers_describes_fewer_than_five_members(
         population, base, extra_name, group_by, data):
+    assume(extra_name not in base)  # the narrower question adds a filter to the wider one
     narrower = {**base, extra_name: data.draw(st.sampled_from(FILTER_VALUES[extra_name]))}
 
     wide, narrow = rows(population, group_by, base), rows(population, group_by, narrower)
