@@ -1,9 +1,11 @@
-"""Notify: in-app inbox (later e-mail and preferences), once per event and person."""
+"""Notify: the in-app inbox and e-mail, German and English, once per event and person."""
 
 from pathlib import Path
 
 from services.notify.app import create_app
+from services.notify.commands import record_mail_outcomes
 from services.notify.handlers import HANDLERS
+from services.notify.mail import MAIL_EFFECT, MailSender
 from services.notify.models import Base
 from shared.service import ServiceDefinition
 
@@ -13,4 +15,6 @@ SERVICE = ServiceDefinition(
     handlers=HANDLERS,
     create_app=create_app,
     migrations=Path(__file__).parent / "migrations",
+    side_effects={MAIL_EFFECT: MailSender()},
+    scheduled={"record_mail_outcomes": record_mail_outcomes},
 )

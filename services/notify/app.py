@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask import Flask
 
-from services.notify.api import blp
+from services.notify.api import blp, preferences_blp
 from shared.service import Runtime
 from shared.web import create_service_app
 
 
 def create_app(runtime: Runtime) -> Flask:
-    return create_service_app(runtime, title="Academy notify", blueprints=[blp])
+    return create_service_app(runtime, title="Academy notify", blueprints=[blp, preferences_blp])

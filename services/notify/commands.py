@@ -1,21 +1,39 @@
-"""What notify does in the caller's transaction: messages into inboxes, events to the outbox."""
+"""What notify does in the caller's transaction: messages into inboxes, mails recorded for the dispatcher,
+outcomes of sent mails, preferences and the erasure of a deleted member."""
 
 from __future__ import annotations
 
+import logging
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session, sessionmaker
 
-from services.notify.domain import Message
-from services.notify.models import InboxMessage
+from services.notify.domain import ALWAYS_MAILED, Category, Message, wants_email
+from services.notify.mail import CHANNEL as EMAIL_CHANNEL
+from services.notify.mail import MAIL_EFFECT, mail_key, mail_payload
+from services.notify.metrics import NOTIFICATIONS, PENDING, PENDING_AGE
+from services.notify.models import EmailDelivery, InboxMessage, MemberRecord, Preference
+from services.notify.settings import public_url
 from shared.db import fetch_page
-from shared.errors import NotFound
-from shared.events.declarations import NotificationDelivered
+from shared.errors import NotFound, Unprocessable
+from shared.events.declarations import NotificationDelivered, NotificationFailed
 from shared.outbox import record_event
+from shared.side_effects import record_side_effect
+from shared.tables import side_effects
 
+log = logging.getLogger(__name__)
 INBOX_CHANNEL = "inbox"
+# A mail whose retries ran out on a transient error (server away for long) is tried again this much later.
+REARM_DELAY = timedelta(minutes=15)
+
+
+def tell(db: Session, member: MemberRecord, cause_event_id: str, message: Message) -> None:
+    """Inbox always; e-mail unless the member switched the category off. Once per event and member each."""
+    deliver_to_inbox(db, member.member_id, cause_event_id, message)
+    if wants_email(message.category, _email_choice(db, member.member_id, message.category)):
+        queue_email(db, member, cause_event_id, message)
 
 
 def deliver_to_inbox(db: Session, member_id: str, cause_event_id: str, message: Message) -> InboxMessage | None:
@@ -33,8 +51,8 @@ def deliver_to_inbox(db: Session, member_id: str, cause_event_id: str, message: 
         member_id=member_id,
         cause_event_id=cause_event_id,
         kind=message.kind.value,
-        subject=message.subject,
-        body=message.body,
+        subject=message.subject[:200],
+        body=message.text,
         created_at=now,
     )
     db.add(delivered)
@@ -46,7 +64,111 @@ def deliver_to_inbox(db: Session, member_id: str, cause_event_id: str, message: 
         cause_event_id=cause_event_id,
         delivered_at=now,
     ))
+    NOTIFICATIONS.labels(INBOX_CHANNEL, "sent").inc()
     return delivered
+
+
+def queue_email(db: Session, member: MemberRecord, cause_event_id: str, message: Message) -> EmailDelivery | None:
+    """Record one mail and its side effect; None if this event already has a mail for this member."""
+    already = db.scalar(select(EmailDelivery.id).where(
+        EmailDelivery.member_id == member.member_id, EmailDelivery.cause_event_id == cause_event_id))
+    if already is not None:
+        return None
+    now = datetime.now(UTC)
+    delivery = EmailDelivery(id=str(uuid.uuid4()), member_id=member.member_id, cause_event_id=cause_event_id,
+                             kind=message.kind.value, status="pending", created_at=now)
+    db.add(delivery)
+    db.flush()
+    unsubscribe = None if message.category in ALWAYS_MAILED else f"{public_url()}/notification-preferences"
+    record_side_effect(db, MAIL_EFFECT, mail_key(delivery.id), mail_payload(
+        delivery.id, member.display_name, member.email, member.preferred_language, message, now, unsubscribe))
+    return delivery
+
+
+def record_mail_outcomes(session_factory: sessionmaker) -> int:
+    """Scheduled: turn what the dispatcher did with each mail into the delivery's status and an event; a mail
+    whose retries ran out on a transient error is armed again, so a long SMTP outage loses nothing."""
+    key = mail_key("") + EmailDelivery.id
+    with session_factory.begin() as db:
+        finished = db.execute(
+            select(EmailDelivery.id, side_effects.c.status, side_effects.c.last_error, side_effects.c.completed_at)
+            .join(side_effects, side_effects.c.idempotency_key == key)
+            .where(EmailDelivery.status == "pending", side_effects.c.status.in_(("done", "failed")))
+            .limit(500)
+        ).all()
+        recorded = sum(_record_outcome(db, row) for row in finished)
+        count, oldest = db.execute(select(func.count(), func.min(EmailDelivery.created_at))
+                                   .where(EmailDelivery.status == "pending")).one()
+    PENDING.labels(EMAIL_CHANNEL).set(count)
+    PENDING_AGE.labels(EMAIL_CHANNEL).set((datetime.now(UTC) - oldest).total_seconds() if oldest else 0.0)
+    return recorded
+
+
+def _record_outcome(db: Session, row) -> int:
+    now = datetime.now(UTC)
+    if row.status == "failed" and not (row.last_error or "").startswith("MailRefused"):
+        log.warning("mail %s: retries ran out (%s); trying again in %s", row.id, row.last_error, REARM_DELAY)
+        db.execute(update(side_effects).where(side_effects.c.idempotency_key == mail_key(row.id),
+                                              side_effects.c.status == "failed")
+                   .values(status="pending", attempts=0, due_at=now + REARM_DELAY, completed_at=None))
+        return 0
+    status = "sent" if row.status == "done" else "failed"
+    # Conditional, so that two workers running this job at once record one outcome and one event.
+    changed = db.execute(update(EmailDelivery).where(EmailDelivery.id == row.id, EmailDelivery.status == "pending")
+                         .values(status=status, completed_at=row.completed_at or now,
+                                 failure=row.last_error if status == "failed" else None))
+    if changed.rowcount != 1:
+        return 0
+    delivery = db.get(EmailDelivery, row.id)
+    if status == "sent":
+        record_event(db, NotificationDelivered(notification_id=delivery.id, member_id=delivery.member_id,
+                                               channel=EMAIL_CHANNEL, cause_event_id=delivery.cause_event_id,
+                                               delivered_at=delivery.completed_at))
+    else:
+        record_event(db, NotificationFailed(notification_id=delivery.id, member_id=delivery.member_id,
+                                            channel=EMAIL_CHANNEL, cause_event_id=delivery.cause_event_id,
+                                            reason=(row.last_error or "refused")[:500], failed_at=now))
+    return 1
+
+
+def erase_member(db: Session, member_id: str, deleted_at: datetime) -> None:
+    """A deleted member: messages, mails (sent or waiting), preferences and personal data go; a tombstone stays
+    so that events still on their way about them are dropped rather than retried."""
+    deliveries = list(db.scalars(select(EmailDelivery.id).where(EmailDelivery.member_id == member_id)))
+    if deliveries:
+        db.execute(delete(side_effects).where(side_effects.c.idempotency_key.in_(
+            [mail_key(delivery_id) for delivery_id in deliveries])))
+    db.execute(delete(EmailDelivery).where(EmailDelivery.member_id == member_id))
+    db.execute(delete(InboxMessage).where(InboxMessage.member_id == member_id))
+    db.execute(delete(Preference).where(Preference.member_id == member_id))
+    db.merge(MemberRecord(member_id=member_id, email="", display_name="", preferred_language="en",
+                          time_zone="UTC", updated_at=None, deleted_at=deleted_at))
+
+
+def _email_choice(db: Session, member_id: str, category: Category) -> bool | None:
+    return db.scalar(select(Preference.email).where(Preference.member_id == member_id,
+                                                    Preference.category == category.value))
+
+
+def preferences_of(db: Session, member_id: str) -> dict[str, dict]:
+    """Every category with the member's e-mail choice (default on) and whether it can be switched off."""
+    chosen = dict(db.execute(select(Preference.category, Preference.email)
+                             .where(Preference.member_id == member_id)).all())
+    return {category.value: {"email": wants_email(category, chosen.get(category.value)), "inbox": True,
+                             "locked": category in ALWAYS_MAILED} for category in Category}
+
+
+def set_preferences(db: Session, member_id: str, choices: dict[str, bool]) -> dict[str, dict]:
+    """Apply {category: email on/off}; switching off an always-mailed category refuses the whole request."""
+    locked = sorted(name for name, email in choices.items() if not email and Category(name) in ALWAYS_MAILED)
+    if locked:
+        raise Unprocessable(f"e-mail for {', '.join(locked)} cannot be switched off",
+                            errors={name: {"email": ["always sent by e-mail; cannot be switched off"]}
+                                    for name in locked})
+    for name, email in choices.items():
+        db.merge(Preference(member_id=member_id, category=name, email=email))
+    db.flush()
+    return preferences_of(db, member_id)
 
 
 def messages_of(db: Session, member_id: str, unread_only: bool, page: int, per_page: int
@@ -59,6 +181,11 @@ def messages_of(db: Session, member_id: str, unread_only: bool, page: int, per_p
     return fetch_page(db, query, page, per_page)
 
 
+def unread_count(db: Session, member_id: str) -> int:
+    return db.scalar(select(func.count()).where(InboxMessage.member_id == member_id,
+                                                InboxMessage.read_at.is_(None))) or 0
+
+
 def mark_read(db: Session, member_id: str, notification_id: str) -> InboxMessage:
     """Mark one of the member's messages read; reading it again keeps the first time."""
     message = db.get(InboxMessage, notification_id)
@@ -68,3 +195,11 @@ def mark_read(db: Session, member_id: str, notification_id: str) -> InboxMessage
     if message.read_at is None:
         message.read_at = datetime.now(UTC)
     return message
+
+
+def mark_all_read(db: Session, member_id: str) -> int:
+    """Mark every unread message of the member read; returns how many."""
+    result = db.execute(update(InboxMessage)
+                        .where(InboxMessage.member_id == member_id, InboxMessage.read_at.is_(None))
+                        .values(read_at=datetime.now(UTC)))
+    return result.rowcount

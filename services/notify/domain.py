@@ -1,17 +1,9 @@
-"""What notify tells a member about each event: short English messages with the facts that matter."""
+"""What notify tells people: the kinds of message, their categories, and which events concern nobody in person."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-
-from shared.events.declarations import (
-    BookingCancelled,
-    BookingConfirmed,
-    BookingPromoted,
-    BookingWaitlisted,
-    InvoiceIssued,
-)
 
 
 class MessageKind(StrEnum):
@@ -19,73 +11,102 @@ class MessageKind(StrEnum):
     BOOKING_WAITLISTED = "booking_waitlisted"
     BOOKING_PROMOTED = "booking_promoted"
     BOOKING_CANCELLED = "booking_cancelled"
+    SESSION_RESCHEDULED = "session_rescheduled"
+    SESSION_CANCELLED = "session_cancelled"
+    CERTIFICATE_ISSUED = "certificate_issued"
     INVOICE_ISSUED = "invoice_issued"
+    CREDIT_NOTE_ISSUED = "credit_note_issued"
+    PAYOUT_ISSUED = "payout_issued"
+    OFFER_REVIEWED = "offer_reviewed"
+    COPROVIDER_INVITED = "coprovider_invited"
+    TOPIC_REQUEST_ANSWERED = "topic_request_answered"
+    GO_DECISION_MADE = "go_decision_made"
+
+
+class Category(StrEnum):
+    """What a member switches e-mail on or off for; the inbox always receives every message."""
+
+    BOOKINGS = "bookings"
+    CANCELLATIONS = "cancellations"
+    INVOICES = "invoices"
+    CERTIFICATES = "certificates"
+    OFFERS = "offers"
+    TOPIC_REQUESTS = "topic_requests"
+
+
+# Money and lost seats must reach the member whatever they chose.
+ALWAYS_MAILED = frozenset({Category.INVOICES, Category.CANCELLATIONS})
+
+CATEGORY_OF: dict[MessageKind, Category] = {
+    MessageKind.BOOKING_CONFIRMED: Category.BOOKINGS,
+    MessageKind.BOOKING_WAITLISTED: Category.BOOKINGS,
+    MessageKind.BOOKING_PROMOTED: Category.BOOKINGS,
+    MessageKind.SESSION_RESCHEDULED: Category.BOOKINGS,
+    MessageKind.BOOKING_CANCELLED: Category.CANCELLATIONS,
+    MessageKind.SESSION_CANCELLED: Category.CANCELLATIONS,
+    MessageKind.CERTIFICATE_ISSUED: Category.CERTIFICATES,
+    MessageKind.INVOICE_ISSUED: Category.INVOICES,
+    MessageKind.CREDIT_NOTE_ISSUED: Category.INVOICES,
+    MessageKind.PAYOUT_ISSUED: Category.INVOICES,
+    MessageKind.OFFER_REVIEWED: Category.OFFERS,
+    MessageKind.COPROVIDER_INVITED: Category.OFFERS,
+    MessageKind.GO_DECISION_MADE: Category.OFFERS,
+    MessageKind.TOPIC_REQUEST_ANSWERED: Category.TOPIC_REQUESTS,
+}
+
+# Every declared event (CloudEvents type) that tells a person something, and the message it becomes.
+KIND_OF_EVENT: dict[str, MessageKind] = {
+    "academy.booking.confirmed.v1": MessageKind.BOOKING_CONFIRMED,
+    "academy.booking.waitlisted.v1": MessageKind.BOOKING_WAITLISTED,
+    "academy.booking.promoted.v1": MessageKind.BOOKING_PROMOTED,
+    "academy.booking.cancelled.v1": MessageKind.BOOKING_CANCELLED,
+    "academy.session.rescheduled.v1": MessageKind.SESSION_RESCHEDULED,
+    "academy.session.cancelled.v1": MessageKind.SESSION_CANCELLED,
+    "academy.attendance.recorded.v1": MessageKind.CERTIFICATE_ISSUED,
+    "academy.invoice.issued.v1": MessageKind.INVOICE_ISSUED,
+    "academy.credit_note.issued.v1": MessageKind.CREDIT_NOTE_ISSUED,
+    "academy.payout.issued.v1": MessageKind.PAYOUT_ISSUED,
+    "academy.offer.reviewed.v1": MessageKind.OFFER_REVIEWED,
+    "academy.coprovider.invited.v1": MessageKind.COPROVIDER_INVITED,
+    "academy.topic_request.answered.v1": MessageKind.TOPIC_REQUEST_ANSWERED,
+    "academy.go_decision.made.v1": MessageKind.GO_DECISION_MADE,
+}
+
+# Every other declared event, with the reason no person is told of it; a new event belongs in one of the two.
+NOT_FOR_A_PERSON: dict[str, str] = {
+    "academy.member.registered.v1": "read model; catalog itself confirms the address at sign-up",
+    "academy.member.updated.v1": "read model: name, address, language, time zone",
+    "academy.member.deleted.v1": "erases the member's messages; nobody is left to tell",
+    "academy.offer.published.v1": "superseded by v2",
+    "academy.offer.published.v2": "read model of titles and providers; the review decision tells the providers",
+    "academy.offer.updated.v1": "read model of titles and providers",
+    "academy.offer.withdrawn.v1": "booked sessions stay; their cancellation is told if it comes",
+    "academy.session.scheduled.v1": "read model of dates; nobody holds a booking yet",
+    "academy.availability.changed.v1": "seat counts for search, no person concerned",
+    "academy.framework.published.v1": "reference data",
+    "academy.learning_gain.recorded.v1": "anonymised sums",
+    "academy.demand.updated.v1": "anonymised sums",
+    "academy.notification.delivered.v1": "notify's own record",
+    "academy.notification.failed.v1": "notify's own record, for operators",
+}
 
 
 @dataclass(frozen=True)
 class Message:
+    """One rendered message: the subject, the plain-text body (the inbox shows it), and the e-mail's plain-text
+    and HTML parts, which add a footer."""
+
     kind: MessageKind
     subject: str
-    body: str
+    text: str
+    mail_text: str
+    html: str
+
+    @property
+    def category(self) -> Category:
+        return CATEGORY_OF[self.kind]
 
 
-def format_amount(cents: int, currency: str) -> str:
-    """12345 and "EUR" -> "123.45 EUR"."""
-    sign = "-" if cents < 0 else ""
-    units, rest = divmod(abs(cents), 100)
-    return f"{sign}{units}.{rest:02d} {currency}"
-
-
-def _seat(format: str) -> str:
-    return format.replace("_", "-")
-
-
-def booking_confirmed_message(name: str, booking: BookingConfirmed) -> Message:
-    return Message(
-        MessageKind.BOOKING_CONFIRMED,
-        "Your seat is confirmed",
-        f"Hello {name}, your {_seat(booking.format)} seat is confirmed (booking {booking.booking_id}).",
-    )
-
-
-def booking_waitlisted_message(name: str, booking: BookingWaitlisted) -> Message:
-    return Message(
-        MessageKind.BOOKING_WAITLISTED,
-        "You are on the waiting list",
-        f"Hello {name}, all {_seat(booking.format)} seats are taken, so you are number {booking.position} "
-        f"on the waiting list (booking {booking.booking_id}). We will tell you as soon as a seat is yours.",
-    )
-
-
-def booking_promoted_message(name: str, booking: BookingPromoted) -> Message:
-    return Message(
-        MessageKind.BOOKING_PROMOTED,
-        "A seat became free: it is yours",
-        f"Hello {name}, a {_seat(booking.format)} seat became free and is now yours (booking "
-        f"{booking.booking_id}). Should you no longer need it, you can cancel free of charge for 24 hours.",
-    )
-
-
-def booking_cancelled_message(name: str, booking: BookingCancelled) -> Message:
-    if booking.previous_status == "waitlisted":
-        text = f"you have left the waiting list (booking {booking.booking_id})."
-    elif booking.fee_cents and booking.currency:
-        fee = format_amount(booking.fee_cents, booking.currency)
-        refund = format_amount(booking.refund_cents, booking.currency)
-        text = f"your booking {booking.booking_id} is cancelled; the fee is {fee}, and {refund} will be refunded."
-    else:
-        text = f"your booking {booking.booking_id} is cancelled free of charge."
-    if booking.reason == "session_cancelled":
-        text = f"the session was cancelled by its provider, so {text}"
-    elif booking.reason == "called_off":
-        text = f"the session did not reach its minimum number of participants and was called off, so {text}"
-    return Message(MessageKind.BOOKING_CANCELLED, "Your booking is cancelled", f"Hello {name}, {text}")
-
-
-def invoice_issued_message(name: str, invoice: InvoiceIssued) -> Message:
-    amount = format_amount(invoice.total_cents, invoice.currency)
-    return Message(
-        MessageKind.INVOICE_ISSUED,
-        f"Invoice {invoice.number}: {amount}",
-        f"Hello {name}, invoice {invoice.number} over {amount} for booking {invoice.booking_id} has been issued.",
-    )
+def wants_email(category: Category, chosen: bool | None) -> bool:
+    """Whether a member gets this category by e-mail; no choice yet means yes."""
+    return category in ALWAYS_MAILED or chosen is not False

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields
 
-from shared.schemas import PageArgs, StrictSchema, page_schema
+from services.notify.domain import Category
+from shared.schemas import PageArgs, StrictSchema
+
+# JSON true / false only: "yes", 1 or "off" are refused, not guessed at.
+STRICT_BOOLEAN = {"truthy": {True}, "falsy": {False}}
 
 
 class NotificationArgs(PageArgs):
@@ -24,4 +28,31 @@ class NotificationOut(Schema):
     read_at = fields.AwareDateTime(allow_none=True)
 
 
-NotificationPage = page_schema(NotificationOut, "NotificationPage")
+class NotificationPage(Schema):
+    items = fields.List(fields.Nested(NotificationOut), required=True)
+    total = fields.Integer(required=True, metadata={"description": "messages matching the query"})
+    unread = fields.Integer(required=True, metadata={"description": "all my unread messages"})
+    page = fields.Integer(required=True)
+    per_page = fields.Integer(required=True)
+
+
+class MarkedAllRead(Schema):
+    marked = fields.Integer(required=True, metadata={"description": "messages marked read by this request"})
+    unread = fields.Integer(required=True)
+
+
+class PreferenceIn(StrictSchema):
+    email = fields.Boolean(required=True, **STRICT_BOOLEAN, metadata={"description": "e-mail on or off"})
+
+
+class PreferenceOut(Schema):
+    email = fields.Boolean(required=True)
+    inbox = fields.Boolean(required=True, metadata={"description": "always true: the inbox gets every message"})
+    locked = fields.Boolean(required=True, metadata={"description": "true: e-mail cannot be switched off"})
+
+
+_CATEGORIES = [category.value for category in Category]
+PreferencesIn = StrictSchema.from_dict(
+    {name: fields.Nested(PreferenceIn) for name in _CATEGORIES}, name="PreferencesIn")
+PreferencesOut = Schema.from_dict(
+    {name: fields.Nested(PreferenceOut, required=True) for name in _CATEGORIES}, name="PreferencesOut")

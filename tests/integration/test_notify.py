@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import select
 
 from services import notify
-from services.notify.domain import format_amount
 from services.notify.handlers import booking_confirmed as handle_booking_confirmed
 from services.notify.models import InboxMessage
+from services.notify.rendering import format_money
 from shared.bus import Outcome
 from shared.events import parse_event
 from shared.events.declarations import (
@@ -79,7 +79,7 @@ def test_a_confirmed_booking_reaches_the_members_inbox(runtime, consumer):
     assert message.member_id == MEMBER_ID
     assert message.cause_event_id == event_id(confirmed)
     assert message.kind == "booking_confirmed"
-    assert message.subject == "Your seat is confirmed"
+    assert message.subject.startswith("Your seat is confirmed")
     assert "Ada Lovelace" in message.body and "in-person" in message.body and "booking-1" in message.body
     assert message.read_at is None
     assert message.created_at.tzinfo is not None
@@ -104,17 +104,20 @@ def test_waitlist_and_invoice_messages_carry_their_facts(runtime, consumer):
     assert "number 3 on the waiting list" in waitlisted.body
     assert "online" in waitlisted.body
     assert invoiced.kind == "invoice_issued"
-    assert invoiced.subject == "Invoice VCA-2026-000042: 123.45 EUR"
-    assert "VCA-2026-000042" in invoiced.body and "123.45 EUR" in invoiced.body
+    assert invoiced.subject == "Invoice VCA-2026-000042: €123.45"
+    assert "VCA-2026-000042" in invoiced.body and "€123.45" in invoiced.body
     assert len(delivered_events(runtime)) == 2
 
 
 @pytest.mark.parametrize(
-    ("cents", "text"),
-    [(12_345, "123.45 EUR"), (5, "0.05 EUR"), (100, "1.00 EUR"), (0, "0.00 EUR"), (-250, "-2.50 EUR")],
+    ("cents", "english", "german"),
+    [(123_450, "€1,234.50", "1.234,50 €"), (5, "€0.05", "0,05 €"), (100, "€1.00", "1,00 €"),
+     (0, "€0.00", "0,00 €"), (-250, "-€2.50", "-2,50 €")],
 )
-def test_amounts_are_written_from_cents(cents, text):
-    assert format_amount(cents, "EUR") == text
+def test_amounts_are_written_from_cents_per_language(cents, english, german):
+    assert format_money(cents, "EUR", "en") == english
+    # German puts a no-break space between amount and sign, so a line never ends in the middle.
+    assert format_money(cents, "EUR", "de") == german.replace(" ", "\u00a0")
 
 
 def test_an_event_reaches_a_member_once_however_often_it_is_delivered(runtime, consumer):
@@ -283,5 +286,5 @@ def test_a_promotion_and_cancellations_reach_the_member_with_their_facts(runtime
         bodies[message.kind].append(message.body)
     assert any("b-promoted" in body and "free of charge for 24 hours" in body for body in bodies["booking_promoted"])
     cancelled = " | ".join(bodies["booking_cancelled"])
-    assert "the fee is 50.00 EUR, and 73.45 EUR will be refunded" in cancelled
+    assert "The cancellation fee is €50.00, and €73.45 will be refunded" in cancelled
     assert "left the waiting list (booking b-waiting)" in cancelled

@@ -1,0 +1,67 @@
+"""Notify's own settings, read once from the environment: where mail goes and the links it carries."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from email.utils import parseaddr
+from functools import cache
+from pathlib import Path
+
+from shared.config import InvalidSetting, Settings
+
+SECURITY_MODES = ("starttls", "tls", "none")
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    smtp_host: str | None  # None: mail is written as .eml files under `mail_dir` (the embedded default)
+    smtp_port: int
+    smtp_security: str
+    smtp_username: str | None
+    smtp_password: str | None
+    smtp_timeout: float
+    sender: str
+    mail_dir: Path
+
+    @property
+    def sender_domain(self) -> str:
+        return parseaddr(self.sender)[1].rpartition("@")[2] or "academy.example"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> MailSettings:
+        env = os.environ if env is None else env
+        base = Settings.from_env("notify", env)
+        security = (env.get("SMTP_SECURITY") or "none").lower()
+        if security not in SECURITY_MODES:
+            raise InvalidSetting(f"SMTP_SECURITY: expected one of {', '.join(SECURITY_MODES)}, got {security!r}")
+        sender = env.get("MAIL_FROM") or "Virtual Cluster Academy <academy@academy.example>"
+        if "@" not in parseaddr(sender)[1]:
+            raise InvalidSetting(f"MAIL_FROM: expected an e-mail address, got {sender!r}")
+        try:
+            timeout = float(env.get("SMTP_TIMEOUT") or 30)
+        except ValueError as exc:
+            raise InvalidSetting(f"SMTP_TIMEOUT: expected seconds, got {env.get('SMTP_TIMEOUT')!r}") from exc
+        return cls(
+            smtp_host=base.smtp_host,
+            smtp_port=base.smtp_port,
+            smtp_security=security,
+            smtp_username=env.get("SMTP_USERNAME") or None,
+            smtp_password=env.get("SMTP_PASSWORD") or None,
+            smtp_timeout=timeout,
+            sender=sender,
+            mail_dir=base.data_dir / "mail",
+        )
+
+
+@cache
+def mail_settings() -> MailSettings:
+    """The process's settings, read on first use (nothing is read at import time)."""
+    return MailSettings.from_env()
+
+
+@cache
+def public_url() -> str:
+    """Where members reach the academy, for the links in messages (ACADEMY_PUBLIC_URL)."""
+    return (os.environ.get("ACADEMY_PUBLIC_URL") or "http://localhost:8000").rstrip("/")

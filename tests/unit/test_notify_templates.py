@@ -1,0 +1,112 @@
+"""Notify's message kinds: every declared event classified, every kind templated in German and English, user text
+escaped in HTML, amounts and dates written per language."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from services.notify.domain import CATEGORY_OF, KIND_OF_EVENT, NOT_FOR_A_PERSON, MessageKind
+from services.notify.handlers import HANDLERS
+from services.notify.rendering import LANGUAGES, format_money, format_when, render
+from shared.events import REGISTRY
+
+URL = "https://academy.example"
+WHEN = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+SESSION = {"offer_title": "Cluster strategy", "starts_at": WHEN, "location": "Stuttgart",
+           "link_url": "https://meet.example/room"}
+BOOKING = {**SESSION, "booking_id": "booking-1", "format": "online"}
+# The variables each kind's template uses (the handlers give the same; StrictUndefined fails on a missing one).
+FACTS: dict[MessageKind, dict] = {
+    MessageKind.BOOKING_CONFIRMED: BOOKING,
+    MessageKind.BOOKING_WAITLISTED: {**BOOKING, "position": 2},
+    MessageKind.BOOKING_PROMOTED: BOOKING,
+    MessageKind.BOOKING_CANCELLED: {**BOOKING, "previous_status": "confirmed", "reason": "member",
+                                    "fee_cents": 6_000, "refund_cents": 6_000, "currency": "EUR"},
+    MessageKind.SESSION_RESCHEDULED: {**SESSION, "ends_at": WHEN},
+    MessageKind.SESSION_CANCELLED: SESSION,
+    MessageKind.CERTIFICATE_ISSUED: {**SESSION, "certificate_id": "certificate-1"},
+    MessageKind.INVOICE_ISSUED: {"number": "VCA-1", "total_cents": 123_450, "currency": "EUR",
+                                 "booking_id": "booking-1", "invoice_id": "invoice-1", "offer_title": None},
+    MessageKind.CREDIT_NOTE_ISSUED: {"number": "VCA-2", "invoice_number": "VCA-1", "invoice_id": "invoice-1",
+                                     "booking_id": "booking-1", "total_cents": 6_000, "currency": "EUR"},
+    MessageKind.PAYOUT_ISSUED: {"period": "2026-02", "amount_cents": 8_400, "credits_cents": 100,
+                                "currency": "EUR"},
+    MessageKind.OFFER_REVIEWED: {"title": "Cluster strategy", "decision": "request_changes",
+                                 "comment": "More cases.", "offer_id": "offer-1"},
+    MessageKind.COPROVIDER_INVITED: {"title": "Cluster strategy", "share_percent": 40, "offer_id": "offer-1",
+                                     "inviter": "Anna"},
+    MessageKind.TOPIC_REQUEST_ANSWERED: {"title": "EU funding", "offer_title": "Horizon", "offer_id": "offer-1"},
+    MessageKind.GO_DECISION_MADE: {**SESSION, "offer_id": "offer-1", "outcome": "called_off", "confirmed": 2,
+                                   "minimum": 3},
+}
+
+
+def test_every_declared_event_either_tells_a_person_or_says_why_not():
+    unclassified = sorted(set(REGISTRY) - set(KIND_OF_EVENT) - set(NOT_FOR_A_PERSON))
+    both = sorted(set(KIND_OF_EVENT) & set(NOT_FOR_A_PERSON))
+    assert unclassified == [], "a new event: give it a message kind with templates, or say in NOT_FOR_A_PERSON why not"
+    assert both == []
+    assert set(KIND_OF_EVENT) <= set(REGISTRY), "a message kind for an event nobody declares"
+
+
+def test_every_person_facing_event_has_a_handler_and_every_kind_a_category():
+    handled = {payload.event_type.type for payload in HANDLERS}
+    assert set(KIND_OF_EVENT) <= handled
+    assert set(KIND_OF_EVENT.values()) == set(MessageKind) == set(CATEGORY_OF) == set(FACTS)
+
+
+@pytest.mark.parametrize("kind", list(MessageKind))
+def test_every_kind_renders_in_german_and_english(kind):
+    messages = {language: render(kind, language, "Europe/Berlin", {"name": "Ada", **FACTS[kind]}, URL)
+                for language in LANGUAGES}
+
+    for message in messages.values():
+        assert message.subject and "\n" not in message.subject
+        assert message.text.startswith(("Hello Ada,", "Guten Tag Ada,"))
+        assert message.html.startswith("<!DOCTYPE html>") and "<p>" in message.html
+        assert message.mail_text.startswith(message.text) and URL in message.mail_text
+    assert messages["de"].subject != messages["en"].subject
+    assert messages["de"].text.startswith("Guten Tag") and messages["en"].text.startswith("Hello")
+    assert '<html lang="de">' in messages["de"].html
+
+
+def test_user_text_is_escaped_in_html_and_kept_in_plain_text():
+    title, comment = '<script>alert("x")</script>', '<img src=x onerror="steal()"> & more'
+    message = render(MessageKind.OFFER_REVIEWED, "en", "Europe/Berlin",
+                     {"name": "<b>Eve</b>", "title": title, "decision": "approve", "comment": comment,
+                      "offer_id": '"><a href="evil'}, URL)
+
+    assert "<script>" not in message.html and "<img" not in message.html and "<b>Eve" not in message.html
+    assert "&lt;script&gt;" in message.html and "&lt;img src=x" in message.html and "&amp; more" in message.html
+    assert 'href="https://academy.example/offers/&#34;&gt;&lt;a href=&#34;evil"' in message.html
+    assert title in message.text and comment in message.text and title in message.subject
+
+
+def test_dates_are_in_the_members_time_zone_and_language():
+    assert format_when(WHEN, "de", "Europe/Berlin") == "Montag, 2. März 2026, 10:00 Uhr MEZ"
+    assert format_when(WHEN, "en", "Asia/Tokyo").startswith("Monday 2 March 2026, 18:00")
+    assert format_when(WHEN, "en", "No/Such_Zone") == format_when(WHEN, "en", "Europe/Berlin")
+
+
+def test_only_optional_kinds_offer_to_switch_their_mails_off():
+    invoice = render(MessageKind.INVOICE_ISSUED, "en", "UTC", {"name": "Ada", **FACTS[MessageKind.INVOICE_ISSUED]}, URL)
+    booking = render(MessageKind.BOOKING_CONFIRMED, "en", "UTC",
+                     {"name": "Ada", **FACTS[MessageKind.BOOKING_CONFIRMED]}, URL)
+
+    assert "notification-preferences" not in invoice.mail_text
+    assert "notification-preferences" in booking.mail_text and "notification-preferences" in booking.html
+
+
+@given(st.integers(min_value=-10**12, max_value=10**12))
+def test_amounts_read_back_as_the_cents_they_came_from(cents):
+    english = format_money(cents, "EUR", "en")
+    german = format_money(cents, "EUR", "de")
+
+    assert Decimal(english.replace("€", "").replace(",", "")) * 100 == cents
+    assert german.endswith("\u00a0€")
+    assert Decimal(german.removesuffix("\u00a0€").replace(".", "").replace(",", ".")) * 100 == cents
