@@ -255,3 +255,40 @@ def test_the_accessibility_check_finds_what_it_should(browser):
         assert any("label" in finding for finding in accessibility_violations(page, "unlabelled"))
     finally:
         context.close()
+
+
+def test_self_assessment_saved_area_by_area_then_the_result_with_gaps_chart_and_recommendations(page):
+    register(page)
+    page.get_by_role("link", name="Self-assessment").click()
+    expect(page.get_by_role("heading", name="Self-assessment", level=1)).to_be_visible()
+    assert_accessible(page, "assessment-start")
+    page.get_by_role("button", name="Start a self-assessment").click()
+    expect(page.get_by_role("heading", name=re.compile(r"area 1 of \d+"))).to_be_visible()
+    steps = int(re.search(r"of (\d+)", page.get_by_role("heading", level=1).inner_text()).group(1))
+    assert_accessible(page, "assessment-step")
+
+    for step in range(1, steps + 1):
+        expect(page.get_by_role("heading", name=f"area {step} of {steps}", exact=False)).to_be_visible()
+        for competence in page.locator("fieldset.competence").all():
+            competence.locator("input[name^='current-'][value='1']").check()
+            competence.locator("input[name^='importance-'][value='4']").check()
+        if step == 1:
+            page.get_by_role("button", name="Save and continue").click()
+            expect(page.get_by_role("heading", name=f"area 2 of {steps}", exact=False)).to_be_visible()
+            # Resumed from the assessment's own address, it opens at the first area not yet rated.
+            page.goto(page.url.split("?")[0])
+            expect(page.get_by_role("heading", name=f"area 2 of {steps}", exact=False)).to_be_visible()
+            expect(page.locator("fieldset.competence input[value='1']:checked")).to_have_count(0)
+            continue
+        last = step == steps
+        page.get_by_role("button", name="Save and see my result" if last else "Save and continue").click()
+
+    expect(page.get_by_role("heading", name="My result")).to_be_visible()
+    rows = page.locator("table.needs tbody tr")
+    expect(rows.first).to_be_visible()
+    expect(rows.first.locator("td").first).to_have_text("1")
+    chart = page.get_by_role("img", name=re.compile("Radar chart"))
+    expect(chart).to_be_visible()
+    assert page.evaluate("(image) => image.complete && image.naturalWidth > 0", chart.element_handle())
+    expect(page.get_by_role("heading", name="Recommended offers")).to_be_visible()
+    assert_accessible(page, "assessment-result")

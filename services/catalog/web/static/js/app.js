@@ -4,6 +4,7 @@ import { clear, h } from './dom.js';
 import { describeError } from './forms.js';
 import { currentLanguage, setLanguage, t } from './i18n.js';
 import { loginPage, registerPage } from './pages/account.js';
+import { assessmentPage, assessmentResultPage, assessmentsPage } from './pages/assessment.js';
 import { bookingsPage } from './pages/bookings.js';
 import { certificatePage } from './pages/certificates.js';
 import { inboxPage } from './pages/inbox.js';
@@ -19,6 +20,9 @@ const ROUTES = [
   [/^\/inbox$/, inboxPage],
   [/^\/invoices$/, invoicesPage],
   [/^\/certificates(?:\/([^/]+))?$/, certificatePage],
+  [/^\/assessments$/, assessmentsPage],
+  [/^\/assessments\/([^/]+)$/, assessmentPage],
+  [/^\/assessments\/([^/]+)\/result$/, assessmentResultPage],
 ];
 
 const main = document.getElementById('main');
@@ -63,7 +67,8 @@ async function renderNav() {
   const links = [navLink('#/', t('nav.offers')), navLink('#/certificates', t('nav.certificates'))];
   if (signedIn()) {
     const inbox = navLink('#/inbox', t('nav.inbox'));
-    links.push(navLink('#/bookings', t('nav.bookings')), inbox, navLink('#/invoices', t('nav.invoices')));
+    links.push(navLink('#/bookings', t('nav.bookings')), navLink('#/assessments', t('nav.assessment')), inbox,
+      navLink('#/invoices', t('nav.invoices')));
     const member = currentMember();
     const signOutButton = h('button', { type: 'button', class: 'link-button', onclick: async () => {
       await signOut();
