@@ -41,7 +41,12 @@ from services.assessment.schemas import (
     ReassessmentOut,
     RecommendationList,
     ResultOut,
+    TeamArgs,
+    TeamConsent,
+    TeamConsentOut,
+    TeamOut,
 )
+from services.assessment.team import set_team_opt_in, team_coverage
 from shared.auth import current_principal, require_roles
 from shared.web import Blueprint, transaction
 
@@ -111,6 +116,31 @@ class AssessmentExport(MethodView):
         """Everything assessment keeps about me, as JSON"""
         with transaction() as db:
             return export_member_data(db, current_principal().member_id)
+
+
+@assessments_blp.route("/team-consent")
+class TeamConsentView(MethodView):
+    @require_roles()
+    @assessments_blp.arguments(TeamConsent)
+    @assessments_blp.response(200, TeamConsentOut)
+    @assessments_blp.doc(security=BEARER)
+    def put(self, body):
+        """Join or leave my organisation's team view (my levels, among my colleagues' who joined)"""
+        with transaction() as db:
+            return set_team_opt_in(db, current_principal().member_id, body["opt_in"])
+
+
+@assessments_blp.route("/team")
+class TeamView(MethodView):
+    @require_roles()
+    @assessments_blp.arguments(TeamArgs, location="query")
+    @assessments_blp.response(200, TeamOut)
+    @assessments_blp.doc(security=BEARER)
+    def get(self, args):
+        """My team's coverage per area against a career path (only for five or more, or if all opted in)"""
+        with transaction() as db:
+            return team_coverage(db, current_principal().member_id, framework_of(db), args["career_path"],
+                                 args["lang"])
 
 
 @assessments_blp.route("/<string:assessment_id>")

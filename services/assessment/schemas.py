@@ -224,6 +224,36 @@ class DeletedOut(Schema):
     deleted_assessments = fields.Integer()
 
 
+# --- team view ----------------------------------------------------------------------------------------------
+class TeamConsent(StrictSchema):
+    opt_in = fields.Boolean(required=True, metadata={"description": "share my levels with my organisation's team"})
+
+
+class TeamConsentOut(Schema):
+    organisation = fields.String()
+    team_opt_in_at = fields.AwareDateTime(allow_none=True)
+
+
+class TeamArgs(LangArgs):
+    career_path = fields.String(required=True, validate=validate.Length(min=1, max=60))
+
+
+class TeamAreaOut(Schema):
+    area = fields.String()
+    name = fields.String()
+    mean_level = fields.Float()
+    mean_target = fields.Float()
+    share_at_target = fields.Float()
+
+
+class TeamOut(Schema):
+    organisation = fields.String()
+    career_path = fields.String()
+    members = fields.Integer()
+    shown = fields.Boolean(metadata={"description": "false below five members, unless all of them opted in"})
+    areas = fields.List(fields.Nested(TeamAreaOut))
+
+
 # --- demand -------------------------------------------------------------------------------------------------
 FILTERS = ("quarter", "career_path", "region", "preferred_format", "competence", "area")
 

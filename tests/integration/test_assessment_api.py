@@ -229,3 +229,43 @@ def test_a_member_exports_and_deletes_their_data_and_member_deleted_does_it_too(
     with runtime.session_factory() as db:
         assert db.scalars(select(Rating)).all() == []
     assert client.get("/api/v1/assessments", headers=bearer("member-bob")).json["items"] == []
+
+
+def test_a_team_view_needs_five_opted_in_colleagues_unless_everyone_opted_in(client, consumer):
+    team = [f"colleague-{n}" for n in range(6)]
+    handled(consumer, *(sample(MemberUpdated, member_id=m, organisation="Cluster Mobility BW") for m in team))
+    for member in team:
+        completed(client, member, path="cluster_manager", INT_1=4)
+
+    def view(member):
+        return client.get("/api/v1/assessments/team?career_path=cluster_manager", headers=bearer(member))
+
+    assert view(team[0]).status_code == 409  # not opted in
+    for member in team[:4]:
+        assert client.put("/api/v1/assessments/team-consent", json={"opt_in": True},
+                          headers=bearer(member)).status_code == 200
+    four = view(team[0]).json
+    assert (four["members"], four["shown"], four["areas"]) == (4, False, [])
+
+    client.put("/api/v1/assessments/team-consent", json={"opt_in": True}, headers=bearer(team[4]))
+    five = view(team[0]).json
+    assert (five["members"], five["shown"]) == (5, True)
+    international = next(area for area in five["areas"] if area["area"] == "INT")
+    assert (international["mean_level"], international["mean_target"], international["share_at_target"]) == (
+        2.33, 3.0, 0.167)  # INT-1 at 4, the other five at 2, every target 3
+    assert view(team[5]).status_code == 409
+    assert view(team[0]).status_code == 200
+    assert client.get("/api/v1/assessments/team?career_path=astronaut",
+                      headers=bearer(team[0])).json["errors"].keys() == {"career_path"}
+
+
+def test_a_small_team_sees_its_view_when_every_member_opted_in(client, consumer):
+    team = ["small-0", "small-1"]
+    handled(consumer, *(sample(MemberUpdated, member_id=m, organisation="Tiny Cluster") for m in team))
+    for member in team:
+        completed(client, member, path="cluster_manager")
+        client.put("/api/v1/assessments/team-consent", json={"opt_in": True}, headers=bearer(member))
+
+    answer = client.get("/api/v1/assessments/team?career_path=cluster_manager", headers=bearer(team[0])).json
+
+    assert (answer["members"], answer["shown"], len(answer["areas"])) == (2, True, 8)
