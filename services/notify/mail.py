@@ -49,12 +49,13 @@ def build_email(payload: dict, settings: MailSettings) -> EmailMessage:
     email["Date"] = format_datetime(datetime.fromisoformat(payload["date"]))
     # Stable per notification: a mail sent again after a crash carries the same id, so clients see a duplicate.
     email["Message-ID"] = f"<{payload['delivery_id']}@{settings.sender_domain}>"
-    email["Content-Language"] = payload["language"]
     email["Auto-Submitted"] = "auto-generated"
     if payload.get("unsubscribe"):
         email["List-Unsubscribe"] = f"<{payload['unsubscribe']}>"
     email.set_content(payload["text"])
     email.add_alternative(payload["html"], subtype="html")
+    # After the parts: setting the content clears every Content-* header of the message.
+    email["Content-Language"] = payload["language"]
     return email
 
 
