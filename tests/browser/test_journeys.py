@@ -112,10 +112,16 @@ def test_register_search_book_then_see_the_booking_the_invoice_and_the_inbox_mes
     page.get_by_role("link", name=re.compile("^Inbox")).click()
     reload_until(page, page.locator("li.message.unread"))
     assert_accessible(page, "inbox")
+    expect(page.get_by_text("Your seat is confirmed")).to_be_visible()
     unread = page.locator("li.message.unread")
     before = unread.count()
     unread.first.get_by_role("button", name="Mark as read").click()
     expect(page.locator("li.message.unread")).to_have_count(before - 1)
+    if before > 1:
+        page.get_by_role("button", name="Mark all as read").click()
+        expect(page.locator("li.message.unread")).to_have_count(0)
+    expect(page.get_by_text("0 unread")).to_be_visible()
+    expect(page.locator("#unread-count")).to_have_count(0)
 
 
 def test_refusals_are_shown_in_words_at_their_field(page):
@@ -292,3 +298,27 @@ def test_self_assessment_saved_area_by_area_then_the_result_with_gaps_chart_and_
     assert page.evaluate("(image) => image.complete && image.naturalWidth > 0", chart.element_handle())
     expect(page.get_by_role("heading", name="Recommended offers")).to_be_visible()
     assert_accessible(page, "assessment-result")
+
+
+def test_the_profile_refuses_a_region_at_its_field_and_keeps_what_was_saved(page):
+    register(page)
+    page.get_by_role("link", name="Profile").click()
+    expect(page.get_by_role("heading", name="My profile")).to_be_visible()
+    assert_accessible(page, "profile")
+    page.get_by_label("Organisation").fill("Cluster Mobility BW")
+    page.get_by_label("Region").fill("Swabia")
+    page.get_by_label("Online").check()
+    page.get_by_role("button", name="Save profile").click()
+
+    region = page.get_by_label("Region")
+    expect(region).to_have_attribute("aria-invalid", "true")
+    expect(page.locator(f"#{region.get_attribute('id')}-error")).to_contain_text("ISO 3166-2")
+    region.fill("DE-BW")
+    page.get_by_role("button", name="Save profile").click()
+    expect(page.get_by_text("Your profile is saved.")).to_be_visible()
+    expect(region).not_to_have_attribute("aria-invalid", "true")
+
+    page.reload()
+    expect(page.get_by_label("Region")).to_have_value("DE-BW")
+    expect(page.get_by_label("Organisation")).to_have_value("Cluster Mobility BW")
+    expect(page.get_by_label("Online")).to_be_checked()

@@ -10,6 +10,7 @@ import { certificatePage } from './pages/certificates.js';
 import { inboxPage } from './pages/inbox.js';
 import { invoicesPage } from './pages/invoices.js';
 import { offerPage, searchPage } from './pages/offers.js';
+import { profilePage } from './pages/profile.js';
 
 const ROUTES = [
   [/^\/$/, searchPage],
@@ -21,6 +22,7 @@ const ROUTES = [
   [/^\/invoices$/, invoicesPage],
   [/^\/certificates(?:\/([^/]+))?$/, certificatePage],
   [/^\/assessments$/, assessmentsPage],
+  [/^\/profile$/, profilePage],
   [/^\/assessments\/([^/]+)$/, assessmentPage],
   [/^\/assessments\/([^/]+)\/result$/, assessmentResultPage],
 ];
@@ -55,7 +57,7 @@ function navLink(hash, text, attrs = {}) {
 
 async function unreadCount() {
   try {
-    return (await api('/notifications?unread=true&per_page=1', { auth: true })).total;
+    return (await api('/notifications?unread=true&per_page=1', { auth: true })).unread;
   } catch {
     return null;
   }
@@ -75,6 +77,7 @@ async function renderNav() {
       navigate('#/');
     } }, t('nav.signout'));
     links.push(h('li', { class: 'who' }, member ? h('span', {}, t('nav.signedin', { name: member.display_name })) : null,
+      h('a', { href: '#/profile', 'aria-current': currentRoute().path === '/profile' ? 'page' : null }, t('nav.profile')),
       signOutButton));
     nav.replaceChildren(h('ul', {}, links));
     const count = await unreadCount();

@@ -2,7 +2,7 @@
 import { api, signIn } from '../api.js';
 import { field, h, input } from '../dom.js';
 import { onSubmit } from '../forms.js';
-import { t } from '../i18n.js';
+import { currentLanguage, t } from '../i18n.js';
 
 /** Where to go after signing in: the kept page if it is one of ours, else the member's bookings. */
 function nextPage(query) {
@@ -40,7 +40,8 @@ export async function registerPage({ query }) {
     h('div', { class: 'actions' }, h('button', { type: 'submit' }, t('register.submit'))));
   onSubmit(form, async (data) => {
     const body = Object.fromEntries(['display_name', 'email', 'password'].map((name) => [name, String(data.get(name))]));
-    await api('/members', { method: 'POST', body });
+    // Messages come in the language the member is reading the academy in; the profile can change it.
+    await api('/members', { method: 'POST', body: { ...body, preferred_language: currentLanguage() } });
     await signIn(body.email, body.password);
     location.hash = query.get('next') ? nextPage(query) : '#/';
   });

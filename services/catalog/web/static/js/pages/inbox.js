@@ -3,6 +3,10 @@ import { api } from '../api.js';
 import { h } from '../dom.js';
 import { dateTime, t } from '../i18n.js';
 
+function refreshNav() {
+  window.dispatchEvent(new CustomEvent('academy:refresh-nav'));
+}
+
 function messageItem(message) {
   const unread = !message.read_at;
   const item = h('li', { class: `card message${unread ? ' unread' : ''}` },
@@ -18,7 +22,7 @@ function messageItem(message) {
       item.replaceWith(replacement);
       replacement.setAttribute('tabindex', '-1');
       replacement.focus();
-      window.dispatchEvent(new CustomEvent('academy:refresh-nav'));
+      refreshNav();
     } }, t('inbox.markread'));
     item.append(h('div', { class: 'actions' }, button));
   }
@@ -26,11 +30,16 @@ function messageItem(message) {
 }
 
 export async function inboxPage() {
-  const [messages, unread] = await Promise.all([
-    api('/notifications?per_page=50', { auth: true }),
-    api('/notifications?unread=true&per_page=1', { auth: true }),
-  ]);
+  const messages = await api('/notifications?per_page=50', { auth: true });
+  const markAll = messages.unread
+    ? h('button', { type: 'button', class: 'secondary', onclick: async () => {
+      markAll.disabled = true;
+      await api('/notifications/read', { method: 'POST', auth: true, body: {} });
+      window.dispatchEvent(new HashChangeEvent('hashchange'));
+    } }, t('inbox.markall'))
+    : null;
   return h('section', {}, h('h1', {}, t('inbox.title')),
-    h('p', { class: 'result-count' }, t('inbox.unread', { count: unread.total })),
+    h('div', { class: 'actions' }, h('p', { class: 'result-count' }, t('inbox.unread', { count: messages.unread ?? 0 })),
+      markAll),
     messages.items.length ? h('ul', { class: 'cards' }, messages.items.map(messageItem)) : h('p', {}, t('inbox.none')));
 }

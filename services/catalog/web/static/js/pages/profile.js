@@ -1,0 +1,78 @@
+// A member's profile: name, organisation, region, languages, language of messages, career stage, formats, zone.
+import { api, rememberMember, SignInNeeded, signedIn } from '../api.js';
+import { field, h, input, select } from '../dom.js';
+import { onSubmit } from '../forms.js';
+import { currentLanguage, label, t } from '../i18n.js';
+
+const FORMATS = ['online', 'in_person', 'hybrid'];
+
+function timeZones() {
+  try {
+    return Intl.supportedValuesOf('timeZone');
+  } catch {
+    return [];
+  }
+}
+
+function orNull(value) {
+  const text = String(value ?? '').trim();
+  return text === '' ? null : text;
+}
+
+export async function profilePage() {
+  if (!signedIn()) throw new SignInNeeded(false);
+  const [me, paths] = await Promise.all([
+    api('/members/me', { auth: true }), api(`/career-paths?lang=${currentLanguage()}`).catch(() => ({ items: [] })),
+  ]);
+  const zones = h('datalist', { id: 'time-zones' }, timeZones().map((zone) => h('option', { value: zone })));
+  const formats = h('fieldset', { class: 'choices' }, h('legend', {}, t('profile.formats')),
+    FORMATS.map((format) => {
+      const id = `format-${format}`;
+      return h('div', { class: 'choice' },
+        h('input', { type: 'checkbox', name: 'preferred_formats', value: format, id,
+          checked: (me.preferred_formats || []).includes(format) }),
+        h('label', { for: id }, label('format', format)));
+    }));
+  const formatsError = h('p', { class: 'field-error', id: 'preferred-formats-error', hidden: true });
+  for (const box of formats.querySelectorAll('input')) box.dataset.errorId = formatsError.id;
+  const saved = h('p', { class: 'notice', role: 'status', hidden: true, tabindex: '-1' });
+  const form = h('form', { class: 'narrow', novalidate: true },
+    field(t('register.name'), input('display_name', { type: 'text', value: me.display_name, autocomplete: 'name',
+      maxlength: 100 })),
+    field(t('profile.email'), input('email', { type: 'email', value: me.email, readonly: true })),
+    field(t('profile.organisation'), input('organisation', { type: 'text', value: me.organisation || '',
+      autocomplete: 'organization', maxlength: 200 }), t('profile.organisation.hint')),
+    field(t('profile.region'), input('region', { type: 'text', value: me.region || '', maxlength: 10 }),
+      t('profile.region.hint')),
+    field(t('profile.languages'), input('languages', { type: 'text', value: (me.languages || []).join(', ') }),
+      t('profile.languages.hint')),
+    field(t('profile.messages'), select('preferred_language', [['de', label('language', 'de')],
+      ['en', label('language', 'en')]], me.preferred_language)),
+    field(t('profile.career'), select('career_stage',
+      [['', t('profile.career.none')], ...paths.items.map((path) => [path.code, path.name])], me.career_stage || '')),
+    formats, formatsError,
+    field(t('profile.zone'), input('time_zone', { type: 'text', value: me.time_zone, list: 'time-zones' }),
+      t('profile.zone.hint')),
+    zones,
+    saved,
+    h('div', { class: 'actions' }, h('button', { type: 'submit' }, t('profile.save'))));
+  onSubmit(form, async (data) => {
+    saved.hidden = true;
+    const body = {
+      display_name: String(data.get('display_name') || '').trim(),
+      organisation: orNull(data.get('organisation')),
+      region: orNull(data.get('region')),
+      languages: String(data.get('languages') || '').split(',').map((code) => code.trim()).filter(Boolean),
+      preferred_language: data.get('preferred_language'),
+      career_stage: orNull(data.get('career_stage')),
+      preferred_formats: data.getAll('preferred_formats'),
+      time_zone: String(data.get('time_zone') || '').trim(),
+    };
+    const member = await api('/members/me', { method: 'PATCH', auth: true, body });
+    rememberMember(member);
+    saved.textContent = t('profile.saved');
+    saved.hidden = false;
+    saved.focus();
+  });
+  return h('section', {}, h('h1', {}, t('profile.title')), form);
+}
