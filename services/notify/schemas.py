@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields
+from marshmallow import Schema, ValidationError, fields
 
 from services.notify.domain import Category
 from shared.schemas import PageArgs, StrictSchema
 
-# JSON true / false only: "yes", 1 or "off" are refused, not guessed at.
-STRICT_BOOLEAN = {"truthy": {True}, "falsy": {False}}
+
+class JsonBoolean(fields.Boolean):
+    """JSON true or false only: "yes", 1 or "off" are refused, not guessed at."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise ValidationError("Not a valid boolean: send true or false.")
+        return value
 
 
 class NotificationArgs(PageArgs):
@@ -42,7 +48,7 @@ class MarkedAllRead(Schema):
 
 
 class PreferenceIn(StrictSchema):
-    email = fields.Boolean(required=True, **STRICT_BOOLEAN, metadata={"description": "e-mail on or off"})
+    email = JsonBoolean(required=True, metadata={"description": "e-mail on or off"})
 
 
 class PreferenceOut(Schema):
