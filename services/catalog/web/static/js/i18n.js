@@ -191,6 +191,10 @@ const MESSAGES = {
     'profile.save': 'Save profile',
     'profile.saved': 'Your profile is saved.',
     'inbox.markall': 'Mark all as read',
+    'policy.lead': 'Cancellation:',
+    'policy.tier': '{percent} % of the price from {days} days before the start',
+    'policy.free': 'Cancellation is free until the start.',
+    'booking.cancel.expected': 'Expected fee: {fee} (refund {refund}).',
   },
   de: {
     'app.name': 'Virtual Cluster Academy',
@@ -380,6 +384,10 @@ const MESSAGES = {
     'profile.save': 'Profil speichern',
     'profile.saved': 'Ihr Profil ist gespeichert.',
     'inbox.markall': 'Alle als gelesen markieren',
+    'policy.lead': 'Stornierung:',
+    'policy.tier': '{percent} % des Preises ab {days} Tagen vor Beginn',
+    'policy.free': 'Stornieren ist bis zum Beginn kostenlos.',
+    'booking.cancel.expected': 'Voraussichtliche Gebühr: {fee} (Erstattung {refund}).',
   },
 };
 

@@ -3,28 +3,16 @@ import { api } from '../api.js';
 import { h, select } from '../dom.js';
 import { describeError } from '../forms.js';
 import { dateTime, label, money, t } from '../i18n.js';
+import { expectedFee, policyText, STANDARD_TIERS } from './policy.js';
 
-const DAY_MS = 24 * 60 * 60 * 1000;
-// The standard policy (README): free until 14 days before the start, 50 % until 3 days, then 100 %; free for
-// 24 hours after a promotion. An offer may carry its own, which the API does not show per booking yet.
-const STANDARD_TIERS = [[14, 0], [3, 50], [0, 100]];
+const offers = new Map();
 
-export function expectedFee(booking, now = new Date()) {
-  const paid = booking.price_cents || 0;
-  if (booking.status !== 'confirmed') return 0;
-  if (booking.promoted_at && now - new Date(booking.promoted_at) < DAY_MS) return 0;
-  const ahead = new Date(booking.starts_at) - now;
-  const [, percent] = STANDARD_TIERS.find(([days]) => ahead >= days * DAY_MS) || STANDARD_TIERS.at(-1);
-  return Math.round((paid * percent) / 100);
-}
-
-const titles = new Map();
-
-async function offerTitle(offerId) {
-  if (!titles.has(offerId)) {
-    titles.set(offerId, api(`/offers/${encodeURIComponent(offerId)}`).then((offer) => offer.title).catch(() => null));
+/** The offer of a booking, read once per page: its title, and its cancellation tiers where it states them. */
+async function offerOf(offerId) {
+  if (!offers.has(offerId)) {
+    offers.set(offerId, api(`/offers/${encodeURIComponent(offerId)}`).catch(() => null));
   }
-  return titles.get(offerId);
+  return offers.get(offerId);
 }
 
 async function downloadCalendar(booking, button) {
@@ -43,15 +31,24 @@ function statusText(booking) {
   return t(`booking.status.${booking.status}`);
 }
 
-function cancelPanel(booking, item, actions) {
-  const fee = expectedFee(booking);
-  const paid = booking.status === 'confirmed' ? booking.price_cents || 0 : 0;
+/** What cancelling is expected to cost: by the offer's own tiers where it states them, else the standard ones.
+ * The API does not say which policy a booking was made under; a changed policy applies to later bookings only. */
+function feeLines(booking, offer) {
+  const paid = booking.price_cents || 0;
+  if (offer?.fee_tiers) {
+    const fee = expectedFee(booking, offer.fee_tiers);
+    return [h('p', {}, t('booking.cancel.expected', { fee: money(fee, booking.currency),
+      refund: money(paid - fee, booking.currency) })), h('p', { class: 'hint' }, policyText(offer.fee_tiers))];
+  }
+  const fee = expectedFee(booking, STANDARD_TIERS);
+  return [h('p', {}, t('booking.cancel.fee', { fee: money(fee, booking.currency),
+    refund: money(paid - fee, booking.currency) })), h('p', { class: 'hint' }, t('booking.cancel.policy'))];
+}
+
+function cancelPanel(booking, offer, item, actions) {
   const question = h('div', { class: 'confirm', role: 'group', 'aria-labelledby': `cancel-${booking.id}-q` },
     h('p', { id: `cancel-${booking.id}-q`, class: 'question' }, t('booking.cancel.question')),
-    booking.status === 'confirmed'
-      ? [h('p', {}, t('booking.cancel.fee', { fee: money(fee, booking.currency),
-        refund: money(paid - fee, booking.currency) })), h('p', { class: 'hint' }, t('booking.cancel.policy'))]
-      : h('p', {}, t('booking.cancel.free')));
+    booking.status === 'confirmed' ? feeLines(booking, offer) : h('p', {}, t('booking.cancel.free')));
   const alert = h('p', { class: 'form-alert', role: 'alert', hidden: true });
   const keep = h('button', { type: 'button', class: 'secondary', onclick: () => {
     question.remove();
@@ -65,7 +62,7 @@ function cancelPanel(booking, item, actions) {
       const done = h('p', { class: 'notice', role: 'status', tabindex: '-1' }, t('booking.cancelled', {
         fee: money(cancelled.fee_cents || 0, cancelled.currency), refund: money(cancelled.refund_cents || 0,
           cancelled.currency) }));
-      item.replaceWith(bookingItem(cancelled, await offerTitle(cancelled.offer_id), done));
+      item.replaceWith(bookingItem(cancelled, offer, done));
       done.focus();
     } catch (error) {
       if (error.name !== 'ApiError' || error.handled) throw error;
@@ -78,10 +75,10 @@ function cancelPanel(booking, item, actions) {
   return { question, focus: () => confirm.focus() };
 }
 
-function bookingItem(booking, title, notice) {
+function bookingItem(booking, offer, notice) {
   const actions = h('div', { class: 'actions' });
   const item = h('li', { class: `card booking status-${booking.status}` },
-    h('h2', {}, h('a', { href: `#/offers/${encodeURIComponent(booking.offer_id)}` }, title || booking.offer_id)),
+    h('h2', {}, h('a', { href: `#/offers/${encodeURIComponent(booking.offer_id)}` }, offer?.title || booking.offer_id)),
     h('p', { class: 'status' }, statusText(booking)),
     h('dl', { class: 'pairs' },
       h('dt', {}, t('booking.when')), h('dd', {}, dateTime(booking.starts_at)),
@@ -100,7 +97,7 @@ function bookingItem(booking, title, notice) {
   }
   if (upcoming && booking.status !== 'cancelled') {
     const cancel = h('button', { type: 'button', class: 'secondary cancel', onclick: () => {
-      const panel = cancelPanel(booking, item, actions);
+      const panel = cancelPanel(booking, offer, item, actions);
       actions.hidden = true;
       actions.after(panel.question);
       panel.focus();
@@ -115,7 +112,7 @@ export async function bookingsPage({ query }) {
   const params = new URLSearchParams({ per_page: '50' });
   if (when !== 'all') params.set('when', when);
   const result = await api(`/bookings?${params}`, { auth: true });
-  const names = await Promise.all(result.items.map((booking) => offerTitle(booking.offer_id)));
+  const offerList = await Promise.all(result.items.map((booking) => offerOf(booking.offer_id)));
   const filter = select('when', ['upcoming', 'past', 'all'].map((value) => [value, t(`bookings.${value}`)]), when,
     { id: 'bookings-when' });
   filter.addEventListener('change', () => {
@@ -124,6 +121,6 @@ export async function bookingsPage({ query }) {
   return h('section', {}, h('h1', {}, t('bookings.title')),
     h('div', { class: 'field inline' }, h('label', { for: 'bookings-when' }, t('bookings.when')), filter),
     result.items.length
-      ? h('ul', { class: 'cards bookings' }, result.items.map((booking, index) => bookingItem(booking, names[index])))
+      ? h('ul', { class: 'cards bookings' }, result.items.map((booking, index) => bookingItem(booking, offerList[index])))
       : h('p', {}, t('bookings.none'), ' ', h('a', { href: '#/' }, t('bookings.find'))));
 }

@@ -3,6 +3,7 @@ import { api, idempotencyKey, parameterValues, signedIn } from '../api.js';
 import { append, field, h, input, select } from '../dom.js';
 import { onSubmit, showProblem } from '../forms.js';
 import { currentLanguage, dateTime, label, money, t } from '../i18n.js';
+import { policyText } from './policy.js';
 
 const FILTERS = ['q', 'format', 'level', 'language', 'competence'];
 const PER_PAGE = 10;
@@ -43,18 +44,24 @@ function searchForm(query, formats, levels) {
   return form;
 }
 
+// Offers carry `languages` (a list) and a one-line `summary` since the review life cycle; `language` and
+// `topic` before it. Both shapes are shown alike.
+function languagesOf(offer) {
+  return offer.languages || (offer.language ? [offer.language] : []);
+}
+
 function offerFacts(offer) {
   return h('ul', { class: 'facts' },
     h('li', {}, label('format', offer.format)),
     h('li', {}, `${t('offer.level')}: ${label('level', offer.level)}`),
-    h('li', {}, languageName(offer.language)),
+    languagesOf(offer).map((code) => h('li', {}, languageName(code))),
     h('li', { class: 'price' }, money(offer.price_cents, offer.currency)));
 }
 
 function offerCard(offer) {
   return h('li', { class: 'card' },
     h('h2', {}, h('a', { href: `#/offers/${encodeURIComponent(offer.id)}` }, offer.title)),
-    h('p', { class: 'topic' }, offer.topic),
+    h('p', { class: 'topic' }, offer.summary || offer.topic || ''),
     offerFacts(offer));
 }
 
@@ -156,9 +163,10 @@ export async function offerPage({ params }) {
   const sessions = [...(offer.sessions || [])].sort((a, b) => a.starts_at.localeCompare(b.starts_at));
   return h('article', { class: 'offer' },
     h('h1', {}, offer.title),
-    h('p', { class: 'topic' }, offer.topic),
+    h('p', { class: 'topic' }, offer.summary || offer.topic || ''),
     offerFacts(offer),
     h('p', { class: 'description' }, offer.description),
+    offer.fee_tiers ? h('p', { class: 'hint' }, policyText(offer.fee_tiers)) : null,
     offer.competences?.length
       ? h('section', {}, h('h2', {}, t('offer.competences')),
         h('ul', { class: 'tags' }, offer.competences.map((code) => h('li', {}, code))))
