@@ -87,7 +87,7 @@ class MailSender:
 
     def _send(self, email: EmailMessage) -> str:
         settings = self.settings
-        context = ssl.create_default_context()
+        context = ssl.create_default_context(cafile=settings.smtp_ca_file)
         smtp_class = smtplib.SMTP_SSL if settings.smtp_security == "tls" else smtplib.SMTP
         options = {"context": context} if settings.smtp_security == "tls" else {}
         with smtp_class(settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout, **options) as smtp:

@@ -24,6 +24,8 @@ class MailSettings:
     smtp_timeout: float
     sender: str
     mail_dir: Path
+    # A CA bundle for a mail server whose certificate no public CA signed (a company's own CA); None: the system's.
+    smtp_ca_file: str | None = None
 
     @property
     def sender_domain(self) -> str:
@@ -41,18 +43,37 @@ class MailSettings:
             raise InvalidSetting(f"MAIL_FROM: expected an e-mail address, got {sender!r}")
         try:
             timeout = float(env.get("SMTP_TIMEOUT") or 30)
-        except ValueError as exc:
-            raise InvalidSetting(f"SMTP_TIMEOUT: expected seconds, got {env.get('SMTP_TIMEOUT')!r}") from exc
+        except ValueError:
+            timeout = float("nan")
+        if not 0 < timeout <= 600:
+            raise InvalidSetting(f"SMTP_TIMEOUT: expected seconds from 0 to 600, got {env.get('SMTP_TIMEOUT')!r}")
+        username = env.get("SMTP_USERNAME") or None
+        if username and security == "none":
+            raise InvalidSetting("SMTP_USERNAME: credentials go only over TLS; set SMTP_SECURITY to starttls or tls")
         return cls(
             smtp_host=base.smtp_host,
             smtp_port=base.smtp_port,
             smtp_security=security,
-            smtp_username=env.get("SMTP_USERNAME") or None,
-            smtp_password=env.get("SMTP_PASSWORD") or None,
+            smtp_username=username,
+            smtp_password=_password(env),
             smtp_timeout=timeout,
             sender=sender,
+            smtp_ca_file=env.get("SMTP_CA_FILE") or None,
             mail_dir=base.data_dir / "mail",
         )
+
+
+def _password(env: Mapping[str, str]) -> str | None:
+    """SMTP_PASSWORD, or the contents of the file SMTP_PASSWORD_FILE names (a mounted secret)."""
+    if env.get("SMTP_PASSWORD"):
+        return env["SMTP_PASSWORD"]
+    path = env.get("SMTP_PASSWORD_FILE")
+    if not path:
+        return None
+    try:
+        return Path(path).read_text().strip()
+    except OSError as exc:
+        raise InvalidSetting(f"SMTP_PASSWORD_FILE: cannot read {path}: {exc.strerror}") from exc
 
 
 @cache

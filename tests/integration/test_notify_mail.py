@@ -13,6 +13,7 @@ from datetime import timedelta
 
 import pytest
 from aiosmtpd.controller import Controller
+from prometheus_client import REGISTRY
 from sqlalchemy import select
 
 from services import notify
@@ -347,3 +348,32 @@ def test_switched_off_categories_reach_the_inbox_but_not_the_mailbox(runtime, co
     with runtime.session_factory() as db:
         assert {message.kind for message in db.scalars(select(InboxMessage))} == {"booking_confirmed",
                                                                                    "invoice_issued"}
+
+
+def test_metrics_count_sent_failed_and_retried_mails_and_the_age_of_the_oldest_waiting(runtime, consumer, smtp,
+                                                                                        tmp_path):
+    def value(name: str, **labels) -> float:
+        return REGISTRY.get_sample_value(name, labels) or 0.0
+
+    before = {outcome: value("notifications_total", channel="email", outcome=outcome)
+              for outcome in ("sent", "failed", "retried")}
+    inbox_before = value("notifications_total", channel="inbox", outcome="sent")
+    register(consumer, "member-1", "en", email_address=REFUSED)
+    register(consumer, "member-2", "en")
+    consumer.handle_batch([delivery(sample(InvoiceIssued, member_id="member-1")),
+                           delivery(sample(InvoiceIssued, member_id="member-2", invoice_id="invoice-2"))])
+    dispatcher(runtime, mail_settings(free_port(), tmp_path)).dispatch_once()  # nobody listens: both retried
+    record_mail_outcomes(runtime.session_factory)
+    assert value("notifications_pending", channel="email") == 2
+    assert value("notifications_pending_oldest_age_seconds", channel="email") > 0
+
+    time.sleep(0.05)
+    dispatch_all(dispatcher(runtime, mail_settings(smtp.port, tmp_path)))
+    record_mail_outcomes(runtime.session_factory)
+
+    after = {outcome: value("notifications_total", channel="email", outcome=outcome) - before[outcome]
+             for outcome in ("sent", "failed", "retried")}
+    assert after == {"sent": 1, "failed": 1, "retried": 2}
+    assert value("notifications_total", channel="inbox", outcome="sent") - inbox_before == 2
+    assert value("notifications_pending", channel="email") == 0
+    assert value("notifications_pending_oldest_age_seconds", channel="email") == 0

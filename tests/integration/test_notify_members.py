@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -110,3 +112,31 @@ def test_an_event_for_an_unknown_member_is_retried_never_dropped(runtime, consum
     consumer.handle_batch([registered(member_id="member-9")])
     assert [settlement.outcome for settlement in consumer.handle_batch([confirmed])] == [Outcome.ACK]
     assert count(runtime, InboxMessage) == count(runtime, EmailDelivery) == 1
+
+
+def test_an_event_whose_member_never_comes_is_dead_lettered_then_replayed_once_they_do(runtime, consumer):
+    """On the embedded bus (retries after 0.1 s and 0.2 s): kept as a dead letter, not dropped, and replayable."""
+    bus = runtime.bus
+    bus.declare("notify", consumer.routing_keys)
+    confirmed = delivery(sample(BookingConfirmed, member_id="member-9"))
+    bus.publish([(confirmed.routing_key, confirmed.body, "message-1")])
+
+    def consume_until(done) -> None:
+        stop = threading.Event()
+        thread = threading.Thread(target=bus.consume, args=("notify", consumer.handle_batch, stop), daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 10
+        while not done() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        stop.set()
+        thread.join(5)
+
+    consume_until(lambda: bus.dead_letter_count("notify") == 1)
+    assert bus.dead_letter_count("notify") == 1
+    assert count(runtime, InboxMessage) == 0
+
+    consumer.handle_batch([registered(member_id="member-9")])
+    assert bus.replay_dead_letters("notify") == 1
+    consume_until(lambda: count(runtime, InboxMessage) == 1)
+    assert count(runtime, InboxMessage) == 1
+    assert bus.dead_letter_count("notify") == 0
