@@ -1,5 +1,6 @@
 // Cancellation fees as the API's tiers describe them: cancelling fewer than `days_before` days before the start
-// costs `fee_percent` of the price (the highest such tier); free within a day of moving up from the waiting list.
+// costs `fee_percent` of the price (the nearest such tier); free within a day of moving up from the waiting list.
+// Booking's own rule (services/booking/domain.py cancellation_terms), which a browser test checks this against.
 import { t } from '../i18n.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -8,13 +9,17 @@ export const STANDARD_TIERS = [{ days_before: 14, fee_percent: 50 }, { days_befo
 
 export function feePercent(tiers, startsAt, now = new Date()) {
   const ahead = new Date(startsAt) - now;
-  return Math.max(0, ...tiers.filter((tier) => ahead < tier.days_before * DAY_MS).map((tier) => tier.fee_percent));
+  const reached = tiers.filter((tier) => ahead < tier.days_before * DAY_MS)
+    .sort((a, b) => a.days_before - b.days_before);
+  return reached.length ? reached[0].fee_percent : 0;
 }
 
 export function expectedFee(booking, tiers, now = new Date()) {
-  if (booking.status !== 'confirmed') return 0;
+  const paid = booking.price_cents || 0;
+  if (booking.status !== 'confirmed' || paid <= 0) return 0;
   if (booking.promoted_at && now - new Date(booking.promoted_at) < DAY_MS) return 0;
-  return Math.round(((booking.price_cents || 0) * feePercent(tiers, booking.starts_at, now)) / 100);
+  // Whole cents, half a cent up, in integers as booking counts them.
+  return Math.floor((paid * feePercent(tiers, booking.starts_at, now) + 50) / 100);
 }
 
 export function policyText(tiers) {
