@@ -9,10 +9,9 @@ whatever the filters.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import case, func, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -24,6 +23,7 @@ from shared.outbox import record_event
 UNKNOWN = "unknown"  # region or preferred format the member did not state
 DIMENSIONS = ("quarter", "career_path", "region", "format", "competence", "area")
 DEMAND = "demand:"
+MEASURES = ("gap_sum", "importance_sum", "members_with_gap")
 
 
 def _cells_of(framework: Framework, assessment: Assessment, ratings: dict[str, Rating]) -> list[dict]:
@@ -89,39 +89,36 @@ def area_of_competences(db: Session) -> dict[str, str]:
     return areas
 
 
-def shown_cells(db: Session, filters: dict[str, str], areas: dict[str, str]) -> list:
-    """The cells matching `filters` that describe at least five members (as plain rows: there may be 100,000)."""
-    query = select(*DemandCell.__table__.columns).where(DemandCell.members >= MINIMUM_GROUP)
-    for name in ("quarter", "career_path", "region", "format", "competence"):
-        if filters.get(name):
-            query = query.where(getattr(DemandCell, name) == filters[name])
-    if filters.get("area"):
-        query = query.where(DemandCell.competence.in_([c for c, a in areas.items() if a == filters["area"]]))
-    return list(db.execute(query))
+def _area_expression(areas: dict[str, str]):
+    """The area of a cell's competence, in SQL (cells keep only the competence code)."""
+    if not areas:
+        return literal(UNKNOWN)
+    return case(*((DemandCell.competence == code, area) for code, area in areas.items()), else_=literal(UNKNOWN))
 
 
 def analyse(db: Session, group_by: list[str], filters: dict[str, str]) -> list[dict]:
-    """Demand per combination of `group_by` values over the cells `filters` select; each row describes five
-    members or more. `members` counts each member once per quarter (a member rates every competence)."""
+    """Demand per combination of `group_by` values over the cells `filters` select, leaving out every cell of
+    fewer than five members. `members` counts each member once per quarter (a member rates every competence)."""
     areas = area_of_competences(db)
-    rows: dict[tuple, dict] = {}
-    members_by_group: dict[tuple, dict[tuple, int]] = defaultdict(dict)
-    for cell in shown_cells(db, filters, areas):
-        values = {"quarter": cell.quarter, "career_path": cell.career_path, "region": cell.region,
-                  "format": cell.format, "competence": cell.competence, "area": areas.get(cell.competence, UNKNOWN)}
-        key = tuple(values[name] for name in group_by)
-        row = rows.setdefault(key, {**dict(zip(group_by, key, strict=True)), "ratings": 0, "gap_sum": 0,
-                                    "importance_sum": 0, "members_with_gap": 0})
-        row["ratings"] += cell.members
-        row["gap_sum"] += cell.gap_sum
-        row["importance_sum"] += cell.importance_sum
-        row["members_with_gap"] += cell.members_with_gap
-        group = (cell.quarter, cell.career_path, cell.region, cell.format)
-        members_by_group[key][group] = max(members_by_group[key].get(group, 0), cell.members)
+    columns = {"quarter": DemandCell.quarter, "career_path": DemandCell.career_path, "region": DemandCell.region,
+               "format": DemandCell.format, "competence": DemandCell.competence, "area": _area_expression(areas)}
+    conditions = [DemandCell.members >= MINIMUM_GROUP]
+    conditions += [columns[name] == value for name, value in filters.items()]
+    group = (DemandCell.quarter, DemandCell.career_path, DemandCell.region, DemandCell.format)
+    keys = [columns[name].label(name) for name in group_by]
+    # Per output row and group first: a group's members are those of any of its cells, not their sum.
+    per_group = (
+        select(*keys, func.max(DemandCell.members).label("members"), func.sum(DemandCell.members).label("ratings"),
+               *(func.sum(getattr(DemandCell, m)).label(m) for m in MEASURES))
+        .where(*conditions).group_by(*(columns[name] for name in group_by), *group).subquery())
+    outer_keys = [per_group.c[name] for name in group_by]
+    query = select(*outer_keys, *(func.sum(per_group.c[m]).label(m) for m in ("members", "ratings", *MEASURES))
+                   ).group_by(*outer_keys)
     result = []
-    for key, row in rows.items():
+    for row in db.execute(query).mappings():
         ratings = row["ratings"]
-        result.append({**row, "members": sum(members_by_group[key].values()),
+        result.append({**{name: row[name] for name in group_by},
+                       **{m: int(row[m]) for m in ("members", "ratings", *MEASURES)},
                        "mean_gap": round(row["gap_sum"] / ratings, 3),
                        "mean_future_importance": round(row["importance_sum"] / ratings, 3),
                        "share_with_gap": round(row["members_with_gap"] / ratings, 3)})
