@@ -348,6 +348,7 @@ class Target:
     databases: tuple[str, ...]  # on the shared PostgreSQL server, whose backends are counted by database
     broker: bool  # RabbitMQ takes part (it is counted whole: other users' vhosts cannot be told apart)
     setup_clients: int  # registering and logging in hash passwords: as many at once as the academy can take
+    keys_dir: Path  # the academy's signing keys, to review and publish the offers booked
 
 
 def start_bare(database_url: str, workers: int, log_dir: Path) -> tuple[Process, str]:
@@ -386,7 +387,7 @@ def distributed(args: argparse.Namespace, scratch: Path) -> Iterator[Target]:
         groups |= {process.popen.pid: f"{name} worker" for name, process in academy.workers.items()}
         groups[bare.popen.pid] = "bare app"
         yield Target("distributed", academy.gateway, bare_url, f"PostgreSQL, {workers} workers", groups,
-                     tuple(names.values()), True, args.clients)
+                     tuple(names.values()), True, args.clients, academy.keys_dir)
     finally:
         if bare:
             bare.kill(signal.SIGTERM)
@@ -412,7 +413,7 @@ def embedded(args: argparse.Namespace, scratch: Path) -> Iterator[Target]:
         groups = {academy.process.popen.pid: "academy run", bare.popen.pid: "bare app"}
         yield Target("embedded", academy.url, bare_url, f"SQLite WAL, {workers} workers", groups, (), False,
                      # Each login holds SQLite's write lock while it hashes: 16 at once wait past the busy timeout.
-                     EMBEDDED_SETUP_CLIENTS)
+                     EMBEDDED_SETUP_CLIENTS, academy.keys_dir)
     finally:
         if bare:
             bare.kill(signal.SIGTERM)
@@ -460,7 +461,7 @@ def bare_plan(plans: list[list[Task]]) -> list[list[Task]]:
 
 
 def run_mode(target: Target, args: argparse.Namespace) -> list[Row]:
-    academy = Academy(target.gateway)
+    academy = Academy(target.gateway, target.keys_dir)
     gateway, clients, loads = target.gateway, args.clients, args.loads
     started = time.perf_counter()
     markers = args.rounds * len(loads) + 1  # a member with a single booking per round, and one for the warm-up

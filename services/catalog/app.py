@@ -6,9 +6,10 @@ from collections.abc import Callable
 
 from flask import Flask
 
-from services.catalog.api import members_blp, offers_blp
+from services.catalog.api import members_blp
 from services.catalog.deleted_members import register_deleted_member_check
 from services.catalog.gateway import register_proxy
+from services.catalog.offers_api import offers_blp
 from services.catalog.web import register_web_front_end
 from shared.config import MissingSettings, Settings
 from shared.ratelimit import register_address_limits

@@ -1,4 +1,5 @@
-"""Catalog rules: which roles exist, how an offer moves from draft to published, what a session needs."""
+"""Catalog rules: which roles exist, how an offer moves from draft through review to published, what a session
+needs."""
 
 from __future__ import annotations
 
@@ -12,9 +13,9 @@ import idna
 from confusable_homoglyphs import confusables
 from zxcvbn import zxcvbn
 
-from shared.errors import Conflict, Unprocessable
+from shared.errors import Conflict, Forbidden, Unprocessable
 
-LEVELS = ("basic", "advanced", "expert")
+LEVELS = (1, 2, 3, 4, 5)  # the competence framework's levels
 MEMBER_ROLE = "member"
 # Granted by an operator of the installation (`academy roles grant`), never chosen at registration.
 GRANTABLE_ROLES = ("operator", "partner", "reviewer")
@@ -22,20 +23,51 @@ GRANTABLE_ROLES = ("operator", "partner", "reviewer")
 
 class OfferStatus(StrEnum):
     DRAFT = "draft"
+    IN_REVIEW = "in_review"
+    CHANGES_REQUESTED = "changes_requested"
     PUBLISHED = "published"
+    WITHDRAWN = "withdrawn"
 
 
 class OfferAction(StrEnum):
     SUBMIT = "submit"
+    APPROVE = "approve"
+    REQUEST_CHANGES = "request_changes"
+    WITHDRAW = "withdraw"
 
 
-# Submission publishes at once for now; peer review will insert in_review (and rejected) here, nowhere else.
+# Every offer passes a peer review before anyone can book it; a provider edits a draft or an offer sent back
+# with changes requested and submits it (again), and may withdraw a published one.
 TRANSITIONS: dict[OfferStatus, dict[OfferAction, OfferStatus]] = {
-    OfferStatus.DRAFT: {OfferAction.SUBMIT: OfferStatus.PUBLISHED},
-    OfferStatus.PUBLISHED: {},
+    OfferStatus.DRAFT: {OfferAction.SUBMIT: OfferStatus.IN_REVIEW},
+    OfferStatus.IN_REVIEW: {OfferAction.APPROVE: OfferStatus.PUBLISHED,
+                            OfferAction.REQUEST_CHANGES: OfferStatus.CHANGES_REQUESTED},
+    OfferStatus.CHANGES_REQUESTED: {OfferAction.SUBMIT: OfferStatus.IN_REVIEW},
+    OfferStatus.PUBLISHED: {OfferAction.WITHDRAW: OfferStatus.WITHDRAWN},
+    OfferStatus.WITHDRAWN: {},
 }
-EDITABLE = frozenset({OfferStatus.DRAFT})
+# A published offer stays editable, but only in what needs no new review (offer.updated tells the others);
+# an offer in review waits for its reviewer, a withdrawn one is over.
+EDITABLE = frozenset({OfferStatus.DRAFT, OfferStatus.CHANGES_REQUESTED, OfferStatus.PUBLISHED})
+CHANGEABLE_WHEN_PUBLISHED = frozenset({
+    "title", "summary", "description", "price_cents", "vat_rate", "cancellation_policy", "fee_tiers",
+    "minimum_participants", "maximum_participants", "decision_days_before",
+})
 PUBLIC = frozenset({OfferStatus.PUBLISHED})
+REVIEWER_ROLES = frozenset({"reviewer", "operator"})
+REVIEW_CHECKLIST = ("competences_justified", "level_plausible", "format_and_dates_complete")
+
+# Named cancellation policies as (days before the start, fee percent) tiers: cancelling fewer than that many
+# days before the start costs that percent; "standard" is booking's own default.
+CANCELLATION_POLICIES: dict[str, tuple[tuple[int, int], ...]] = {
+    "flexible": (),
+    "standard": ((14, 50), (3, 100)),
+    "strict": ((30, 50), (14, 100)),
+}
+CUSTOM_POLICY = "custom"
+DEFAULT_POLICY = "standard"
+DEFAULT_VAT_RATE = 19
+DEFAULT_DECISION_DAYS = 7
 
 # Beyond these a date is a typo (9999) or not a seminar; they also keep reminders and reports in a sane range.
 MAX_LEAD_TIME = timedelta(days=2 * 366)
@@ -132,21 +164,85 @@ def with_role(roles: Iterable[str], role: str) -> list[str]:
 
 
 def next_status(current: OfferStatus, action: OfferAction) -> OfferStatus:
-    """The status `action` leads to from `current`; refused when the transition table has no such step."""
+    """The status `action` leads to from `current`; refused, naming the actions allowed now, when the table has
+    no such step."""
     allowed = TRANSITIONS[current]
     if action not in allowed:
-        raise Conflict(f"this offer is {current}: {action} is not possible now")
+        possible = ", ".join(allowed) or "none"
+        raise Conflict(f"this offer is {current}: {action} is not possible now (possible: {possible})",
+                       errors={"allowed_actions": list(allowed)})
     return allowed[action]
 
 
-def can_view(status: OfferStatus, provider_id: str, viewer_id: str | None) -> bool:
-    """Published offers are for everyone; anything else only for its provider."""
-    return status in PUBLIC or provider_id == viewer_id
+def is_reviewer(roles: Iterable[str]) -> bool:
+    return bool(REVIEWER_ROLES.intersection(roles))
 
 
-def check_editable(status: OfferStatus) -> None:
+def can_view(status: OfferStatus, provider_ids: Iterable[str], viewer_id: str | None,
+             viewer_roles: Iterable[str] = ()) -> bool:
+    """Published offers are for everyone; anything else for its providers and the reviewers only."""
+    return status in PUBLIC or viewer_id in set(provider_ids) or (viewer_id is not None and is_reviewer(viewer_roles))
+
+
+def check_editable(status: OfferStatus, fields: Iterable[str] = ()) -> None:
+    """Drafts and offers sent back change freely; a published one only in what needs no new review."""
     if status not in EDITABLE:
-        raise Conflict(f"only a draft offer can be changed; this one is {status}")
+        raise Conflict(f"this offer is {status} and cannot be changed now",
+                       errors={"allowed_actions": list(TRANSITIONS[status])})
+    if status is OfferStatus.PUBLISHED:
+        refused = sorted(set(fields) - CHANGEABLE_WHEN_PUBLISHED)
+        if refused:
+            raise Conflict(f"a published offer cannot change {', '.join(refused)} without a new review",
+                           errors={name: ["cannot change once published"] for name in refused})
+
+
+def check_reviewer(roles: Iterable[str], provider_ids: Iterable[str], reviewer_id: str) -> None:
+    if not is_reviewer(roles):
+        raise Forbidden("only reviewers and operators review offers")
+    if reviewer_id in set(provider_ids):
+        raise Forbidden("nobody reviews an offer they provide")
+
+
+def check_review(decision: OfferAction, comment: str, checklist: dict[str, bool]) -> None:
+    """An approval confirms every point of the checklist; a request for changes says what to change."""
+    if decision is OfferAction.APPROVE:
+        unmet = [point for point in REVIEW_CHECKLIST if not checklist.get(point)]
+        if unmet:
+            raise Unprocessable("an approval confirms every point of the checklist",
+                                errors={"checklist": [f"{point} is not confirmed" for point in unmet]})
+    elif not comment:
+        raise Unprocessable("a request for changes says what to change", errors={"comment": ["required"]})
+
+
+def check_providers(lead_id: str, shares: dict[str, int]) -> None:
+    """The proposing member is one of the providers, and the providers' shares make up the whole part."""
+    if lead_id not in shares:
+        raise Unprocessable("the member proposing an offer is one of its providers",
+                            errors={"providers": ["must include you"]})
+    if sum(shares.values()) != 100:
+        raise Unprocessable(f"provider shares must sum to 100, not {sum(shares.values())}",
+                            errors={"providers": ["shares must sum to 100"]})
+
+
+def fee_tiers_of(policy: str, custom_tiers: Iterable[tuple[int, int]] | None) -> tuple[tuple[int, int], ...]:
+    """The (days before, fee percent) tiers of a named policy, or the offer's own for "custom", most days first."""
+    if policy == CUSTOM_POLICY:
+        if not custom_tiers:
+            raise Unprocessable("a custom cancellation policy names its tiers", errors={"fee_tiers": ["required"]})
+        tiers = tuple(sorted(custom_tiers, reverse=True))
+        if len({days for days, _ in tiers}) != len(tiers):
+            raise Unprocessable("each tier has its own number of days", errors={"fee_tiers": ["days repeat"]})
+        return tiers
+    if custom_tiers:
+        raise Unprocessable(f"the {policy} policy has its own tiers; name the policy custom to set them",
+                            errors={"fee_tiers": ["only with cancellation_policy custom"]})
+    return CANCELLATION_POLICIES[policy]
+
+
+def check_participants(minimum: int, maximum: int | None) -> None:
+    if maximum is not None and maximum < minimum:
+        raise Unprocessable("the maximum of participants is below the minimum",
+                            errors={"maximum_participants": ["at least minimum_participants"]})
 
 
 def unsellable_kinds(offer_format: str, seats: dict[str, int]) -> list[str]:
@@ -205,9 +301,14 @@ def check_schedule(starts_at: datetime, ends_at: datetime, now: datetime) -> Non
                             errors={"ends_at": ["at most 14 days after starts_at"]})
 
 
-def check_submittable(session_starts: Iterable[datetime], now: datetime) -> None:
+def check_submittable(session_starts: Iterable[datetime], now: datetime, awaiting: Iterable[str] = ()) -> None:
+    """An offer goes to review with an upcoming session and the consent of every co-provider."""
     if not any(is_upcoming(starts_at, now) for starts_at in session_starts):
         raise Unprocessable(
             "schedule at least one upcoming session before submitting the offer",
             errors={"sessions": ["no upcoming session"]},
         )
+    awaiting = sorted(awaiting)
+    if awaiting:
+        raise Conflict("every co-provider accepts before the offer is submitted",
+                       errors={"providers": [f"{member_id} has not accepted yet" for member_id in awaiting]})

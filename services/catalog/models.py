@@ -69,24 +69,50 @@ class OfferCompetence(Base):
     __tablename__ = "offer_competences"
     offer_id: Mapped[str] = mapped_column(ForeignKey("offers.id"), primary_key=True)
     position: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(100))  # a code of the competence framework
+
+
+class OfferLanguage(Base):
+    """One language an offer is taught in; a row each, so search can filter on it on every backend."""
+
+    __tablename__ = "offer_languages"
+    offer_id: Mapped[str] = mapped_column(ForeignKey("offers.id"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(2), index=True)
+
+
+class OfferProvider(Base):
+    """A member who teaches an offer and their percent of the providers' part; a co-provider accepts first."""
+
+    __tablename__ = "offer_providers"
+    offer_id: Mapped[str] = mapped_column(ForeignKey("offers.id"), primary_key=True)
+    member_id: Mapped[str] = mapped_column(String(36), primary_key=True, index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    share_percent: Mapped[int] = mapped_column(Integer)
+    accepted_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
 
 class Offer(Base):
     __tablename__ = "offers"
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    provider_id: Mapped[str] = mapped_column(String(36), index=True)
+    provider_id: Mapped[str] = mapped_column(String(36), index=True)  # who proposed it and may change it
     status: Mapped[str] = mapped_column(String(20), index=True)
     title: Mapped[str] = mapped_column(String(200))
-    topic: Mapped[str] = mapped_column(String(100))
+    summary: Mapped[str] = mapped_column(String(500))
     description: Mapped[str] = mapped_column(Text)
     format: Mapped[str] = mapped_column(String(20))
-    level: Mapped[str] = mapped_column(String(20))
-    language: Mapped[str] = mapped_column(String(2))
+    level: Mapped[int] = mapped_column(Integer)  # 1-5, the framework's levels
     price_cents: Mapped[int] = mapped_column(Integer)
     currency: Mapped[str] = mapped_column(String(3))
+    vat_rate: Mapped[int] = mapped_column(Integer)
+    cancellation_policy: Mapped[str] = mapped_column(String(20))  # a name of domain.CANCELLATION_POLICIES or custom
+    fee_tiers: Mapped[list] = mapped_column(JSON)  # [[days_before, fee_percent], ...] as the policy resolves
+    minimum_participants: Mapped[int] = mapped_column(Integer)
+    maximum_participants: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    decision_days_before: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    submitted_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)  # the review queue's order
     published_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
     competence_rows: Mapped[list[OfferCompetence]] = relationship(
@@ -95,14 +121,56 @@ class Offer(Base):
         cascade="all, delete-orphan",
         lazy="selectin",
     )
-    # Read and assigned as a plain list of names; the rows and their order follow.
+    # Read and assigned as a plain list of codes; the rows and their order follow.
     competences: AssociationProxy[list[str]] = association_proxy(
         "competence_rows", "name", creator=lambda name: OfferCompetence(name=name)
+    )
+    language_rows: Mapped[list[OfferLanguage]] = relationship(
+        order_by=OfferLanguage.position,
+        collection_class=ordering_list("position"),
+        cascade="all, delete-orphan",
+        lazy="selectin",
+    )
+    languages: AssociationProxy[list[str]] = association_proxy(
+        "language_rows", "code", creator=lambda code: OfferLanguage(code=code)
+    )
+    providers: Mapped[list[OfferProvider]] = relationship(
+        order_by=OfferProvider.position, cascade="all, delete-orphan", lazy="selectin"
     )
     # Loaded with the offer, so an answer can show them after its transaction has ended.
     sessions: Mapped[list[OfferSession]] = relationship(
         back_populates="offer", order_by="OfferSession.starts_at", lazy="selectin"
     )
+
+    @property
+    def provider_ids(self) -> list[str]:
+        return [provider.member_id for provider in self.providers]
+
+
+class OfferReview(Base):
+    """A reviewer's decision on an offer in review, with the comment and checklist it rests on."""
+
+    __tablename__ = "offer_reviews"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    offer_id: Mapped[str] = mapped_column(ForeignKey("offers.id"), index=True)
+    reviewer_id: Mapped[str] = mapped_column(String(36))
+    decision: Mapped[str] = mapped_column(String(20))  # domain.OfferAction.APPROVE or REQUEST_CHANGES
+    comment: Mapped[str] = mapped_column(Text)
+    checklist: Mapped[dict] = mapped_column(JSON)
+    reviewed_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class OfferHistoryEntry(Base):
+    """One step in an offer's audit trail: who did what, when, and the status it left the offer in."""
+
+    __tablename__ = "offer_history"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    offer_id: Mapped[str] = mapped_column(ForeignKey("offers.id"), index=True)
+    actor_id: Mapped[str] = mapped_column(String(36))
+    action: Mapped[str] = mapped_column(String(30))
+    status: Mapped[str] = mapped_column(String(20))
+    detail: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class OfferSession(Base):
@@ -116,8 +184,11 @@ class OfferSession(Base):
     seats_online: Mapped[int] = mapped_column(Integer)
     seats_in_person: Mapped[int] = mapped_column(Integer)
     location: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    link: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    link: Mapped[str | None] = mapped_column(String(500), nullable=True)  # never public: see schemas.SessionOut
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    cancellation_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
 
     offer: Mapped[Offer] = relationship(back_populates="sessions")
 

@@ -8,9 +8,18 @@ from datetime import UTC
 from flask import current_app
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
-from services.catalog.domain import LEVELS, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
+from services.catalog.domain import (
+    CANCELLATION_POLICIES,
+    CUSTOM_POLICY,
+    DEFAULT_DECISION_DAYS,
+    DEFAULT_POLICY,
+    DEFAULT_VAT_RATE,
+    LEVELS,
+    MAX_PASSWORD_LENGTH,
+    MIN_PASSWORD_LENGTH,
+)
 from services.catalog.profiles import DEFAULT_LANGUAGE, DEFAULT_TIME_ZONE, is_language, is_region, is_time_zone
-from shared.events.declarations import FORMATS, LANGUAGES
+from shared.events.declarations import FORMATS, LANGUAGES, VAT_RATES
 from shared.schemas import SearchArgs, StrictSchema, page_schema
 from shared.web import runtime_of
 
@@ -186,45 +195,111 @@ class SessionRequest(StrictSchema):
     ends_at = UtcTimestamp(required=True)
     seats = fields.Nested(Seats, required=True)
     location = Text(validate=validate.Length(min=1, max=200))
-    link = fields.Url(schemes={"https", "http"}, validate=validate.And(validate.Length(max=500), plain_link))
+    link = fields.Url(schemes={"https", "http"}, validate=validate.And(validate.Length(max=500), plain_link),
+                      metadata={"description": "the meeting link of online seats; never public (booking shows it "
+                                               "on a confirmed booking)"})
+
+
+class SeatsPatch(StrictSchema):
+    """Loaded with partial=True: only the formats named change."""
+
+    online = fields.Integer(strict=True, validate=validate.Range(min=0, max=MAX_SEATS))
+    in_person = fields.Integer(strict=True, validate=validate.Range(min=0, max=MAX_SEATS))
+
+
+class SessionPatch(SessionRequest):
+    """Loaded with partial=True: a PATCH changes only what it names."""
+
+    seats = fields.Nested(SeatsPatch)
+
+
+class SessionCancellation(StrictSchema):
+    reason = Text(required=True, validate=validate.Length(min=1, max=500))
 
 
 class SessionOut(Schema):
+    """A session as anyone who may see its offer sees it: without the meeting link."""
+
     id = fields.String()
     offer_id = fields.String()
     starts_at = fields.AwareDateTime()
     ends_at = fields.AwareDateTime()
     seats = fields.Dict(keys=fields.String(), values=fields.Integer())
     location = fields.String(allow_none=True)
-    link = fields.String(allow_none=True)
     created_at = fields.AwareDateTime()
+    cancelled_at = fields.AwareDateTime(allow_none=True)
+    cancellation_reason = fields.String(allow_none=True)
+
+
+class ProviderSessionOut(SessionOut):
+    """A session as its provider sees it after changing it: with the meeting link."""
+
+    link = fields.String(allow_none=True)
 
 
 # --- offers -----------------------------------------------------------------------------------------------
+def _distinct_codes(codes: list[str]) -> None:
+    if len({code.lower() for code in codes}) != len(codes):
+        raise ValidationError("each code may be listed once")
+
+
+class ProviderShareIn(StrictSchema):
+    member_id = fields.String(required=True, validate=validate.Length(min=1, max=36))
+    share_percent = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=100))
+
+
+class FeeTierIn(StrictSchema):
+    days_before = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=365))
+    fee_percent = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=100))
+
+
 class OfferRequest(StrictSchema):
-    """What a provider may say about an offer; status, provider and ids are the catalog's to set."""
+    """What a provider may say about an offer; status, reviews and ids are the catalog's to set, shares only the
+    proposing member's."""
 
     title = Text(required=True, validate=validate.Length(min=3, max=200))
-    topic = Text(required=True, validate=validate.Length(min=1, max=100))
+    summary = Text(load_default="", validate=validate.Length(max=500))
     description = Text(required=True, validate=validate.Length(min=1, max=5000))
     format = fields.String(required=True, validate=validate.OneOf(FORMATS))
+    languages = fields.List(fields.String(validate=LANGUAGE), required=True,
+                            validate=validate.And(validate.Length(min=1, max=5), _distinct_codes))
     competences = fields.List(
-        Text(validate=validate.Length(min=1, max=100)),
+        Text(validate=validate.Length(min=1, max=60)),
         required=True,
-        validate=validate.Length(min=1, max=MAX_COMPETENCES),
+        validate=validate.And(validate.Length(min=1, max=MAX_COMPETENCES), _distinct_codes),
+        metadata={"description": "codes of the competence framework (GET /api/v1/competence-framework)"},
     )
-    level = fields.String(required=True, validate=validate.OneOf(LEVELS))
-    language = fields.String(required=True, validate=LANGUAGE)
+    level = fields.Integer(required=True, strict=True, validate=validate.OneOf(LEVELS),
+                           metadata={"description": "the framework's level 1-5 the offer brings its attendees to"})
     price_cents = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=MAX_PRICE_CENTS))
     currency = fields.String(load_default=lambda: accepted_currencies()[0], validate=CURRENCY, metadata={
         "description": "ISO 4217 code; one of the installation's ACADEMY_CURRENCIES, the first of them by default "
                        "(EUR unless it names others)"
     })
+    vat_rate = fields.Integer(load_default=DEFAULT_VAT_RATE, strict=True, validate=validate.OneOf(VAT_RATES),
+                              metadata={"description": "percent"})
+    cancellation_policy = fields.String(load_default=DEFAULT_POLICY, validate=validate.OneOf(
+        [*CANCELLATION_POLICIES, CUSTOM_POLICY]), metadata={
+        "description": "flexible (free until the start), standard (50 % from 14 days, 100 % from 3 days before the "
+                       "start), strict (50 % from 30 days, 100 % from 14), or custom with fee_tiers"})
+    fee_tiers = fields.List(fields.Nested(FeeTierIn), validate=validate.Length(min=1, max=10), metadata={
+        "description": "with cancellation_policy custom: cancelling fewer than days_before days before the start "
+                       "costs fee_percent of the price"})
+    minimum_participants = fields.Integer(load_default=0, strict=True, validate=validate.Range(min=0, max=MAX_SEATS))
+    maximum_participants = fields.Integer(load_default=None, allow_none=True, strict=True,
+                                          validate=validate.Range(min=1, max=MAX_SEATS))
+    decision_days_before = fields.Integer(load_default=DEFAULT_DECISION_DAYS, strict=True,
+                                          validate=validate.Range(min=0, max=365),
+                                          metadata={"description": "the go / no-go decision: this many days before "
+                                                    "its start a session short of minimum_participants is called off"})
+    providers = fields.List(fields.Nested(ProviderShareIn), validate=validate.Length(min=1, max=10), metadata={
+        "description": "every provider with their percent of the providers' part, summing to 100, you among them "
+                       "(default: you alone); each co-provider accepts before the offer can be submitted"})
 
-    @validates("competences")
-    def competences_are_distinct(self, competences: list[str], **_kwargs) -> None:
-        if len({name.lower() for name in competences}) != len(competences):
-            raise ValidationError("each competence may be listed once")
+    @validates("providers")
+    def providers_are_distinct(self, providers: list[dict], **_kwargs) -> None:
+        if len({entry["member_id"] for entry in providers}) != len(providers):
+            raise ValidationError("each member may be listed once")
 
 
 class OfferPatch(OfferRequest):
@@ -234,27 +309,44 @@ class OfferPatch(OfferRequest):
 class OfferSearchArgs(SearchArgs):
     q = Text(validate=validate.Length(min=1, max=200))
     format = fields.String(validate=validate.OneOf(FORMATS))
-    competence = Text(validate=validate.Length(min=1, max=100))
-    level = fields.String(validate=validate.OneOf(LEVELS))
+    competence = Text(validate=validate.Length(min=1, max=60))
+    level = fields.Integer(validate=validate.OneOf(LEVELS))
     language = fields.String(validate=LANGUAGE)
+
+
+class ProviderOut(Schema):
+    member_id = fields.String()
+    share_percent = fields.Integer()
+    accepted_at = fields.AwareDateTime(allow_none=True)
 
 
 class OfferOut(Schema):
     id = fields.String()
-    provider_id = fields.String()
+    provider_id = fields.String(metadata={"description": "the member who proposed the offer"})
+    providers = fields.List(fields.Nested(ProviderOut))
     status = fields.String()
     title = fields.String()
-    topic = fields.String()
+    summary = fields.String()
     description = fields.String()
     format = fields.String()
+    languages = fields.List(fields.String())
     competences = fields.List(fields.String())
-    level = fields.String()
-    language = fields.String()
+    level = fields.Integer()
     price_cents = fields.Integer()
     currency = fields.String()
+    vat_rate = fields.Integer()
+    cancellation_policy = fields.String()
+    fee_tiers = fields.Method("tiers")
+    minimum_participants = fields.Integer()
+    maximum_participants = fields.Integer(allow_none=True)
+    decision_days_before = fields.Integer()
     created_at = fields.AwareDateTime()
     updated_at = fields.AwareDateTime()
+    submitted_at = fields.AwareDateTime(allow_none=True)
     published_at = fields.AwareDateTime(allow_none=True)
+
+    def tiers(self, offer) -> list[dict]:
+        return [{"days_before": days, "fee_percent": percent} for days, percent in offer.fee_tiers]
 
 
 class OfferDetailOut(OfferOut):
@@ -262,3 +354,42 @@ class OfferDetailOut(OfferOut):
 
 
 OfferPage = page_schema(OfferOut, "OfferPage")
+
+
+# --- reviews ----------------------------------------------------------------------------------------------
+class Checklist(StrictSchema):
+    competences_justified = fields.Boolean(required=True, metadata={
+        "description": "each claimed competence is justified by the description"})
+    level_plausible = fields.Boolean(required=True)
+    format_and_dates_complete = fields.Boolean(required=True)
+
+
+class ReviewRequest(StrictSchema):
+    decision = fields.String(required=True, validate=validate.OneOf(("approve", "request_changes")))
+    comment = Text(load_default="", validate=validate.Length(max=5000))
+    checklist = fields.Nested(Checklist, required=True)
+
+
+class ReviewOut(Schema):
+    id = fields.String()
+    offer_id = fields.String()
+    reviewer_id = fields.String()
+    decision = fields.String()
+    comment = fields.String()
+    checklist = fields.Dict(keys=fields.String(), values=fields.Boolean())
+    reviewed_at = fields.AwareDateTime()
+
+
+class HistoryEntryOut(Schema):
+    actor_id = fields.String()
+    action = fields.String()
+    status = fields.String(metadata={"description": "the offer's status after this step"})
+    detail = fields.String()
+    at = fields.AwareDateTime()
+
+
+class OfferHistoryOut(Schema):
+    items = fields.List(fields.Nested(HistoryEntryOut))
+
+
+ReviewQueuePage = page_schema(OfferOut, "ReviewQueuePage")

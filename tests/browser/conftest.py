@@ -54,7 +54,7 @@ def academy(tmp_path_factory):
 @pytest.fixture
 def api(academy) -> Academy:
     """A client of the same public API, for the data a journey starts from (a provider's published offer)."""
-    return Academy(academy.url)
+    return Academy(academy.url, academy.keys_dir)
 
 
 @pytest.fixture

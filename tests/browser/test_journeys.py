@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -27,22 +26,7 @@ def published_offer(api: Academy, seats: int = 10) -> tuple[str, str]:
     """A provider's published online offer, 14 days ahead, with a title of its own; (session id, title)."""
     _, provider_token = api.member("provider")
     title = f"Cluster partnerships {uuid.uuid4().hex[:6]}"
-    offer = api.call("POST", "/api/v1/offers", provider_token, json={
-        "title": title, "topic": "international cooperation",
-        "description": "How to find, start and keep partnerships with clusters abroad.",
-        "format": "online", "competences": ["international-cooperation"], "level": "advanced", "language": "en",
-        "price_cents": PRICE_CENTS,
-    })
-    assert offer.status_code == 201, offer.text
-    starts = datetime.now(UTC) + timedelta(days=14)
-    session = api.call("POST", f"/api/v1/offers/{offer.json()['id']}/sessions", provider_token, json={
-        "starts_at": starts.isoformat(), "ends_at": (starts + timedelta(hours=3)).isoformat(),
-        "seats": {"online": seats}, "link": "https://meet.example.org/vca",
-    })
-    assert session.status_code == 201, session.text
-    submitted = api.call("POST", f"/api/v1/offers/{offer.json()['id']}/submit", provider_token)
-    assert submitted.status_code == 200, submitted.text
-    session_id = session.json()["id"]
+    _, session_id = api.published_offer(provider_token, seats=seats, title=title)
     # Booking learns of the session through events; wait until it takes bookings, as a member would find it.
     eventually(lambda: api.call("GET", f"/api/v1/sessions/{session_id}/participants", provider_token)
                .status_code == 200)

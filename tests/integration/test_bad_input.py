@@ -19,7 +19,7 @@ from werkzeug.test import Client
 
 from academy.embedded import GatewayDispatcher
 from academy.registry import load_all
-from services.catalog.commands import create_offer
+from services.catalog.offers import create_offer
 from services.notify.commands import messages_of
 from shared.consumer import EventConsumer
 from shared.events.declarations import BookingConfirmed, MemberRegistered, OfferPublished, SessionScheduled
@@ -141,8 +141,8 @@ def objects_of_the_sweeping_member(runtimes: dict) -> dict[str, str]:
     """Real objects that MEMBER may change, so a route's 404 cannot stand in for the validation it lacks."""
     with runtimes["catalog"].session_factory.begin() as db:
         offer = create_offer(db, MEMBER_ID, {
-            "title": "Cluster strategy", "topic": "strategy", "description": "How to", "format": "hybrid",
-            "competences": ["strategy"], "level": "advanced", "language": "en", "price_cents": 100, "currency": "EUR",
+            "title": "Cluster strategy", "description": "How to", "format": "hybrid", "competences": [],
+            "level": 3, "languages": ["en"], "price_cents": 100, "currency": "EUR",
         })
     notify = EventConsumer("notify", load_all()["notify"].handlers, runtimes["notify"].session_factory)
     notify.handle_batch([delivery(sample(MemberRegistered, member_id=MEMBER_ID)),

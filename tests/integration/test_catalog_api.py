@@ -13,6 +13,7 @@ from shared.config import MissingSettings
 from shared.events import parse_event
 from shared.tables import outbox
 from shared.testing import make_runtime
+from tests.integration.offer_helpers import REVIEWER_ID, approve, know_framework, publish
 
 PASSWORD = "correct horse battery"
 PROBLEM_JSON = "application/problem+json"
@@ -21,6 +22,7 @@ PROBLEM_JSON = "application/problem+json"
 @pytest.fixture
 def runtime(tmp_path):
     runtime = make_runtime(SERVICE, tmp_path)
+    know_framework(runtime)
     yield runtime
     runtime.close()
 
@@ -55,12 +57,12 @@ def ben(client) -> dict[str, str]:
 def offer_body(**overrides) -> dict:
     return {
         "title": "Funding international cluster cooperation",
-        "topic": "funding",
+        "summary": "EU programmes for clusters and their partners.",
         "description": "Which programmes pay for what, and how to apply with partners abroad.",
         "format": "hybrid",
-        "competences": ["funding", "international-cooperation"],
-        "level": "advanced",
-        "language": "en",
+        "competences": ["GOV-3", "INT-1"],
+        "level": 3,
+        "languages": ["en"],
         "price_cents": 14_900,
         **overrides,
     }
@@ -92,9 +94,7 @@ def schedule(client, headers, offer_id: str, **overrides) -> dict:
 def published_offer(client, headers, seats: dict | None = None, **overrides) -> dict:
     offer = create_offer(client, headers, **overrides)
     schedule(client, headers, offer["id"], **({"seats": seats} if seats else {}))
-    answer = client.post(f"/api/v1/offers/{offer['id']}/submit", headers=headers)
-    assert answer.status_code == 200, answer.json
-    return answer.json
+    return publish(client, headers, offer["id"])
 
 
 def outbox_events(runtime, *routing_keys: str):
@@ -225,13 +225,23 @@ def test_an_offer_with_a_field_the_client_may_not_set_is_refused(client, runtime
         ("price_cents", True),
         ("price_cents", -1),
         ("format", "webinar"),
-        ("level", "beginner"),
-        ("language", "eng"),
+        ("level", "advanced"),
+        ("level", 0),
+        ("level", 6),
+        ("level", "3"),
+        ("languages", ["eng"]),
+        ("languages", []),
+        ("languages", ["de", "de"]),
+        ("vat_rate", 16),
+        ("fee_tiers", [{"days_before": -1, "fee_percent": 50}]),
+        ("fee_tiers", [{"days_before": 3, "fee_percent": 101}]),
+        ("minimum_participants", -1),
         ("currency", "euro"),
         ("competences", []),
-        ("competences", "funding"),
+        ("competences", "INT-1"),
         ("competences", [f"competence-{n}" for n in range(21)]),
-        ("competences", ["funding", "Funding"]),
+        ("competences", ["INT-1", "int-1"]),
+        ("competences", ["INT-1", "NO-SUCH-CODE"]),
         ("title", 42),
         ("title", None),
         ("description", {"text": "nested"}),
@@ -268,7 +278,12 @@ def test_a_new_offer_is_a_draft_of_its_provider(client, ann):
     assert offer["currency"] == "EUR"
     assert offer["published_at"] is None
     assert offer["sessions"] == []
-    assert offer["competences"] == ["funding", "international-cooperation"]
+    assert offer["competences"] == ["GOV-3", "INT-1"]
+    assert offer["providers"] == [{"member_id": me["id"], "share_percent": 100, "accepted_at": offer["created_at"]}]
+    assert (offer["level"], offer["languages"], offer["vat_rate"]) == (3, ["en"], 19)
+    assert offer["cancellation_policy"] == "standard"
+    assert offer["fee_tiers"] == [{"days_before": 14, "fee_percent": 50}, {"days_before": 3, "fee_percent": 100}]
+    assert (offer["minimum_participants"], offer["maximum_participants"], offer["decision_days_before"]) == (0, None, 7)
 
 
 def test_drafts_are_seen_only_by_their_provider(client, ann, ben):
@@ -290,30 +305,40 @@ def test_an_offer_without_a_session_cannot_be_submitted(client, runtime, ann):
     assert outbox_events(runtime, "offer.published", "session.scheduled") == []
 
 
-def test_submission_publishes_the_offer_with_its_sessions_in_one_go(client, runtime, ann):
+def test_an_approval_publishes_the_submitted_offer_with_its_sessions_in_one_go(client, runtime, ann):
     draft = create_offer(client, ann)
     first = schedule(client, ann, draft["id"], days_ahead=30)
     second = schedule(client, ann, draft["id"], days_ahead=60, seats={"online": 25})
+
+    submitted = client.post(f"/api/v1/offers/{draft['id']}/submit", headers=ann)
+    assert submitted.json["status"] == "in_review"
     assert outbox_events(runtime, "offer.published", "session.scheduled") == []
+    publish_answer = approve(client, draft["id"])
 
-    answer = client.post(f"/api/v1/offers/{draft['id']}/submit", headers=ann)
-
-    assert answer.status_code == 200
-    assert answer.json["status"] == "published"
-    assert answer.json["published_at"] is not None
+    assert publish_answer["decision"] == "approve"
+    offer = client.get(f"/api/v1/offers/{draft['id']}").json
+    assert offer["status"] == "published"
+    assert offer["published_at"] is not None
     events = outbox_events(runtime, "offer.published", "session.scheduled")
-    assert [event.event_type.name for event in events] == ["offer.published", "session.scheduled", "session.scheduled"]
-    offer_event, *session_events = events
-    assert offer_event.subject == draft["id"]
-    assert offer_event.data.provider_id == draft["provider_id"]
-    assert offer_event.data.price_cents == 14_900
-    assert offer_event.data.competences == ["funding", "international-cooperation"]
+    assert [(event.event_type.name, event.event_type.version) for event in events] == [
+        ("offer.published", 2), ("offer.published", 1), ("session.scheduled", 1), ("session.scheduled", 1)]
+    v2, v1, *session_events = events
+    assert v2.subject == v1.subject == draft["id"]
+    assert v2.data.offer.providers[0].member_id == draft["provider_id"]
+    assert (v2.data.offer.price_cents, v2.data.offer.vat_rate, v2.data.offer.level) == (14_900, 19, 3)
+    assert v2.data.offer.competences == ["GOV-3", "INT-1"]
+    assert v2.data.offer.areas == ["GOV", "INT"]
+    assert [(tier.days_before, tier.fee_percent) for tier in v2.data.offer.fee_tiers] == [(14, 50), (3, 100)]
+    assert (v1.data.provider_id, v1.data.level, v1.data.language, v1.data.topic) == (
+        draft["provider_id"], "3", "en", "GOV")
     assert {event.subject for event in session_events} == {first["id"], second["id"]}
     by_id = {event.data.session_id: event.data for event in session_events}
     assert by_id[first["id"]].seats == {"online": 20, "in_person": 12}
     assert by_id[first["id"]].location == "Leipzig, Haus der Cluster"
     assert by_id[second["id"]].seats == {"online": 25, "in_person": 0}
     assert by_id[first["id"]].starts_at == datetime.fromisoformat(first["starts_at"])
+    [reviewed] = outbox_events(runtime, "offer.reviewed")
+    assert (reviewed.data.decision, reviewed.data.reviewer_id) == ("approve", REVIEWER_ID)
 
 
 def test_a_published_offer_is_listed_and_cannot_be_submitted_again(client, runtime, ann):
@@ -324,8 +349,9 @@ def test_a_published_offer_is_listed_and_cannot_be_submitted_again(client, runti
 
     assert [item["id"] for item in listed["items"]] == [offer["id"]]
     assert listed["total"] == 1
-    assert_problem(again, 409)
-    assert len(outbox_events(runtime, "offer.published")) == 1
+    assert_problem(again, 409, "allowed_actions")
+    assert again.json["errors"]["allowed_actions"] == ["withdraw"]
+    assert len(outbox_events(runtime, "offer.published")) == 2  # v2 and v1 beside it
 
 
 def test_a_session_added_to_a_published_offer_is_announced_at_once(client, runtime, ann):
@@ -343,12 +369,12 @@ def test_the_draft_can_be_changed_field_by_field(client, ann):
     draft = create_offer(client, ann)
 
     answer = client.patch(
-        f"/api/v1/offers/{draft['id']}", json={"price_cents": 9_900, "competences": ["moderation"]}, headers=ann
+        f"/api/v1/offers/{draft['id']}", json={"price_cents": 9_900, "competences": ["STR-1"]}, headers=ann
     )
 
     assert answer.status_code == 200
     assert answer.json["price_cents"] == 9_900
-    assert answer.json["competences"] == ["moderation"]
+    assert answer.json["competences"] == ["STR-1"]
     assert answer.json["title"] == draft["title"]
     assert answer.json["status"] == "draft"
 
@@ -372,10 +398,18 @@ def test_a_format_change_that_no_longer_fits_the_sessions_is_refused(client, ann
     assert_problem(answer, 422, "format")
 
 
-def test_a_published_offer_cannot_be_changed(client, ann):
+def test_a_published_offer_changes_only_in_what_needs_no_new_review(client, runtime, ann):
     offer = published_offer(client, ann)
 
-    assert_problem(client.patch(f"/api/v1/offers/{offer['id']}", json={"price_cents": 1}, headers=ann), 409)
+    assert_problem(client.patch(f"/api/v1/offers/{offer['id']}", json={"competences": ["STR-1"]}, headers=ann), 409,
+                   "competences")
+    assert_problem(client.patch(f"/api/v1/offers/{offer['id']}", json={"level": 5}, headers=ann), 409, "level")
+    changed = client.patch(f"/api/v1/offers/{offer['id']}", json={"price_cents": 9_900, "vat_rate": 7}, headers=ann)
+
+    assert changed.status_code == 200, changed.json
+    [updated] = outbox_events(runtime, "offer.updated")
+    assert (updated.data.offer.price_cents, updated.data.offer.vat_rate) == (9_900, 7)
+    assert client.get(f"/api/v1/offers/{offer['id']}").json["competences"] == ["GOV-3", "INT-1"]
 
 
 def test_another_member_cannot_change_submit_or_schedule_someone_elses_offer(client, runtime, ann, ben):
@@ -392,7 +426,7 @@ def test_another_member_cannot_change_submit_or_schedule_someone_elses_offer(cli
             assert answer.mimetype == PROBLEM_JSON
     assert client.get(f"/api/v1/offers/{draft['id']}", headers=ann).json["status"] == "draft"
     assert client.get(f"/api/v1/offers/{draft['id']}", headers=ann).json["price_cents"] == 14_900
-    assert len(outbox_events(runtime, "offer.published")) == 1
+    assert len(outbox_events(runtime, "offer.published")) == 2
 
 
 @pytest.mark.parametrize(
@@ -444,13 +478,13 @@ def test_search_filters_published_offers_and_counts_them(client, ann):
         client,
         ann,
         title="Moderating working groups",
-        topic="moderation",
-        description="Facilitation for cluster meetings.",
+        summary="Facilitation for cluster meetings.",
+        description="Methods for working groups.",
         format="online",
         seats={"online": 30},
-        competences=["Moderation"],
-        level="basic",
-        language="de",
+        competences=["STR-2"],
+        level=1,
+        languages=["de", "en"],
     )
     create_offer(client, ann, title="Unpublished funding draft")
 
@@ -462,9 +496,10 @@ def test_search_filters_published_offers_and_counts_them(client, ann):
     assert ids("") == sorted([funding["id"], moderation["id"]])
     assert ids("q=FUNDING") == [funding["id"]]
     assert ids("q=100%25") == []
-    assert ids("competence=moderation") == [moderation["id"]]
-    assert ids("format=online&language=de&level=basic") == [moderation["id"]]
-    assert ids("format=hybrid&level=basic") == []
+    assert ids("competence=str-2") == [moderation["id"]]
+    assert ids("format=online&language=de&level=1") == [moderation["id"]]
+    assert ids("language=en") == sorted([funding["id"], moderation["id"]])
+    assert ids("format=hybrid&level=1") == []
     assert ids("q=&format=&competence=") == sorted([funding["id"], moderation["id"]])
     first_page = client.get("/api/v1/offers?per_page=1&page=2").json
     assert first_page["total"] == 2
@@ -472,7 +507,7 @@ def test_search_filters_published_offers_and_counts_them(client, ann):
     assert len(first_page["items"]) == 1
 
 
-@pytest.mark.parametrize("query", ["format=zoom", "level=guru", "per_page=1000", "page=0", "language=EN"])
+@pytest.mark.parametrize("query", ["format=zoom", "level=guru", "level=6", "per_page=1000", "page=0", "language=EN"])
 def test_search_with_a_wrong_filter_is_refused(client, query):
     assert_problem(client.get(f"/api/v1/offers?{query}"), 422)
 

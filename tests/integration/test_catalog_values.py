@@ -10,6 +10,7 @@ import pytest
 from services.catalog import SERVICE
 from shared.config import InvalidSetting, Settings
 from shared.testing import bearer, make_runtime
+from tests.integration.offer_helpers import know_framework
 
 PROVIDER = bearer("provider-values")
 PROBLEM_JSON = "application/problem+json"
@@ -18,12 +19,11 @@ PROBLEM_JSON = "application/problem+json"
 def offer_body(**overrides) -> dict:
     return {
         "title": "Cluster strategy in practice",
-        "topic": "strategy",
         "description": "How clusters set and keep a strategy.",
         "format": "online",
-        "competences": ["strategy"],
-        "level": "advanced",
-        "language": "en",
+        "competences": ["STR-1"],
+        "level": 3,
+        "languages": ["en"],
         "price_cents": 9_900,
         **overrides,
     }
@@ -37,6 +37,7 @@ def session_body(starts_in: timedelta = timedelta(days=30), lasts: timedelta = t
 
 def client_with(tmp_path, **env: str):
     runtime = make_runtime(SERVICE, tmp_path, **env)
+    know_framework(runtime)
     return runtime, SERVICE.create_app(runtime).test_client()
 
 

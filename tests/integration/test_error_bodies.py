@@ -12,16 +12,16 @@ from hypothesis import strategies as st
 from services.catalog import SERVICE
 from shared.testing import bearer, make_runtime
 from shared.web import PROBLEM_JSON, _field_errors, problem
+from tests.integration.offer_helpers import know_framework
 
 MEMBER = bearer("member-errors")
 VALID_OFFER = {
     "title": "Funding international cluster cooperation",
-    "topic": "funding",
     "description": "Which programmes pay for what.",
     "format": "hybrid",
-    "competences": ["funding"],
-    "level": "advanced",
-    "language": "en",
+    "competences": ["GOV-3"],
+    "level": 3,
+    "languages": ["en"],
     "price_cents": 14_900,
     "currency": "EUR",
 }
@@ -61,6 +61,7 @@ def keys_of(node):
 @pytest.fixture(scope="module")
 def catalog(tmp_path_factory):
     runtime = make_runtime(SERVICE, tmp_path_factory.mktemp("error-bodies"))
+    know_framework(runtime)
     client = SERVICE.create_app(runtime).test_client()
     draft = client.post("/api/v1/offers", json=VALID_OFFER, headers=MEMBER)
     assert draft.status_code == 201, draft.json

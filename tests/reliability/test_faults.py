@@ -64,7 +64,7 @@ def _waiting_for_a_lock(engine) -> bool:
 def test_killed_worker_publishes_after_restart_and_exactly_one_invoice_exists(amqp_url, databases, keys, tmp_path):
     academy_processes = DistributedAcademy(amqp_url, databases, keys, tmp_path).start()
     try:
-        academy = Academy(academy_processes.gateway)
+        academy = Academy(academy_processes.gateway, academy_processes.keys_dir)
         _, provider = academy.member("provider")
         _, session_id = academy.published_offer(provider, seats=50)
         _, first = academy.member("first")
@@ -111,7 +111,7 @@ def test_booking_succeeds_while_rabbitmq_is_unreachable_and_the_invoice_follows(
                                            worker_amqp_url=_through(proxy, amqp_url),
                                            web_amqp_url=_through(proxy, amqp_url)).start()
     try:
-        academy = Academy(academy_processes.gateway)
+        academy = Academy(academy_processes.gateway, academy_processes.keys_dir)
         _, provider = academy.member("provider")
         _, session_id = academy.published_offer(provider)
         _, warmup = academy.member("warmup")
@@ -139,7 +139,7 @@ def test_booking_succeeds_while_rabbitmq_is_unreachable_and_the_invoice_follows(
 def test_embedded_academy_killed_mid_flow_loses_nothing(tmp_path):
     data_dir = tmp_path / "data"
     embedded = EmbeddedProcess(data_dir, tmp_path).start()
-    academy = Academy(embedded.url)
+    academy = Academy(embedded.url, embedded.keys_dir)
     try:
         _, provider = academy.member("provider")
         _, session_id = academy.published_offer(provider, seats=50)

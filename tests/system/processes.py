@@ -75,6 +75,7 @@ class DistributedAcademy:
     def __init__(self, amqp_url: str, database_urls: dict[str, str], keys_dir: Path, log_dir: Path,
                  worker_amqp_url: str | None = None, web_amqp_url: str | None = None):
         self.log_dir = log_dir
+        self.keys_dir = keys_dir
         self.ports = {name: free_port() for name in SERVICES}
         self.base_env = {
             **os.environ,
@@ -134,6 +135,7 @@ class EmbeddedProcess:
 
     def __init__(self, data_dir: Path, log_dir: Path, port: int | None = None, web_workers: int | None = None):
         self.port = port or free_port()
+        self.keys_dir = data_dir / "keys"  # where `academy run` keeps the keys it generates
         env = {**os.environ, "ACADEMY_DATA_DIR": str(data_dir), "EVENT_RETRY_DELAYS": "0.5,1,2,4,8"}
         for name in ("AMQP_URL", "DATABASE_URL", "PROMETHEUS_MULTIPROC_DIR"):
             env.pop(name, None)

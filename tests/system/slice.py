@@ -6,10 +6,16 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import requests
 
+from shared.auth import issue_token
+
 PRICE_CENTS = 24_900
+COMPETENCE = "INT-2"  # of assessment's framework 2026.1
+APPROVAL = {"decision": "approve", "comment": "Well prepared.",
+            "checklist": {"competences_justified": True, "level_plausible": True, "format_and_dates_complete": True}}
 
 
 def eventually(call, *, timeout: float = 30.0, interval: float = 0.1):
@@ -29,11 +35,19 @@ def eventually(call, *, timeout: float = 30.0, interval: float = 0.1):
 
 @dataclass
 class Academy:
-    """A client of the public gateway."""
+    """A client of the public gateway; with the academy's signing keys it can also act as a reviewer."""
 
     base_url: str
+    keys_dir: Path | None = None
     http: requests.Session = field(default_factory=requests.Session)
     last_booking_traceparent: str | None = None
+
+    def reviewer(self) -> str:
+        """A reviewer's token. Roles are granted on the command line (`academy roles grant`), which a test
+        through the gateway cannot reach, so the token is signed with the academy's own key instead."""
+        assert self.keys_dir is not None, "Academy(base_url, keys_dir=...) is needed to review offers"
+        private_key = (self.keys_dir / "jwt-private.pem").read_text()
+        return issue_token(private_key, f"reviewer-{uuid.uuid4().hex[:8]}", ["member", "reviewer"])
 
     def call(self, method: str, path: str, token: str | None = None, **kwargs) -> requests.Response:
         headers = kwargs.pop("headers", {})
@@ -52,20 +66,27 @@ class Academy:
         assert token.status_code == 200, token.text
         return created.json()["id"], token.json()["access_token"]
 
-    def published_offer(self, provider_token: str, seats: int = 10) -> tuple[str, str]:
-        """A published online offer with one session; returns (offer id, session id)."""
-        offer = self.call("POST", "/api/v1/offers", provider_token, json={
-            "title": "Running an international cluster partnership",
-            "topic": "international cooperation",
+    def published_offer(self, provider_token: str, seats: int = 10,
+                        title: str = "Running an international cluster partnership") -> tuple[str, str]:
+        """A reviewed and published online offer with one session 14 days ahead; returns (offer id, session id)."""
+        body = {
+            "title": title,
+            "summary": "Partnerships with clusters abroad.",
             "description": "How to find, start and keep partnerships with clusters abroad.",
             "format": "online",
-            "competences": ["international-cooperation"],
-            "level": "advanced",
-            "language": "en",
+            "competences": [COMPETENCE],
+            "level": 3,
+            "languages": ["en"],
             "price_cents": PRICE_CENTS,
-        })
-        assert offer.status_code == 201, offer.text
-        offer_id = offer.json()["id"]
+        }
+
+        def propose():
+            # Refused (422) until the catalog has heard of the competence framework that assessment announces.
+            response = self.call("POST", "/api/v1/offers", provider_token, json=body)
+            assert response.status_code == 201, response.text
+            return response.json()
+
+        offer_id = eventually(propose)["id"]
         starts = datetime.now(UTC) + timedelta(days=14)
         session = self.call("POST", f"/api/v1/offers/{offer_id}/sessions", provider_token, json={
             "starts_at": starts.isoformat(),
@@ -76,7 +97,9 @@ class Academy:
         assert session.status_code == 201, session.text
         submitted = self.call("POST", f"/api/v1/offers/{offer_id}/submit", provider_token)
         assert submitted.status_code == 200, submitted.text
-        assert submitted.json()["status"] == "published"
+        assert submitted.json()["status"] == "in_review"
+        reviewed = self.call("POST", f"/api/v1/offers/{offer_id}/reviews", self.reviewer(), json=APPROVAL)
+        assert reviewed.status_code == 201, reviewed.text
         return offer_id, session.json()["id"]
 
     def book(self, token: str, session_id: str, key: str | None = None) -> dict:

@@ -38,7 +38,7 @@ def test_slice_runs_across_separate_processes_and_every_event_on_the_wire_is_a_c
     tap = WireTap(amqp_url)
     try:
         try:
-            result = run_slice(Academy(distributed.gateway))
+            result = run_slice(Academy(distributed.gateway, distributed.keys_dir))
         except AssertionError:
             print(distributed.logs())
             raise
@@ -82,7 +82,7 @@ def test_slice_runs_across_separate_processes_and_every_event_on_the_wire_is_a_c
 
     # Across the processes: a cancelled seat goes to the member waiting, who is invoiced and told.
     try:
-        run_waiting_list(Academy(distributed.gateway))
+        run_waiting_list(Academy(distributed.gateway, distributed.keys_dir))
     except AssertionError:
         print(distributed.logs())
         raise
@@ -102,8 +102,8 @@ def _requests_counted(base_url: str, route: str, method: str, status: str) -> fl
 def test_slice_runs_in_the_embedded_academy(tmp_path):
     academy = EmbeddedProcess(tmp_path / "data", tmp_path).start()
     try:
-        result = run_slice(Academy(academy.url))
-        run_waiting_list(Academy(academy.url))
+        result = run_slice(Academy(academy.url, academy.keys_dir))
+        run_waiting_list(Academy(academy.url, academy.keys_dir))
     except AssertionError:
         print(academy.process.log())
         raise

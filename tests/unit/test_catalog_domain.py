@@ -44,10 +44,12 @@ def test_the_transition_table_covers_every_status_and_leads_only_to_known_ones()
         assert set(steps.values()) <= set(OfferStatus)
 
 
-def test_submitting_a_draft_publishes_it_and_a_published_offer_cannot_be_submitted_again():
-    assert next_status(OfferStatus.DRAFT, OfferAction.SUBMIT) is OfferStatus.PUBLISHED
-    with pytest.raises(Conflict):
+def test_a_submitted_draft_waits_for_review_and_a_published_offer_cannot_be_submitted_again():
+    assert next_status(OfferStatus.DRAFT, OfferAction.SUBMIT) is OfferStatus.IN_REVIEW
+    assert next_status(OfferStatus.IN_REVIEW, OfferAction.APPROVE) is OfferStatus.PUBLISHED
+    with pytest.raises(Conflict) as refused:
         next_status(OfferStatus.PUBLISHED, OfferAction.SUBMIT)
+    assert refused.value.errors == {"allowed_actions": ["withdraw"]}
 
 
 @given(status=statuses, action=actions)
@@ -76,19 +78,29 @@ def test_any_sequence_of_actions_never_leads_back_to_draft_and_publishes_at_most
 
 
 @given(status=statuses)
-def test_only_drafts_can_be_edited(status):
+def test_offers_in_review_and_withdrawn_ones_cannot_be_edited(status):
     if status in EDITABLE:
         check_editable(status)
     else:
         with pytest.raises(Conflict):
             check_editable(status)
-    assert (status in EDITABLE) == (status is OfferStatus.DRAFT)
+    assert (status in EDITABLE) == (status not in (OfferStatus.IN_REVIEW, OfferStatus.WITHDRAWN))
 
 
-@given(status=statuses, provider=member_ids, viewer=st.one_of(st.none(), member_ids))
-def test_a_provider_sees_their_own_offer_and_everyone_else_only_a_public_one(status, provider, viewer):
-    assert can_view(status, provider, viewer) == (viewer == provider or status in PUBLIC)
-    assert can_view(status, provider, provider)
+def test_a_published_offer_changes_only_what_needs_no_new_review():
+    check_editable(OfferStatus.PUBLISHED, ["price_cents", "vat_rate", "cancellation_policy", "fee_tiers"])
+    with pytest.raises(Conflict) as refused:
+        check_editable(OfferStatus.PUBLISHED, ["price_cents", "competences", "level"])
+    assert set(refused.value.errors) == {"competences", "level"}
+    check_editable(OfferStatus.DRAFT, ["competences", "level", "providers"])
+
+
+@given(status=statuses, provider=member_ids, viewer=st.one_of(st.none(), member_ids),
+       roles=st.sets(st.sampled_from(["member", "reviewer", "operator", "partner"])))
+def test_providers_and_reviewers_see_an_unpublished_offer_and_everyone_a_public_one(status, provider, viewer, roles):
+    reviewer = viewer is not None and bool(roles & {"reviewer", "operator"})
+    assert can_view(status, [provider], viewer, roles) == (viewer == provider or reviewer or status in PUBLIC)
+    assert can_view(status, [provider], provider)
 
 
 # --- sessions ---------------------------------------------------------------------------------------------
