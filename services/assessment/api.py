@@ -240,8 +240,10 @@ class Demand(MethodView):
     @require_roles()
     @demand_blp.arguments(DemandArgs, location="query")
     @demand_blp.response(200, DemandOut)
-    @demand_blp.alt_response(200, content_type="text/csv", description="the same rows as CSV (format=csv)")
-    @demand_blp.doc(security=BEARER)
+    # Both forms of the one answer (the doc replaces the 200 that @response wrote, so it names JSON again).
+    @demand_blp.doc(security=BEARER, responses={"200": {"description": "OK", "content": {
+        "application/json": {"schema": {"$ref": "#/components/schemas/DemandOut"}},
+        "text/csv": {"schema": {"type": "string"}, "example": "competence,members,ratings\nINT-1,12,12\n"}}}})
     def get(self, args):
         """Current gaps and future importance of the members, aggregated; no row describes fewer than 5 members"""
         with transaction() as db:
