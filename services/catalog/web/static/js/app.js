@@ -11,6 +11,7 @@ import { inboxPage } from './pages/inbox.js';
 import { invoicesPage } from './pages/invoices.js';
 import { offerPage, searchPage } from './pages/offers.js';
 import { profilePage } from './pages/profile.js';
+import { proposePage, reviewQueuePage } from './pages/provide.js';
 
 const ROUTES = [
   [/^\/$/, searchPage],
@@ -23,6 +24,8 @@ const ROUTES = [
   [/^\/certificates(?:\/([^/]+))?$/, certificatePage],
   [/^\/assessments$/, assessmentsPage],
   [/^\/profile$/, profilePage],
+  [/^\/provide$/, proposePage],
+  [/^\/reviews$/, reviewQueuePage],
   [/^\/assessments\/([^/]+)$/, assessmentPage],
   [/^\/assessments\/([^/]+)\/result$/, assessmentResultPage],
 ];
@@ -70,8 +73,11 @@ async function renderNav() {
   if (signedIn()) {
     const inbox = navLink('#/inbox', t('nav.inbox'));
     links.push(navLink('#/bookings', t('nav.bookings')), navLink('#/assessments', t('nav.assessment')), inbox,
-      navLink('#/invoices', t('nav.invoices')));
+      navLink('#/invoices', t('nav.invoices')), navLink('#/provide', t('nav.provide')));
     const member = currentMember();
+    if ((member?.roles || []).some((role) => role === 'reviewer' || role === 'operator')) {
+      links.push(navLink('#/reviews', t('nav.reviews')));
+    }
     const signOutButton = h('button', { type: 'button', class: 'link-button', onclick: async () => {
       await signOut();
       navigate('#/');

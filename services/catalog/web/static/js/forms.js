@@ -54,7 +54,8 @@ export function showProblem(form, error) {
   const unplaced = [];
   let first = null;
   for (const [name, messages] of Object.entries(problem.errors || {})) {
-    const control = form.querySelector(`[name="${CSS.escape(name)}"]`);
+    // A field may show an API field in other units (a price in euros for price_cents): data-api-name says so.
+    const control = form.querySelector(`[data-api-name="${CSS.escape(name)}"], [name="${CSS.escape(name)}"]`);
     const slot = control && document.getElementById(control.dataset.errorId);
     if (!slot) {
       unplaced.push(`${name}: ${messageText(messages)}`);

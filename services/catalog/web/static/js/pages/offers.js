@@ -4,6 +4,7 @@ import { append, field, h, input, select } from '../dom.js';
 import { onSubmit, showProblem } from '../forms.js';
 import { currentLanguage, dateTime, label, money, t } from '../i18n.js';
 import { policyText } from './policy.js';
+import { offerManagement } from './provide.js';
 
 const FILTERS = ['q', 'format', 'level', 'language', 'competence'];
 const PER_PAGE = 10;
@@ -146,8 +147,14 @@ function bookingForm(session) {
   return form;
 }
 
-function sessionItem(session) {
+function sessionItem(session, bookable) {
   const started = new Date(session.starts_at) <= new Date();
+  if (session.cancelled_at) {
+    return h('li', { class: 'card session cancelled' },
+      h('h3', {}, t('session.when', { start: dateTime(session.starts_at), end: dateTime(session.ends_at) })),
+      h('p', { class: 'status' }, t('session.cancelled')),
+      session.cancellation_reason ? h('p', {}, session.cancellation_reason) : null);
+  }
   const seats = Object.entries(session.seats || {}).filter(([, count]) => count > 0)
     .map(([format, count]) => t('session.seats.format', { format: label('format', format), count }));
   return h('li', { class: 'card session' },
@@ -155,11 +162,18 @@ function sessionItem(session) {
     h('dl', { class: 'pairs' },
       session.location ? [h('dt', {}, t('session.location')), h('dd', {}, session.location)] : null,
       h('dt', {}, t('session.seats')), h('dd', {}, seats.join(', '))),
-    started ? h('p', {}, t('session.started')) : bookingForm(session));
+    started ? h('p', {}, t('session.started')) : bookable ? bookingForm(session) : null);
+}
+
+/** Competence codes with their names from the framework, in the page's language (codes alone if it is away). */
+async function competenceNames() {
+  const framework = await api(`/competence-framework?lang=${currentLanguage()}`).catch(() => ({ areas: [] }));
+  return Object.fromEntries((framework.areas || []).flatMap((area) => area.competences || [])
+    .map((competence) => [competence.code, competence.name]));
 }
 
 export async function offerPage({ params }) {
-  const offer = await api(`/offers/${encodeURIComponent(params[0])}`);
+  const [offer, names] = await Promise.all([api(`/offers/${encodeURIComponent(params[0])}`), competenceNames()]);
   const sessions = [...(offer.sessions || [])].sort((a, b) => a.starts_at.localeCompare(b.starts_at));
   return h('article', { class: 'offer' },
     h('h1', {}, offer.title),
@@ -169,8 +183,9 @@ export async function offerPage({ params }) {
     offer.fee_tiers ? h('p', { class: 'hint' }, policyText(offer.fee_tiers)) : null,
     offer.competences?.length
       ? h('section', {}, h('h2', {}, t('offer.competences')),
-        h('ul', { class: 'tags' }, offer.competences.map((code) => h('li', {}, code))))
+        h('ul', { class: 'tags' }, offer.competences.map((code) => h('li', {}, names[code] || code))))
       : null,
     h('section', { 'aria-labelledby': 'sessions-heading' }, h('h2', { id: 'sessions-heading' }, t('offer.sessions')),
-      sessions.length ? h('ul', { class: 'sessions' }, sessions.map(sessionItem)) : h('p', {}, t('offer.nosessions'))));
+      sessions.length ? h('ul', { class: 'sessions' }, sessions.map((session) => sessionItem(session, offer.status === 'published'))) : h('p', {}, t('offer.nosessions'))),
+    await offerManagement(offer));
 }

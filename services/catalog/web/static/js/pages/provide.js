@@ -1,0 +1,241 @@
+// Providers: propose an offer, schedule its dates, submit it for review, read its history, withdraw it.
+// Reviewers: the queue of offers in review and the review form with its checklist.
+import { api, currentMember, SignInNeeded, signedIn } from '../api.js';
+import { field, h, input, select } from '../dom.js';
+import { describeError, onSubmit } from '../forms.js';
+import { currentLanguage, dateTime, label, money, t } from '../i18n.js';
+
+const OWN_OFFERS_KEY = 'academy.own-offers';
+const FORMATS = ['online', 'in_person', 'hybrid'];
+const POLICIES = ['flexible', 'standard', 'strict'];
+const CHECKLIST = ['competences_justified', 'level_plausible', 'format_and_dates_complete'];
+
+/** The offers proposed from this browser: the API lists published offers only, not a provider's drafts. */
+function ownOfferIds() {
+  try {
+    return JSON.parse(localStorage.getItem(OWN_OFFERS_KEY) || '{}')[currentMember()?.id] || [];
+  } catch {
+    return [];
+  }
+}
+
+function rememberOwnOffer(id) {
+  let all = {};
+  try {
+    all = JSON.parse(localStorage.getItem(OWN_OFFERS_KEY) || '{}');
+  } catch {
+    all = {};
+  }
+  const mine = all[currentMember()?.id] || [];
+  all[currentMember()?.id] = [id, ...mine.filter((known) => known !== id)].slice(0, 50);
+  localStorage.setItem(OWN_OFFERS_KEY, JSON.stringify(all));
+}
+
+/** "249", "249.5", "249,50" or "1.249,50" as integer cents, without floating point; null if not an amount. */
+export function parseCents(text) {
+  const match = String(text).trim().match(/^(\d{1,3}(?:[.,\s]\d{3})*|\d+)(?:[.,](\d{1,2}))?$/);
+  if (!match) return null;
+  const whole = match[1].replace(/[.,\s]/g, '');
+  const fraction = (match[2] || '').padEnd(2, '0');
+  return Number.parseInt(whole, 10) * 100 + Number.parseInt(fraction || '0', 10);
+}
+
+function checkboxGroup(name, legend, options, checked = []) {
+  const error = h('p', { class: 'field-error', id: `${name}-error`, hidden: true });
+  const group = h('fieldset', { class: 'choices' }, h('legend', {}, legend),
+    options.map(([value, text]) => {
+      const id = `${name}-${value}`;
+      return h('div', { class: 'choice' },
+        h('input', { type: 'checkbox', name, value, id, checked: checked.includes(value), 'data-error-id': error.id }),
+        h('label', { for: id }, text));
+    }));
+  return [group, error];
+}
+
+function competencePicker(framework) {
+  const error = h('p', { class: 'field-error', id: 'competences-error', hidden: true });
+  return [h('fieldset', { class: 'competences' }, h('legend', {}, t('provide.competences')),
+    (framework.areas || []).map((area) => h('details', {}, h('summary', {}, area.name),
+      area.competences.map((competence) => {
+        const id = `competence-${competence.code}`;
+        return h('div', { class: 'choice' },
+          h('input', { type: 'checkbox', name: 'competences', value: competence.code, id, 'data-error-id': error.id }),
+          h('label', { for: id }, `${competence.name} (${competence.code})`));
+      })))), error];
+}
+
+export async function proposePage() {
+  if (!signedIn()) throw new SignInNeeded(false);
+  const framework = await api(`/competence-framework?lang=${currentLanguage()}`);
+  const levels = (framework.levels || []).map((level) => [String(level.level), `${level.level} – ${level.name}`]);
+  const own = await Promise.all(ownOfferIds().map((id) => api(`/offers/${encodeURIComponent(id)}`).catch(() => null)));
+  const form = h('form', { class: 'narrow wide', novalidate: true },
+    field(t('provide.title'), input('title', { type: 'text', required: true, maxlength: 200 })),
+    field(t('provide.summary'), input('summary', { type: 'text', maxlength: 500 })),
+    field(t('provide.description'), h('textarea', { name: 'description', rows: '6', maxlength: 5000, required: true })),
+    field(t('search.format'), select('format', FORMATS.map((format) => [format, label('format', format)]), 'online')),
+    checkboxGroup('languages', t('provide.languages'), [['de', label('language', 'de')], ['en', label('language', 'en')]],
+      [currentLanguage()]),
+    competencePicker(framework),
+    field(t('search.level'), select('level', levels, levels[1]?.[0] || '2')),
+    field(t('provide.price'), input('price', { type: 'text', inputmode: 'decimal', required: true }),
+      t('provide.price.hint')),
+    field(t('provide.policy'), select('cancellation_policy',
+      POLICIES.map((policy) => [policy, t(`provide.policy.${policy}`)]), 'standard')),
+    field(t('provide.minimum'), input('minimum_participants', { type: 'number', min: 0, value: '0' }),
+      t('provide.minimum.hint')),
+    h('div', { class: 'actions' }, h('button', { type: 'submit' }, t('provide.create'))));
+  onSubmit(form, async (data) => {
+    const cents = parseCents(data.get('price'));
+    const body = {
+      title: String(data.get('title') || ''), summary: String(data.get('summary') || ''),
+      description: String(data.get('description') || ''), format: data.get('format'),
+      languages: data.getAll('languages'), competences: data.getAll('competences'),
+      level: Number(data.get('level')), cancellation_policy: data.get('cancellation_policy'),
+      minimum_participants: Number(data.get('minimum_participants') || 0),
+      // An amount the page cannot read goes as it is, so that the API names the field.
+      price_cents: cents === null ? String(data.get('price')) : cents,
+    };
+    const offer = await api('/offers', { method: 'POST', auth: true, body });
+    rememberOwnOffer(offer.id);
+    location.hash = `#/offers/${encodeURIComponent(offer.id)}`;
+  });
+  // The API names the price field price_cents; the page's field is in currency units.
+  form.querySelector('[name="price"]').setAttribute('data-api-name', 'price_cents');
+  const known = own.filter(Boolean);
+  return h('section', {}, h('h1', {}, t('provide.heading')),
+    h('h2', {}, t('provide.mine')),
+    known.length
+      ? h('ul', { class: 'cards' }, known.map((offer) => h('li', { class: 'card' },
+        h('h3', {}, h('a', { href: `#/offers/${encodeURIComponent(offer.id)}` }, offer.title)),
+        h('p', { class: 'status' }, label('status', offer.status)))))
+      : h('p', {}, t('provide.none')),
+    h('p', { class: 'hint' }, t('provide.device')),
+    h('h2', {}, t('provide.new')), form);
+}
+
+function isProvider(offer) {
+  const me = currentMember()?.id;
+  return Boolean(me) && (offer.provider_id === me || (offer.providers || []).some((item) => item.member_id === me));
+}
+
+function isReviewer() {
+  return (currentMember()?.roles || []).some((role) => role === 'reviewer' || role === 'operator');
+}
+
+function sessionForm(offer) {
+  const form = h('form', { class: 'narrow', novalidate: true, 'aria-labelledby': 'schedule-heading' },
+    h('h3', { id: 'schedule-heading' }, t('provide.schedule')),
+    field(t('provide.starts'), input('starts_at', { type: 'datetime-local', required: true })),
+    field(t('provide.ends'), input('ends_at', { type: 'datetime-local', required: true })),
+    offer.format !== 'in_person'
+      ? field(t('provide.seats.online'), input('online', { type: 'number', min: 0, value: '20' })) : null,
+    offer.format !== 'online'
+      ? field(t('provide.seats.in_person'), input('in_person', { type: 'number', min: 0, value: '10' })) : null,
+    offer.format !== 'online' ? field(t('session.location'), input('location', { type: 'text', maxlength: 200 })) : null,
+    offer.format !== 'in_person'
+      ? field(t('provide.link'), input('link', { type: 'url', maxlength: 500 }), t('provide.link.hint')) : null,
+    h('div', { class: 'actions' }, h('button', { type: 'submit' }, t('provide.schedule.submit'))));
+  onSubmit(form, async (data) => {
+    const moment = (name) => (data.get(name) ? new Date(String(data.get(name))).toISOString() : '');
+    const seats = {};
+    for (const format of ['online', 'in_person']) if (data.has(format)) seats[format] = Number(data.get(format) || 0);
+    const body = { starts_at: moment('starts_at'), ends_at: moment('ends_at'), seats };
+    if (String(data.get('location') || '').trim()) body.location = String(data.get('location')).trim();
+    if (String(data.get('link') || '').trim()) body.link = String(data.get('link')).trim();
+    await api(`/offers/${encodeURIComponent(offer.id)}/sessions`, { method: 'POST', auth: true, body });
+    window.dispatchEvent(new HashChangeEvent('hashchange'));
+  });
+  return form;
+}
+
+function actionButton(text, path, className = '') {
+  const alert = h('p', { class: 'form-alert', role: 'alert', hidden: true });
+  const button = h('button', { type: 'button', class: className, onclick: async () => {
+    button.disabled = true;
+    try {
+      await api(path, { method: 'POST', auth: true });
+      window.dispatchEvent(new HashChangeEvent('hashchange'));
+    } catch (error) {
+      if (error.name !== 'ApiError' || error.handled) throw error;
+      alert.textContent = describeError(error);
+      alert.hidden = false;
+      button.disabled = false;
+    }
+  } }, text);
+  return [button, alert];
+}
+
+async function historyList(offer) {
+  const history = await api(`/offers/${encodeURIComponent(offer.id)}/history`, { auth: true }).catch(() => null);
+  if (!history?.items?.length) return null;
+  return h('section', {}, h('h2', {}, t('provide.history')),
+    h('ol', { class: 'history' }, history.items.map((entry) => h('li', {},
+      h('time', { datetime: entry.at }, dateTime(entry.at)), ' – ', label('action', entry.action),
+      ' → ', label('status', entry.status), entry.detail ? h('p', { class: 'detail' }, entry.detail) : null))));
+}
+
+function reviewForm(offer) {
+  const form = h('form', { class: 'narrow', novalidate: true, 'aria-labelledby': 'review-heading' },
+    h('h2', { id: 'review-heading' }, t('review.heading')),
+    h('fieldset', { class: 'choices stacked' }, h('legend', {}, t('review.checklist')),
+      CHECKLIST.map((item) => h('div', { class: 'choice' },
+        h('input', { type: 'checkbox', name: item, id: `check-${item}` }),
+        h('label', { for: `check-${item}` }, t(`review.${item}`))))),
+    field(t('review.comment'), h('textarea', { name: 'comment', rows: '4', maxlength: 5000 })),
+    h('div', { class: 'actions' },
+      h('button', { type: 'submit', name: 'decision', value: 'approve' }, t('review.approve')),
+      h('button', { type: 'submit', name: 'decision', value: 'request_changes', class: 'secondary' },
+        t('review.changes'))));
+  let decision = 'approve';
+  for (const button of form.querySelectorAll('button[name="decision"]')) {
+    button.addEventListener('click', () => {
+      decision = button.value;
+    });
+  }
+  onSubmit(form, async (data) => {
+    const checklist = Object.fromEntries(CHECKLIST.map((item) => [item, data.has(item)]));
+    await api(`/offers/${encodeURIComponent(offer.id)}/reviews`, { method: 'POST', auth: true,
+      body: { decision, comment: String(data.get('comment') || ''), checklist } });
+    window.dispatchEvent(new HashChangeEvent('hashchange'));
+  });
+  return form;
+}
+
+/** What a provider or a reviewer sees below an offer; nothing for anyone else. */
+export async function offerManagement(offer) {
+  if (!signedIn()) return null;
+  if (isProvider(offer)) {
+    const actions = h('div', { class: 'actions' });
+    if (['draft', 'changes_requested'].includes(offer.status)) {
+      actions.append(...actionButton(t('provide.submit'), `/offers/${encodeURIComponent(offer.id)}/submit`));
+    }
+    if (offer.status === 'published') {
+      actions.append(...actionButton(t('provide.withdraw'), `/offers/${encodeURIComponent(offer.id)}/withdraw`,
+        'danger'));
+    }
+    return h('section', { class: 'manage', 'aria-labelledby': 'manage-heading' },
+      h('h2', { id: 'manage-heading' }, t('provide.manage')),
+      h('p', { class: 'status' }, `${t('offer.status')}: ${label('status', offer.status)}`),
+      offer.price_cents !== undefined && offer.vat_rate !== undefined
+        ? h('p', {}, t('provide.vat', { price: money(offer.price_cents, offer.currency), rate: offer.vat_rate })) : null,
+      actions,
+      offer.status !== 'withdrawn' ? sessionForm(offer) : null,
+      await historyList(offer));
+  }
+  if (isReviewer() && offer.status === 'in_review') {
+    return h('section', { class: 'manage' }, reviewForm(offer), await historyList(offer));
+  }
+  return null;
+}
+
+export async function reviewQueuePage() {
+  if (!signedIn()) throw new SignInNeeded(false);
+  const queue = await api('/reviews?per_page=50', { auth: true });
+  return h('section', {}, h('h1', {}, t('review.queue')),
+    queue.items.length
+      ? h('ul', { class: 'cards' }, queue.items.map((offer) => h('li', { class: 'card' },
+        h('h2', {}, h('a', { href: `#/offers/${encodeURIComponent(offer.id)}` }, offer.title)),
+        h('p', { class: 'meta' }, t('review.since', { date: dateTime(offer.submitted_at) })))))
+      : h('p', {}, t('review.empty')));
+}
