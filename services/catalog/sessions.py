@@ -103,5 +103,6 @@ def cancel_session(db: Session, session_id: str, member_id: str, reason: str) ->
     note(db, scheduled.offer, member_id, "cancel_session", now, f"{scheduled.id}: {reason}")
     # Every upcoming session of an offer that was ever published has been announced.
     if scheduled.offer.published_at is not None:
-        record_event(db, SessionCancelled(session_id=scheduled.id, offer_id=scheduled.offer_id, cancelled_at=now))
+        record_event(db, SessionCancelled(session_id=scheduled.id, offer_id=scheduled.offer_id, cancelled_at=now,
+                                          reason=reason))
     return scheduled

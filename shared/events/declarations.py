@@ -226,6 +226,8 @@ class SessionCancelled(Event):
     session_id: str
     offer_id: str
     cancelled_at: datetime
+    # Added compatibly: the provider's words for the members who booked (empty in events from before).
+    reason: str = ""
 
 
 # --- booking ----------------------------------------------------------------------------------------------

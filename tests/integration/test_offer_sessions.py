@@ -149,7 +149,7 @@ def test_a_cancelled_session_is_announced_once_and_changes_no_more(client, runti
     assert_problem(again, 409)
     assert_problem(moved, 409)
     [event] = events(runtime, "session.cancelled")
-    assert (event.subject, event.data.offer_id) == (session["id"], offer_id)
+    assert (event.subject, event.data.offer_id, event.data.reason) == (session["id"], offer_id, "The trainer is ill.")
     assert client.get(f"/api/v1/sessions/{session['id']}").json["cancelled_at"] is not None
 
 
