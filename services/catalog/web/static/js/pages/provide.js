@@ -31,13 +31,14 @@ function rememberOwnOffer(id) {
   localStorage.setItem(OWN_OFFERS_KEY, JSON.stringify(all));
 }
 
-/** "249", "249.5", "249,50" or "1.249,50" as integer cents, without floating point; null if not an amount. */
+/** "249", "249.5", "249,50", "1.234,50" or "1,234.50" as integer cents, without floating point; null if it is
+ * not an amount. Three digits after a separator are a thousands group, so "5.999" is 5999 euros, as in German. */
 export function parseCents(text) {
-  const match = String(text).trim().match(/^(\d{1,3}(?:[.,\s]\d{3})*|\d+)(?:[.,](\d{1,2}))?$/);
+  const match = String(text).trim().match(/^(\d+|\d{1,3}([.,\s])\d{3}(?:\2\d{3})*)(?:([.,])(\d{1,2}))?$/);
   if (!match) return null;
-  const whole = match[1].replace(/[.,\s]/g, '');
-  const fraction = (match[2] || '').padEnd(2, '0');
-  return Number.parseInt(whole, 10) * 100 + Number.parseInt(fraction || '0', 10);
+  const [, whole, group, decimal, fraction = ''] = match;
+  if (group && group === decimal) return null;
+  return Number.parseInt(whole.replace(/[.,\s]/g, ''), 10) * 100 + Number.parseInt(fraction.padEnd(2, '0'), 10);
 }
 
 function checkboxGroup(name, legend, options, checked = []) {
