@@ -7,7 +7,7 @@ import logging
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, event, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.notify.domain import ALWAYS_MAILED, Category, Message, wants_email
@@ -64,8 +64,25 @@ def deliver_to_inbox(db: Session, member_id: str, cause_event_id: str, message: 
         cause_event_id=cause_event_id,
         delivered_at=now,
     ))
-    NOTIFICATIONS.labels(INBOX_CHANNEL, "sent").inc()
+    _count_inbox_message_on_commit(db)
     return delivered
+
+
+def _count_inbox_message_on_commit(db: Session) -> None:
+    """Count a message only once its transaction commits: a failed batch is applied again event by event, and
+    counting in the handler would count its messages twice."""
+    if "inbox_messages_added" not in db.info:
+        db.info["inbox_messages_added"] = 0
+
+        @event.listens_for(db, "after_commit", once=True)
+        def count(session: Session) -> None:
+            NOTIFICATIONS.labels(INBOX_CHANNEL, "sent").inc(session.info.pop("inbox_messages_added", 0))
+
+        @event.listens_for(db, "after_rollback", once=True)
+        def forget(session: Session) -> None:
+            session.info.pop("inbox_messages_added", None)
+
+    db.info["inbox_messages_added"] += 1
 
 
 def queue_email(db: Session, member: MemberRecord, cause_event_id: str, message: Message) -> EmailDelivery | None:
@@ -119,6 +136,8 @@ def _record_outcome(db: Session, row) -> int:
                                  failure=row.last_error if status == "failed" else None))
     if changed.rowcount != 1:
         return 0
+    # The delivery row now guards against a second mail; the side effect's copy of the mail can go.
+    db.execute(delete(side_effects).where(side_effects.c.idempotency_key == mail_key(row.id)))
     delivery = db.get(EmailDelivery, row.id)
     if status == "sent":
         record_event(db, NotificationDelivered(notification_id=delivery.id, member_id=delivery.member_id,

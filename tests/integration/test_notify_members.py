@@ -6,6 +6,7 @@ import threading
 import time
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from services import notify
@@ -16,6 +17,12 @@ from shared.tables import side_effects
 from shared.testing import WHEN, bearer, delivery, sample
 
 SERVICE = notify.SERVICE
+
+
+@pytest.fixture
+def runtime(runtime_on_each_database):
+    """Every test of this module on SQLite and on PostgreSQL."""
+    return runtime_on_each_database
 
 
 def registered(**fields):
