@@ -34,6 +34,17 @@ class PublishNotConfirmed(RuntimeError):
     """The broker nacked a message or did not confirm it in time; the caller must publish it again."""
 
 
+def connect(url: str, **options) -> Connection:
+    """A connected kombu Connection. `url` may list several brokers of a cluster separated by ';' (kombu's
+    failover form): each is tried once, in order, so a client reaches whichever node still runs."""
+    connection = Connection(url, connect_timeout=options.pop("connect_timeout", 5), **options)
+    # kombu's own connect() tries at most two hosts; a cycle through all of them needs len(alt) - 1 retries.
+    # The error of the last host is raised as it is (OSError, AMQPError), like kombu's connect() does.
+    connection.ensure_connection(max_retries=max(len(connection.alt) - 1, 0), interval_start=0,
+                                 reraise_as_library_errors=False)
+    return connection
+
+
 def retry_queue(service: str, delay_s: float) -> str:
     return f"{service}.retry.{int(delay_s * 1000)}ms"
 
@@ -46,8 +57,7 @@ class ConfirmingPublisher:
     """
 
     def __init__(self, url: str):
-        self.connection = Connection(url, connect_timeout=5)
-        self.connection.connect()
+        self.connection = connect(url)
         self.channel = self.connection.channel()
         self.channel.confirm_select()
         self.channel.events["basic_ack"].add(self._on_ack)
@@ -155,7 +165,7 @@ class AmqpBus:
                     ),
                 )
             )
-        with Connection(self.url, connect_timeout=5) as connection:
+        with connect(self.url) as connection:
             channel = connection.channel()
             self.exchange(channel).declare()
             for queue in queues:
@@ -201,7 +211,7 @@ class AmqpBus:
 
     def _consume_connected(self, service: str, handle_batch: BatchHandler, stop: threading.Event) -> None:
         buffer: list = []
-        with Connection(self.url, connect_timeout=5, heartbeat=HEARTBEAT_SECONDS) as connection:
+        with connect(self.url, heartbeat=HEARTBEAT_SECONDS) as connection:
             channel = connection.channel()
             consumer = KombuConsumer(
                 channel,
@@ -266,14 +276,14 @@ class AmqpBus:
 
     # --- dead letters -----------------------------------------------------------------------------------
     def dead_letter_count(self, service: str) -> int:
-        with Connection(self.url, connect_timeout=5) as connection:
+        with connect(self.url) as connection:
             _, count, _ = connection.channel().queue_declare(dead_queue(service), passive=True)
             return count
 
     def _take_dead(self, service: str, keep) -> tuple[list[DeadLetter], int]:
         """Read every dead letter; those `keep` selects are replayed and acked, the rest go back on close."""
         letters, replayed = [], 0
-        with Connection(self.url, connect_timeout=5) as connection:
+        with connect(self.url) as connection:
             channel = connection.channel()
             while True:
                 message = channel.basic_get(dead_queue(service), no_ack=False)
@@ -305,9 +315,8 @@ class AmqpBus:
     # --- health -----------------------------------------------------------------------------------------
     def is_reachable(self) -> bool:
         try:
-            with Connection(self.url, connect_timeout=2) as connection:
-                connection.connect()
-            return True
+            with connect(self.url, connect_timeout=2):
+                return True
         except (OSError, amqp.exceptions.AMQPError):
             return False
 
