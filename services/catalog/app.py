@@ -7,6 +7,7 @@ from collections.abc import Callable
 from flask import Flask
 
 from services.catalog.api import members_blp
+from services.catalog.community_api import ratings_blp, topic_requests_blp
 from services.catalog.deleted_members import register_deleted_member_check
 from services.catalog.gateway import register_proxy
 from services.catalog.offers_api import offers_blp
@@ -52,4 +53,5 @@ def create_app(runtime: Runtime) -> Flask:
              register_web_front_end]
     if settings.upstreams:
         setup.append(register_proxy(settings.upstreams))
-    return create_service_app(runtime, title="Academy catalog", blueprints=[members_blp, offers_blp], extra_setup=setup)
+    return create_service_app(runtime, title="Academy catalog", extra_setup=setup,
+                              blueprints=[members_blp, offers_blp, topic_requests_blp, ratings_blp])

@@ -1,19 +1,30 @@
-"""Catalog's event handlers: the competence framework's read model (ratings and demand will arrive here)."""
+"""Catalog's event handlers: read models of the competence framework, the demand and who attended which session."""
 
 from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from services.catalog import framework
+from services.catalog import demand, framework, ratings
 from shared.consumer import HandlerRegistry
 from shared.events import ParsedEvent
-from shared.events.declarations import FrameworkPublished
+from shared.events.declarations import AttendanceRecorded, DemandUpdated, FrameworkPublished
 
 
 def framework_published(event: ParsedEvent[FrameworkPublished], db: Session) -> None:
     framework.keep_latest(db, event.data)
 
 
+def demand_updated(event: ParsedEvent[DemandUpdated], db: Session) -> None:
+    demand.keep_latest(db, event.data)
+
+
+def attendance_recorded(event: ParsedEvent[AttendanceRecorded], db: Session) -> None:
+    """Who attended may rate the session."""
+    ratings.keep_attendance(db, event.data)
+
+
 HANDLERS: HandlerRegistry = {
     FrameworkPublished: framework_published,
+    DemandUpdated: demand_updated,
+    AttendanceRecorded: attendance_recorded,
 }

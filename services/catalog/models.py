@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.ext.associationproxy import AssociationProxy, association_proxy
 from sqlalchemy.ext.orderinglist import ordering_list
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -215,3 +215,94 @@ class FrameworkItem(Base):
     name_de: Mapped[str] = mapped_column(String(200))
     name_en: Mapped[str] = mapped_column(String(200))
     area: Mapped[str] = mapped_column(String(60))  # a competence's area; empty for the other kinds
+
+
+# --- topic requests: what members ask to be taught, their votes and the offers that answer them ----------
+class TopicRequest(Base):
+    __tablename__ = "topic_requests"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    # Who asked; none once they deleted their account (the request stays for those who voted).
+    member_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text)
+    competences: Mapped[list[str]] = mapped_column(JSON)
+    preferred_formats: Mapped[list[str]] = mapped_column(JSON)
+    region: Mapped[str | None] = mapped_column(String(6), nullable=True)
+    # The number of topic_request_votes rows, kept beside them so the list sorts by it without counting.
+    votes: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class TopicRequestVote(Base):
+    """One member's vote for a request; asking is the first vote."""
+
+    __tablename__ = "topic_request_votes"
+    topic_request_id: Mapped[str] = mapped_column(ForeignKey("topic_requests.id"), primary_key=True)
+    member_id: Mapped[str] = mapped_column(String(36), primary_key=True, index=True)
+    voted_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class TopicRequestAnswer(Base):
+    """A provider's published offer that answers a request; each offer answers a request once."""
+
+    __tablename__ = "topic_request_answers"
+    topic_request_id: Mapped[str] = mapped_column(ForeignKey("topic_requests.id"), primary_key=True)
+    offer_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    offer_title: Mapped[str] = mapped_column(String(200))
+    provider_id: Mapped[str] = mapped_column(String(36))
+    answered_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+# --- the anonymised demand per competence, as assessment last published it (demand.updated) -------------
+class DemandQuarter(Base):
+    """The quarter (and its update) the competence_demand rows are of: one row, replaced by later ones."""
+
+    __tablename__ = "demand_quarters"
+    quarter: Mapped[str] = mapped_column(String(7), primary_key=True)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class CompetenceDemandRow(Base):
+    __tablename__ = "competence_demand"
+    competence: Mapped[str] = mapped_column(String(60), primary_key=True)
+    area: Mapped[str] = mapped_column(String(60))
+    members: Mapped[int] = mapped_column(Integer)
+    members_with_gap: Mapped[int] = mapped_column(Integer)
+    gap_sum: Mapped[int] = mapped_column(Integer)
+    importance_sum: Mapped[int] = mapped_column(Integer)
+
+
+# --- ratings: who attended which session (attendance.recorded), and what attendees thought of it -----------
+class AttendanceRecord(Base):
+    """The latest attendance list booking recorded for a session."""
+
+    __tablename__ = "attendance_records"
+    session_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    offer_id: Mapped[str] = mapped_column(String(36))
+    provider_id: Mapped[str] = mapped_column(String(36))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class SessionAttendee(Base):
+    __tablename__ = "session_attendees"
+    session_id: Mapped[str] = mapped_column(ForeignKey("attendance_records.session_id"), primary_key=True)
+    member_id: Mapped[str] = mapped_column(String(36), primary_key=True, index=True)
+
+
+class Rating(Base):
+    """An attendee's stars and comment for a session, and the provider's public answer to it."""
+
+    __tablename__ = "ratings"
+    __table_args__ = (UniqueConstraint("session_id", "member_id"), CheckConstraint("stars BETWEEN 1 AND 5"))
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    session_id: Mapped[str] = mapped_column(String(36))
+    offer_id: Mapped[str] = mapped_column(String(36), index=True)
+    provider_id: Mapped[str] = mapped_column(String(36), index=True)
+    # None once the member deleted their account; the stars still count.
+    member_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
+    stars: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    answer: Mapped[str | None] = mapped_column(Text, nullable=True)
+    answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)

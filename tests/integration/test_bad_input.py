@@ -19,10 +19,18 @@ from werkzeug.test import Client
 
 from academy.embedded import GatewayDispatcher
 from academy.registry import load_all
+from services.catalog import ratings, topic_requests
 from services.catalog.offers import create_offer
 from services.notify.commands import messages_of
 from shared.consumer import EventConsumer
-from shared.events.declarations import BookingConfirmed, MemberRegistered, OfferPublished, SessionScheduled
+from shared.events.declarations import (
+    AttendanceRecorded,
+    Attendee,
+    BookingConfirmed,
+    MemberRegistered,
+    OfferPublished,
+    SessionScheduled,
+)
 from shared.testing import bearer, delivery, make_runtime, sample
 from shared.web import PROBLEM_JSON
 
@@ -144,6 +152,12 @@ def objects_of_the_sweeping_member(runtimes: dict) -> dict[str, str]:
             "title": "Cluster strategy", "description": "How to", "format": "hybrid", "competences": [],
             "level": 3, "languages": ["en"], "price_cents": 100, "currency": "EUR",
         })
+    with runtimes["catalog"].session_factory.begin() as db:
+        request = topic_requests.ask(db, MEMBER_ID, {"title": "EU funding", "description": "Which programmes",
+                                                     "competences": [], "preferred_formats": [], "region": None})
+        ratings.keep_attendance(db, sample(AttendanceRecorded, session_id="session-of-m-1", attendees=[
+            Attendee(booking_id="booking-of-m-1", member_id=MEMBER_ID, certificate_id="certificate-of-m-1")]))
+        rating = ratings.rate(db, "session-of-m-1", MEMBER_ID, 4, "")
     notify = EventConsumer("notify", load_all()["notify"].handlers, runtimes["notify"].session_factory)
     notify.handle_batch([delivery(sample(MemberRegistered, member_id=MEMBER_ID)),
                          delivery(sample(BookingConfirmed, member_id=MEMBER_ID))])
@@ -154,7 +168,8 @@ def objects_of_the_sweeping_member(runtimes: dict) -> dict[str, str]:
                           delivery(sample(SessionScheduled, session_id="session-of-m-1", offer_id="offer-of-m-1",
                                           starts_at=datetime.now(UTC) + timedelta(days=30),
                                           ends_at=datetime.now(UTC) + timedelta(days=30, hours=2)))])
-    return {"offer_id": offer.id, "notification_id": message.id, "session_id": "session-of-m-1"}
+    return {"offer_id": offer.id, "notification_id": message.id, "session_id": "session-of-m-1",
+            "request_id": request.id, "rating_id": rating.id}
 
 
 def problem_failures(response, what: str) -> list[str]:

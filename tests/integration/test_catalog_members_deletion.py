@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from sqlalchemy import select
 
 from services import catalog
-from services.catalog.models import LoginThrottle, Member, RefreshToken
+from services.catalog.models import LoginThrottle, Member, RefreshToken, TopicRequest
 from shared.events import parse_event
 from shared.tables import outbox
 from shared.testing import make_runtime
@@ -145,3 +147,18 @@ def test_the_gateway_refuses_a_deleted_members_token_before_forwarding(gateway):
     assert_problem(gateway.get("/api/v1/bookings", headers=bearer(ann)), 401)
     # Another member's request is forwarded (and finds nobody there).
     assert_problem(gateway.get("/api/v1/bookings", headers=bearer(ben)), 503)
+
+
+def test_a_deleted_members_votes_are_taken_back(client, runtime):
+    tokens = signed_in(client)
+    with runtime.session_factory.begin() as db:
+        member_id = db.scalar(select(Member.id))
+        db.add(TopicRequest(id="request-1", member_id=member_id, title="t", description="d", competences=[],
+                            preferred_formats=[], votes=0, created_at=datetime.now(UTC)))
+    assert client.post("/api/v1/topic-requests/request-1/votes", headers=bearer(tokens)).status_code == 201
+
+    assert delete_account(client, tokens).status_code == 204
+
+    with runtime.session_factory() as db:
+        request = db.get(TopicRequest, "request-1")
+        assert (request.member_id, request.votes) == (None, 0)
