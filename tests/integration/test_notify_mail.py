@@ -7,9 +7,14 @@ import dataclasses
 import email
 import email.policy
 import json
+import os
+import signal
 import socket
+import subprocess
+import sys
 import time
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -53,6 +58,7 @@ from shared.tables import outbox, side_effects
 from shared.testing import OFFER, bearer, delivery, sample
 
 SERVICE = notify.SERVICE
+REPO_ROOT = Path(__file__).resolve().parents[2]
 SENDER = "Virtual Cluster Academy <academy@academy.example>"
 REFUSED = "refused@academy.example"
 
@@ -307,19 +313,60 @@ def test_a_permanent_refusal_is_recorded_and_published(runtime, consumer, smtp, 
         assert db.scalar(select(func.count()).select_from(side_effects)) == 0, "recorded, the mails' copies go"
 
 
+# A dispatcher process whose mail performer hangs once the server has said 250, to be killed right there.
+SEND_THEN_HANG = """
+import sys, time
+from pathlib import Path
+from services.notify.mail import MailSender
+from services.notify.settings import MailSettings
+from shared.db import make_engine, make_session_factory
+from shared.side_effects import SideEffectDispatcher
+
+database_url, port, mail_dir = sys.argv[1], int(sys.argv[2]), Path(sys.argv[3])
+sender = MailSender(MailSettings(smtp_host="127.0.0.1", smtp_port=port, smtp_security="none", smtp_username=None,
+                                 smtp_password=None, smtp_timeout=5, sender="academy@academy.example",
+                                 mail_dir=mail_dir))
+
+def send_then_hang(payload, key):
+    sender(payload, key)
+    time.sleep(60)
+
+SideEffectDispatcher("notify", {"email": send_then_hang}, make_session_factory(make_engine(database_url)),
+                     lease_seconds=1.0).dispatch_once()
+"""
+
+
 def test_a_worker_killed_between_send_and_record_sends_once_more_with_the_same_message_id(
         runtime, consumer, smtp, tmp_path):
-    """The documented window: the server said 250, the worker died before recording it; after the lease the mail
-    goes again, recognisable as the same message, and the delivery is still recorded once."""
+    """The documented window: the server said 250, the worker was killed (SIGKILL) before recording it; after the
+    lease the mail goes once more, recognisable as the same message, and the delivery is recorded once."""
     register(consumer, "member-1", "en")
     consumer.handle_batch([delivery(sample(BookingConfirmed))])
-    sender = MailSender(mail_settings(smtp.port, tmp_path))
-    dying = SideEffectDispatcher("notify", {"email": sender}, runtime.session_factory, lease_seconds=0.2)
-    _, [row] = dying._claim()
-    sender(json.loads(row.payload), row.idempotency_key)  # sent, and then the worker is gone
+    database_url = runtime.engine.url.render_as_string(hide_password=False)
+    log = (tmp_path / "dispatcher.log").open("w")
+    child = subprocess.Popen([sys.executable, "-c", SEND_THEN_HANG, database_url, str(smtp.port), str(tmp_path)],
+                             cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT,
+                             env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
+    try:
+        deadline = time.monotonic() + 10
+        while not smtp.messages:
+            assert child.poll() is None, (tmp_path / "dispatcher.log").read_text()
+            assert time.monotonic() < deadline, "the dispatcher process never sent"
+            time.sleep(0.02)
+        child.send_signal(signal.SIGKILL)
+        child.wait(5)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait(5)
+        log.close()
 
-    time.sleep(0.25)
-    dispatch_all(dispatcher(runtime, mail_settings(smtp.port, tmp_path)))
+    with runtime.session_factory() as db:
+        assert db.execute(select(side_effects.c.status, side_effects.c.attempts)).one() == ("pending", 1)
+    worker = dispatcher(runtime, mail_settings(smtp.port, tmp_path))
+    assert worker.dispatch_once() == 0, "not sent again while the dead worker's lease lasts"
+    time.sleep(1.0)
+    dispatch_all(worker)
 
     first, second = smtp.messages
     assert first["Message-ID"] == second["Message-ID"]
