@@ -87,7 +87,7 @@ def prepare(demo: bool) -> None:
         if demo:
             from academy.demo import seed_demo_data
 
-            seed_demo_data(academy_apps(runtimes))
+            seed_demo_data(academy_apps(runtimes), runtimes)
     finally:
         close_runtimes(runtimes)
 

@@ -6,7 +6,7 @@ import re
 from datetime import UTC
 
 from flask import current_app
-from marshmallow import Schema, ValidationError, fields, validate, validates
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from services.catalog.domain import (
     CANCELLATION_POLICIES,
@@ -243,12 +243,27 @@ def _distinct_codes(codes: list[str]) -> None:
         raise ValidationError("each code may be listed once")
 
 
-class ProviderShareIn(StrictSchema):
+class CompleteEntry(StrictSchema):
+    """An entry of a list that is always given whole, also inside a PATCH (whose partial load reaches it)."""
+
+    @validates_schema
+    def every_field_given(self, data: dict, **_kwargs) -> None:
+        missing = [name for name, field in self.fields.items() if field.required and name not in data]
+        if missing:
+            raise ValidationError({name: ["Missing data for required field."] for name in missing})
+
+
+def _distinct_members(entries: list[dict]) -> None:
+    if len({entry.get("member_id") for entry in entries}) != len(entries):
+        raise ValidationError("each member may be listed once")
+
+
+class ProviderShareIn(CompleteEntry):
     member_id = fields.String(required=True, validate=validate.Length(min=1, max=36))
     share_percent = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=100))
 
 
-class FeeTierIn(StrictSchema):
+class FeeTierIn(CompleteEntry):
     days_before = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=365))
     fee_percent = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=100))
 
@@ -292,14 +307,10 @@ class OfferRequest(StrictSchema):
                                           validate=validate.Range(min=0, max=365),
                                           metadata={"description": "the go / no-go decision: this many days before "
                                                     "its start a session short of minimum_participants is called off"})
-    providers = fields.List(fields.Nested(ProviderShareIn), validate=validate.Length(min=1, max=10), metadata={
+    providers = fields.List(fields.Nested(ProviderShareIn), validate=validate.And(
+        validate.Length(min=1, max=10), _distinct_members), metadata={
         "description": "every provider with their percent of the providers' part, summing to 100, you among them "
                        "(default: you alone); each co-provider accepts before the offer can be submitted"})
-
-    @validates("providers")
-    def providers_are_distinct(self, providers: list[dict], **_kwargs) -> None:
-        if len({entry["member_id"] for entry in providers}) != len(providers):
-            raise ValidationError("each member may be listed once")
 
 
 class OfferPatch(OfferRequest):

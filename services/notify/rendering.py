@@ -8,13 +8,13 @@ or a reviewer's comment can never become markup.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from babel.dates import format_datetime
+from babel.dates import format_date, format_datetime
 from babel.numbers import format_currency
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template
 from markupsafe import Markup
@@ -62,6 +62,12 @@ def format_when(moment: datetime, language: str, time_zone: str) -> str:
     return format_datetime(moment, DATE_PATTERNS[language], tzinfo=zone, locale=LOCALES[language])
 
 
+def format_month(period: str, language: str) -> str:
+    """"2026-02" -> "Februar 2026" / "February 2026"."""
+    year, month = (int(part) for part in period.split("-"))
+    return format_date(date(year, month, 1), "MMMM y", locale=LOCALES[language])
+
+
 def _block(template: Template, name: str, context: dict) -> str:
     return "".join(template.blocks[name](template.new_context(context))).strip()
 
@@ -80,6 +86,7 @@ def render(kind: MessageKind, language: str, time_zone: str, facts: Mapping[str,
         **facts,
         "money": lambda cents, currency: format_money(cents, currency, language),
         "when": lambda moment: format_when(moment, language, time_zone),
+        "month": lambda period: format_month(period, language),
         "url": public_url,
     }
     name = f"{language}/{kind.value}.txt"

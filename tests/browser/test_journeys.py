@@ -248,7 +248,8 @@ def test_the_accessibility_check_finds_what_it_should(browser):
         context.close()
 
 
-def test_self_assessment_saved_area_by_area_then_the_result_with_gaps_chart_and_recommendations(page):
+def test_self_assessment_saved_area_by_area_then_the_result_with_gaps_chart_and_a_recommendation_booked(page, api):
+    published_offer(api)  # builds a competence of the framework, at level 3: above every answer below
     register(page)
     page.get_by_role("link", name="Self-assessment").click()
     expect(page.get_by_role("heading", name="Self-assessment", level=1)).to_be_visible()
@@ -282,7 +283,17 @@ def test_self_assessment_saved_area_by_area_then_the_result_with_gaps_chart_and_
     expect(chart).to_be_visible()
     assert page.evaluate("(image) => image.complete && image.naturalWidth > 0", chart.element_handle())
     expect(page.get_by_role("heading", name="Recommended offers")).to_be_visible()
+    # Assessment learns of offers, dates and free seats through events; a member would look again.
+    reload_until(page, page.locator("li.recommendation"))
+    recommendation = page.locator("li.recommendation").first
+    expect(recommendation.locator("ul.reasons li").first).to_be_visible()
     assert_accessible(page, "assessment-result")
+
+    title = recommendation.get_by_role("heading").inner_text()
+    recommendation.get_by_role("link").first.click()
+    expect(page.get_by_role("heading", name=title, level=1)).to_be_visible()
+    page.get_by_role("button", name="Book").first.click()
+    expect(page.get_by_text("Your seat is confirmed.")).to_be_visible()
 
 
 def test_the_profile_refuses_a_region_at_its_field_and_keeps_what_was_saved(page):

@@ -93,6 +93,13 @@ def test_dates_are_in_the_members_time_zone_and_language():
     assert format_when(WHEN, "en", "No/Such_Zone") == format_when(WHEN, "en", "Europe/Berlin")
 
 
+def test_a_payout_names_its_month_in_the_members_language():
+    facts = {"name": "Ada", **FACTS[MessageKind.PAYOUT_ISSUED]}
+
+    assert "Februar 2026" in render(MessageKind.PAYOUT_ISSUED, "de", "UTC", facts, URL).subject
+    assert "February 2026" in render(MessageKind.PAYOUT_ISSUED, "en", "UTC", facts, URL).subject
+
+
 def test_only_optional_kinds_offer_to_switch_their_mails_off():
     invoice = render(MessageKind.INVOICE_ISSUED, "en", "UTC", {"name": "Ada", **FACTS[MessageKind.INVOICE_ISSUED]}, URL)
     booking = render(MessageKind.BOOKING_CONFIRMED, "en", "UTC",

@@ -1,0 +1,109 @@
+"""Providers and reviewers in a real Chromium: a provider proposes an offer, schedules a date and submits it; a
+reviewer (the role granted by `academy roles grant`, as an operator would) approves it from the queue; then anyone
+finds it in the search."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import uuid
+from datetime import datetime, timedelta
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import accessibility_violations, screenshot
+from tests.browser.test_journeys import register, sign_in
+from tests.system.processes import REPO
+
+pytestmark = pytest.mark.slow
+
+
+def grant(academy, email: str, role: str) -> None:
+    """The operator's command line against the embedded academy's own catalog database."""
+    subprocess.run([sys.executable, "-m", "academy.cli", "roles", "grant", email, role], cwd=REPO, check=True,
+                   env=academy.process.env, capture_output=True, timeout=60)
+
+
+def local_minutes(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M")
+
+
+def propose(page: Page, title: str) -> None:
+    page.get_by_role("link", name="Offer a seminar").click()
+    expect(page.get_by_role("heading", name="Offer a seminar", level=1)).to_be_visible()
+    page.get_by_label("Title").fill(title)
+    page.get_by_label("Summary in one line").fill("Partnerships with clusters abroad.")
+    page.get_by_label("Description").fill("How to find, start and keep partnerships with clusters abroad.")
+    page.get_by_label("Price per seat").fill("249,50")
+
+    # Refused without a competence: the API's message stands at the competences, in words.
+    page.get_by_role("button", name="Save as draft").click()
+    expect(page.locator("#competences-error")).to_be_visible()
+    expect(page.get_by_role("alert")).to_contain_text("Please correct the marked fields.")
+    assert_accessible(page, "propose-refused")
+
+    page.locator("fieldset.competences details").first.locator("summary").click()
+    page.locator("fieldset.competences input[type=checkbox]").first.check()
+    page.get_by_role("button", name="Save as draft").click()
+    expect(page.get_by_role("heading", name=title, level=1)).to_be_visible()
+    expect(page.get_by_text("Status: Draft")).to_be_visible()
+
+
+def schedule_and_submit(page: Page) -> None:
+    starts = (datetime.now() + timedelta(days=20)).replace(hour=9, minute=0)
+    page.get_by_label("Starts").fill(local_minutes(starts))
+    page.get_by_label("Ends").fill(local_minutes(starts + timedelta(hours=3)))
+    page.get_by_label("Online seats").fill("12")
+    page.get_by_label("Meeting link").fill("https://meet.example.org/partnerships")
+    page.get_by_role("button", name="Add the date").click()
+    expect(page.get_by_text("Online: 12")).to_be_visible()
+    assert_accessible(page, "offer-provider")
+    page.get_by_role("button", name="Submit for review").click()
+    expect(page.get_by_text("Status: In review")).to_be_visible()
+
+
+def assert_accessible(page: Page, name: str) -> None:
+    page.wait_for_load_state("networkidle")
+    screenshot(page, name)
+    assert accessibility_violations(page, name) == []
+
+
+def test_a_provider_proposes_a_reviewer_approves_and_anyone_finds_it(browser, academy, page):
+    title = f"Partnerships abroad {uuid.uuid4().hex[:6]}"
+    register(page, "Anna Weber")
+    propose(page, title)
+    offer_url = page.url
+    schedule_and_submit(page)
+
+    reviewer_context = browser.new_context(base_url=academy.url, locale="en-GB")
+    try:
+        reviewer = reviewer_context.new_page()
+        email = register(reviewer, "Rita Review")
+        grant(academy, email, "reviewer")
+        # Access tokens carry the roles of their sign-in; the grant ended the sessions, a new sign-in has the role.
+        reviewer.get_by_role("button", name="Sign out").click()
+        reviewer.get_by_role("link", name="Sign in").click()
+        sign_in(reviewer, email)
+        reviewer.get_by_role("link", name="Reviews").click()
+        expect(reviewer.get_by_role("heading", name="Offers waiting for review")).to_be_visible()
+        assert_accessible(reviewer, "review-queue")
+        reviewer.get_by_role("link", name=title).click()
+        for item in ("Each competence is justified by the description", "The level is plausible",
+                     "Format and dates are complete"):
+            reviewer.get_by_label(item).check()
+        reviewer.get_by_label("Comment for the provider").fill("Well prepared.")
+        assert_accessible(reviewer, "review-form")
+        reviewer.get_by_role("button", name="Approve and publish").click()
+        expect(reviewer.get_by_role("heading", name="Review")).to_have_count(0)
+    finally:
+        reviewer_context.close()
+
+    page.reload()
+    assert page.url == offer_url
+    expect(page.get_by_text("Status: Published")).to_be_visible()
+    expect(page.get_by_text("Well prepared.")).to_be_visible()
+    page.get_by_role("link", name="Offers").click()
+    page.get_by_label("Search words").fill(title)
+    page.get_by_role("button", name="Search").click()
+    expect(page.get_by_role("link", name=title)).to_be_visible()
