@@ -65,6 +65,7 @@ class MailSender:
     def __init__(self, settings: MailSettings | None = None):
         self._settings = settings
         self._told_where = False
+        self._context: ssl.SSLContext | None = None
 
     @property
     def settings(self) -> MailSettings:
@@ -87,12 +88,11 @@ class MailSender:
 
     def _send(self, email: EmailMessage) -> str:
         settings = self.settings
-        context = ssl.create_default_context(cafile=settings.smtp_ca_file)
         smtp_class = smtplib.SMTP_SSL if settings.smtp_security == "tls" else smtplib.SMTP
-        options = {"context": context} if settings.smtp_security == "tls" else {}
+        options = {"context": self._tls_context()} if settings.smtp_security == "tls" else {}
         with smtp_class(settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout, **options) as smtp:
             if settings.smtp_security == "starttls":
-                smtp.starttls(context=context)
+                smtp.starttls(context=self._tls_context())
             if settings.smtp_username:
                 smtp.login(settings.smtp_username, settings.smtp_password or "")
             try:
@@ -107,6 +107,12 @@ class MailSender:
                     raise MailRefused(f"{exc.smtp_code} {exc.smtp_error!r}") from exc
                 raise
         return f"smtp {settings.smtp_host}:{settings.smtp_port}"
+
+    def _tls_context(self) -> ssl.SSLContext:
+        # Made once: loading the CA bundle costs tens of milliseconds, more than sending a mail.
+        if self._context is None:
+            self._context = ssl.create_default_context(cafile=self.settings.smtp_ca_file)
+        return self._context
 
     def _write(self, email: EmailMessage, delivery_id: str) -> str:
         folder = self.settings.mail_dir
