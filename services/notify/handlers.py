@@ -189,7 +189,7 @@ def session_rescheduled(event: ParsedEvent[SessionRescheduled], db: Session) -> 
 def session_cancelled(event: ParsedEvent[SessionCancelled], db: Session) -> None:
     cancelled = event.data
     _tell(event, db, _holders(db, cancelled.session_id, cancelled_with_session=True),
-          _session_facts(db, cancelled.session_id, cancelled.offer_id))
+          {**_session_facts(db, cancelled.session_id, cancelled.offer_id), "reason": cancelled.reason})
 
 
 def attendance_recorded(event: ParsedEvent[AttendanceRecorded], db: Session) -> None:

@@ -28,7 +28,7 @@ FACTS: dict[MessageKind, dict] = {
     MessageKind.BOOKING_CANCELLED: {**BOOKING, "previous_status": "confirmed", "reason": "member",
                                     "fee_cents": 6_000, "refund_cents": 6_000, "currency": "EUR"},
     MessageKind.SESSION_RESCHEDULED: {**SESSION, "ends_at": WHEN},
-    MessageKind.SESSION_CANCELLED: SESSION,
+    MessageKind.SESSION_CANCELLED: {**SESSION, "reason": "Illness <of the trainer>"},
     MessageKind.CERTIFICATE_ISSUED: {**SESSION, "certificate_id": "certificate-1"},
     MessageKind.INVOICE_ISSUED: {"number": "VCA-1", "total_cents": 123_450, "currency": "EUR",
                                  "booking_id": "booking-1", "invoice_id": "invoice-1", "offer_title": None},
@@ -91,6 +91,15 @@ def test_dates_are_in_the_members_time_zone_and_language():
     assert format_when(WHEN, "de", "Europe/Berlin") == "Montag, 2. März 2026, 10:00 Uhr MEZ"
     assert format_when(WHEN, "en", "Asia/Tokyo").startswith("Monday 2 March 2026, 18:00")
     assert format_when(WHEN, "en", "No/Such_Zone") == format_when(WHEN, "en", "Europe/Berlin")
+
+
+def test_a_cancelled_session_gives_the_providers_reason_when_there_is_one():
+    facts = {"name": "Ada", **FACTS[MessageKind.SESSION_CANCELLED]}
+
+    german = render(MessageKind.SESSION_CANCELLED, "de", "UTC", facts, URL)
+    assert "Begründung des Anbieters:\nIllness <of the trainer>" in german.text
+    assert "Illness &lt;of the trainer&gt;" in german.html
+    assert "reason" not in render(MessageKind.SESSION_CANCELLED, "en", "UTC", {**facts, "reason": ""}, URL).text
 
 
 def test_a_payout_names_its_month_in_the_members_language():
