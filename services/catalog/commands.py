@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, select, update
+from sqlalchemy import ColumnElement, Connection, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -210,7 +210,7 @@ def delete_account(db: Session, member_id: str, password: str, now: datetime, *,
     return None
 
 
-def is_deleted(db: Session, member_id: str) -> bool:
+def is_deleted(db: Session | Connection, member_id: str) -> bool:
     """Whether `member_id` deleted their account (a member this catalog never registered was not deleted)."""
     return db.scalar(select(Member.deleted_at).where(Member.id == member_id)) is not None
 

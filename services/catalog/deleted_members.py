@@ -23,8 +23,9 @@ def refuse_deleted_members() -> None:
         principal = current_principal()
     except Unauthorized:
         return  # a broken token is answered by shared.web's own check, or by the service it is forwarded to
-    with runtime_of(current_app).session_factory() as db:
-        deleted = is_deleted(db, principal.member_id)
+    # A bare connection, not an ORM session: this runs before every authenticated request.
+    with runtime_of(current_app).engine.connect() as connection:
+        deleted = is_deleted(connection, principal.member_id)
     if deleted:
         raise Unauthorized("this account was deleted")
 
