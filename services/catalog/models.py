@@ -113,6 +113,8 @@ class Offer(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
     submitted_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)  # the review queue's order
+    # The German and English stems of title, summary and description, for search (see services/catalog/search.py).
+    search_document: Mapped[str] = mapped_column(Text)
     published_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
     competence_rows: Mapped[list[OfferCompetence]] = relationship(

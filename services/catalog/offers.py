@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.catalog.domain import (
@@ -15,7 +15,6 @@ from services.catalog.domain import (
     DEFAULT_DECISION_DAYS,
     DEFAULT_POLICY,
     DEFAULT_VAT_RATE,
-    PUBLIC,
     OfferAction,
     OfferStatus,
     can_view,
@@ -34,13 +33,12 @@ from services.catalog.framework import check_competences
 from services.catalog.models import (
     Member,
     Offer,
-    OfferCompetence,
     OfferHistoryEntry,
-    OfferLanguage,
     OfferProvider,
     OfferReview,
 )
 from services.catalog.offer_events import announce, record_published, record_updated
+from services.catalog.search import offer_document
 from shared.db import fetch_page
 from shared.errors import Forbidden, NotFound, Unprocessable
 from shared.events.declarations import CoproviderInvited, OfferReviewed, OfferWithdrawn
@@ -137,6 +135,7 @@ def _apply(db: Session, offer: Offer, fields: dict[str, Any], now: datetime) -> 
     for name, value in fields.items():
         setattr(offer, name, value)
     check_participants(offer.minimum_participants, offer.maximum_participants)
+    offer.search_document = offer_document(offer)
     if providers is not None:
         _set_providers(db, offer, {entry["member_id"]: entry["share_percent"] for entry in providers}, now)
 
@@ -254,21 +253,3 @@ def offer_history(db: Session, offer_id: str, viewer: Viewer) -> list[OfferHisto
         raise NotFound(f"offer {offer_id} not found")
     return list(db.scalars(select(OfferHistoryEntry).where(OfferHistoryEntry.offer_id == offer.id)
                            .order_by(OfferHistoryEntry.id)))
-
-
-def search_offers(db: Session, filters: dict[str, Any], page: int, per_page: int) -> tuple[int, list[Offer]]:
-    """Published offers matching every given filter, most recently published first, and how many there are."""
-    conditions = [Offer.status.in_([status.value for status in PUBLIC])]
-    if "q" in filters:
-        text_columns = (Offer.title, Offer.summary, Offer.description)
-        conditions.append(or_(*(column.icontains(filters["q"], autoescape=True) for column in text_columns)))
-    if "competence" in filters:
-        wanted = filters["competence"].lower()
-        conditions.append(Offer.competence_rows.any(func.lower(OfferCompetence.name) == wanted))
-    if "language" in filters:
-        conditions.append(Offer.language_rows.any(OfferLanguage.code == filters["language"]))
-    for name in ("format", "level"):
-        if name in filters:
-            conditions.append(getattr(Offer, name) == filters[name])
-    query = select(Offer).where(*conditions).order_by(Offer.published_at.desc(), Offer.id)
-    return fetch_page(db, query, page, per_page)

@@ -5,15 +5,15 @@ from __future__ import annotations
 from flask import request
 from flask.views import MethodView
 
-from services.catalog import offers, sessions
+from services.catalog import offers, search, sessions
 from services.catalog.offers import ANONYMOUS, Viewer
 from services.catalog.schemas import (
     OfferDetailOut,
     OfferHistoryOut,
-    OfferPage,
     OfferPatch,
     OfferRequest,
     OfferSearchArgs,
+    OfferSearchPage,
     ProviderSessionOut,
     ReviewOut,
     ReviewQueuePage,
@@ -52,13 +52,13 @@ def _member_id() -> str:
 @offers_blp.route("/offers")
 class Offers(MethodView):
     @offers_blp.arguments(OfferSearchArgs, location="query")
-    @offers_blp.response(200, OfferPage)
+    @offers_blp.response(200, OfferSearchPage)
     def get(self, args):
-        """Find published offers"""
-        filters = {name: value for name, value in args.items() if name not in ("page", "per_page")}
+        """Find published offers: words, filters, sorting, facet counts"""
+        filters = {name: value for name, value in args.items() if name not in ("page", "per_page", "sort")}
         with transaction() as db:
-            total, found = offers.search_offers(db, filters, args["page"], args["per_page"])
-            return paginate(total, found, args)
+            total, found = search.search_offers(db, filters, args["page"], args["per_page"], args["sort"])
+            return {**paginate(total, found, args), "facets": search.facet_counts(db, filters)}
 
     @require_roles("member")
     @offers_blp.arguments(OfferRequest)

@@ -318,11 +318,18 @@ class OfferPatch(OfferRequest):
 
 
 class OfferSearchArgs(SearchArgs):
-    q = Text(validate=validate.Length(min=1, max=200))
+    q = Text(validate=validate.Length(min=1, max=200), metadata={
+        "description": "words in title, summary or description, each matched by its German or English stem"})
     format = fields.String(validate=validate.OneOf(FORMATS))
-    competence = Text(validate=validate.Length(min=1, max=60))
+    competence = Text(validate=validate.Length(min=1, max=60), metadata={"description": "a framework code"})
+    area = Text(validate=validate.Length(min=1, max=60), metadata={"description": "a framework area's code"})
     level = fields.Integer(validate=validate.OneOf(LEVELS))
     language = fields.String(validate=LANGUAGE)
+    provider = fields.String(validate=validate.Length(min=1, max=36), metadata={"description": "a member id"})
+    max_price_cents = fields.Integer(validate=validate.Range(min=0, max=MAX_PRICE_CENTS))
+    starts_from = UtcTimestamp(data_key="from", metadata={"description": "a session starts at or after this"})
+    starts_before = UtcTimestamp(data_key="to", metadata={"description": "a session starts before this"})
+    sort = fields.String(load_default="newest", validate=validate.OneOf(("newest", "price", "next_session")))
 
 
 class ProviderOut(Schema):
@@ -364,7 +371,10 @@ class OfferDetailOut(OfferOut):
     sessions = fields.List(fields.Nested(SessionOut))
 
 
-OfferPage = page_schema(OfferOut, "OfferPage")
+class OfferSearchPage(page_schema(OfferOut, "OfferPage")):
+    facets = fields.Dict(keys=fields.String(), values=fields.Dict(keys=fields.String(), values=fields.Integer()),
+                         metadata={"description": "offers found per format, level and language, each counted "
+                                                  "under the other filters"})
 
 
 # --- reviews ----------------------------------------------------------------------------------------------

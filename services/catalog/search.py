@@ -1,0 +1,121 @@
+"""Finding published offers: words matched by their German and English stems, filters, sorting, facet counts."""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+import snowballstemmer
+from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from services.catalog.domain import PUBLIC
+from services.catalog.framework import ItemKind
+from services.catalog.models import FrameworkItem, Offer, OfferCompetence, OfferLanguage, OfferProvider, OfferSession
+from shared.db import fetch_page
+
+WORD = re.compile(r"[^\W_]+")
+MAX_QUERY_WORDS = 10
+STEMMED_LANGUAGES = ("german", "english")
+FACETS = ("format", "level", "language")
+
+
+@functools.cache
+def _stemmer(language: str) -> snowballstemmer.stemmer:
+    return snowballstemmer.stemmer(language)
+
+
+def stems(word: str) -> set[str]:
+    """The German and English stems of a word (Förderprogramme and Förderprogramm, clusters and cluster meet);
+    both for every text, since an offer's words and a searcher's are often in either language."""
+    word = word.casefold()
+    return {_stemmer(language).stemWord(word) for language in STEMMED_LANGUAGES}
+
+
+def document(*texts: str) -> str:
+    """What search matches an offer's text against: its stems, each once, space-delimited on both sides."""
+    terms = sorted({stem for text in texts for word in WORD.findall(text) for stem in stems(word)})
+    return f" {' '.join(terms)} " if terms else " "
+
+
+def offer_document(offer: Offer) -> str:
+    return document(offer.title, offer.summary, offer.description)
+
+
+def _words_match(words: Iterable[str]):
+    """Every word of the query, by one of its stems: the same plain SQL on SQLite and PostgreSQL."""
+    return and_(*(or_(*(Offer.search_document.contains(f" {stem} ", autoescape=True) for stem in sorted(stems(word))))
+                  for word in words))
+
+
+def _conditions(filters: dict[str, Any]) -> list:
+    conditions = [Offer.status.in_([status.value for status in PUBLIC])]
+    if "q" in filters:
+        words = WORD.findall(filters["q"])[:MAX_QUERY_WORDS]
+        # A query of punctuation alone finds nothing rather than everything.
+        conditions.append(_words_match(words) if words else Offer.id.is_(None))
+    if "competence" in filters:
+        conditions.append(Offer.competence_rows.any(func.lower(OfferCompetence.name) == filters["competence"].lower()))
+    if "area" in filters:
+        codes = select(FrameworkItem.code).where(FrameworkItem.kind == ItemKind.COMPETENCE.value,
+                                                 FrameworkItem.area == filters["area"])
+        conditions.append(Offer.competence_rows.any(OfferCompetence.name.in_(codes)))
+    if "language" in filters:
+        conditions.append(Offer.language_rows.any(OfferLanguage.code == filters["language"]))
+    if "provider" in filters:
+        conditions.append(Offer.providers.any(OfferProvider.member_id == filters["provider"]))
+    if "max_price_cents" in filters:
+        conditions.append(Offer.price_cents <= filters["max_price_cents"])
+    for name in ("format", "level"):
+        if name in filters:
+            conditions.append(getattr(Offer, name) == filters[name])
+    if "starts_from" in filters or "starts_before" in filters:
+        dated = [OfferSession.cancelled_at.is_(None)]
+        if "starts_from" in filters:
+            dated.append(OfferSession.starts_at >= filters["starts_from"])
+        if "starts_before" in filters:
+            dated.append(OfferSession.starts_at < filters["starts_before"])
+        conditions.append(Offer.sessions.any(and_(*dated)))
+    return conditions
+
+
+def _next_session() -> Any:
+    return (select(func.min(OfferSession.starts_at))
+            .where(OfferSession.offer_id == Offer.id, OfferSession.cancelled_at.is_(None),
+                   OfferSession.starts_at > datetime.now(UTC))
+            .correlate(Offer).scalar_subquery())
+
+
+ORDERS = {
+    "newest": lambda: (Offer.published_at.desc(), Offer.id),
+    "price": lambda: (Offer.price_cents, Offer.id),
+    # Offers without an upcoming session last (NULL sorts differently on the two backends, hence the flag).
+    "next_session": lambda: (_next_session().is_(None), _next_session(), Offer.id),
+}
+
+
+def search_offers(db: Session, filters: dict[str, Any], page: int, per_page: int,
+                  sort: str = "newest") -> tuple[int, list[Offer]]:
+    """Published offers matching every given filter, in the order asked for, and how many there are."""
+    query: Select = select(Offer).where(*_conditions(filters)).order_by(*ORDERS[sort]())
+    return fetch_page(db, query, page, per_page)
+
+
+def facet_counts(db: Session, filters: dict[str, Any]) -> dict[str, dict[str, int]]:
+    """How many of the offers found have each format, level and language (each facet counted under the other
+    filters, so choosing a value shows what the others would add)."""
+    counts: dict[str, dict[str, int]] = {}
+    for facet in FACETS:
+        others = {name: value for name, value in filters.items() if name != facet}
+        matching = select(Offer.id).where(*_conditions(others))
+        if facet == "language":
+            column, source = OfferLanguage.code, select(OfferLanguage.code, func.count()).where(
+                OfferLanguage.offer_id.in_(matching))
+        else:
+            column = getattr(Offer, facet)
+            source = select(column, func.count()).where(Offer.id.in_(matching))
+        counts[facet] = {str(value): count for value, count in db.execute(source.group_by(column).order_by(column))}
+    return counts

@@ -1,0 +1,113 @@
+"""Finding offers on SQLite and PostgreSQL alike: words by their stems, filters, sorting and facet counts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlencode
+
+import pytest
+
+from services.catalog import SERVICE
+from services.catalog.search import document, stems
+from shared.testing import bearer
+from tests.integration.offer_helpers import know_framework, publish
+
+ANN, BEN = "provider-ann", "provider-ben"
+PROBLEM_JSON = "application/problem+json"
+
+
+@pytest.fixture
+def client(runtime_on_each_database):
+    know_framework(runtime_on_each_database)
+    return SERVICE.create_app(runtime_on_each_database).test_client()
+
+
+def in_days(days: int) -> datetime:
+    return (datetime.now(UTC) + timedelta(days=days)).replace(hour=9, minute=0, second=0, microsecond=0)
+
+
+def offer(client, provider: str, days_ahead: int, **fields) -> str:
+    headers = bearer(provider)
+    body = {"description": "A seminar.", "format": "online", "competences": ["STR-1"], "level": 3,
+            "languages": ["en"], "price_cents": 10_000, **fields}
+    created = client.post("/api/v1/offers", json=body, headers=headers)
+    assert created.status_code == 201, created.json
+    scheduled = client.post(f"/api/v1/offers/{created.json['id']}/sessions", headers=headers, json={
+        "starts_at": in_days(days_ahead).isoformat(), "ends_at": (in_days(days_ahead) + timedelta(hours=3)).isoformat(),
+        "seats": {"online": 10}})
+    assert scheduled.status_code == 201, scheduled.json
+    publish(client, headers, created.json["id"])
+    return created.json["id"]
+
+
+@pytest.fixture
+def offers(client) -> dict[str, str]:
+    return {
+        "partners": offer(client, ANN, 40, title="Building cluster partnerships abroad",
+                          summary="International partner search", competences=["INT-1"], price_cents=24_900),
+        "funding": offer(client, ANN, 20, title="Förderprogramme für Clusterprojekte", languages=["de"],
+                         description="Welche Förderprogramme passen zu welchem Projekt?", competences=["GOV-3"],
+                         level=2, price_cents=14_900),
+        "strategy": offer(client, BEN, 60, title="Cluster strategy in practice", format="hybrid",
+                          languages=["de", "en"], price_cents=0),
+    }
+
+
+def found(client, **query) -> list[str]:
+    answer = client.get(f"/api/v1/offers?{urlencode(query)}")
+    assert answer.status_code == 200, answer.json
+    return [item["id"] for item in answer.json["items"]]
+
+
+def test_words_are_found_by_their_stems_in_german_and_english(client, offers):
+    assert found(client, q="partnership") == [offers["partners"]]
+    assert found(client, q="PARTNER searching") == [offers["partners"]]
+    assert found(client, q="Förderprogramm") == [offers["funding"]]
+    assert found(client, q="projekt förderprogramme") == [offers["funding"]]
+    assert found(client, q="cluster partnership strategy") == []  # every word must match
+    assert found(client, q="%") == []
+    assert set(found(client, q="clusters")) == {offers["partners"], offers["strategy"]}
+
+
+def test_filters_narrow_the_published_offers(client, offers):
+    assert found(client, area="INT") == [offers["partners"]]
+    assert found(client, competence="gov-3") == [offers["funding"]]
+    assert sorted(found(client, provider=ANN)) == sorted([offers["partners"], offers["funding"]])
+    assert sorted(found(client, max_price_cents=14_900)) == sorted([offers["funding"], offers["strategy"]])
+    assert sorted(found(client, language="de")) == sorted([offers["funding"], offers["strategy"]])
+    assert found(client, level=2) == [offers["funding"]]
+    assert found(client, format="hybrid", language="en") == [offers["strategy"]]
+    window = {"from": in_days(30).isoformat(), "to": in_days(50).isoformat()}
+    assert found(client, **window) == [offers["partners"]]
+    assert found(client, **{"from": in_days(90).isoformat()}) == []
+
+
+def test_results_sort_by_price_or_next_session(client, offers):
+    assert found(client, sort="price") == [offers["strategy"], offers["funding"], offers["partners"]]
+    assert found(client, sort="next_session") == [offers["funding"], offers["partners"], offers["strategy"]]
+
+
+def test_facets_count_each_value_under_the_other_filters(client, offers):
+    answer = client.get("/api/v1/offers?language=de").json
+
+    assert answer["total"] == 2
+    assert answer["facets"]["format"] == {"online": 1, "hybrid": 1}
+    assert answer["facets"]["level"] == {"2": 1, "3": 1}
+    # The language facet ignores the language chosen, so it shows what choosing English instead would find.
+    assert answer["facets"]["language"] == {"de": 2, "en": 2}
+
+
+@pytest.mark.parametrize("query", ["sort=relevance", "from=yesterday", "max_price_cents=-1", "level=0",
+                                   "to=2030-01-01T00:00:00"])
+def test_a_wrong_search_parameter_is_refused(client, query):
+    answer = client.get(f"/api/v1/offers?{query}")
+
+    assert answer.status_code == 422 and answer.mimetype == PROBLEM_JSON, answer.get_data(as_text=True)
+
+
+def test_a_document_holds_each_stem_once_between_spaces():
+    text = document("Clusters, cluster-Partnerschaften", "")
+
+    assert text.startswith(" ") and text.endswith(" ")
+    assert text.split().count("cluster") == 1
+    assert stems("Partnerschaften") <= set(text.split())
