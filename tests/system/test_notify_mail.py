@@ -104,6 +104,7 @@ def test_without_smtp_the_embedded_academy_writes_the_mails_into_its_data_folder
                 for path in mail_dir.glob("*.eml")] if mail_dir.exists() else []
 
     try:
+        assert str(mail_dir) in academy_process.process.log(), "the academy says at start where mails go"
         academy = Academy(academy_process.url, academy_process.keys_dir)
         address, _, _ = book_and_cancel_in_german(academy)
         eventually(lambda: sum(mail["To"].addresses[0].addr_spec == address for mail in written()) >= 2, timeout=60)
@@ -113,4 +114,3 @@ def test_without_smtp_the_embedded_academy_writes_the_mails_into_its_data_folder
     finally:
         academy_process.kill()
     assert_german_pair(written(), address)
-    assert str(mail_dir) in academy_process.process.log(), "the academy says where the mails are"
