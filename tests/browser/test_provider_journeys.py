@@ -4,6 +4,7 @@ finds it in the search."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import uuid
@@ -15,6 +16,7 @@ from playwright.sync_api import Page, expect
 from tests.browser.conftest import accessibility_violations, screenshot
 from tests.browser.test_journeys import register, sign_in
 from tests.system.processes import REPO
+from tests.system.slice import eventually
 
 pytestmark = pytest.mark.slow
 
@@ -69,7 +71,8 @@ def assert_accessible(page: Page, name: str) -> None:
     assert accessibility_violations(page, name) == []
 
 
-def test_a_provider_proposes_a_reviewer_approves_and_anyone_finds_it(browser, academy, page):
+def test_a_provider_proposes_a_reviewer_approves_anyone_finds_it_then_the_provider_calls_a_date_off(
+        browser, academy, page, api):
     title = f"Partnerships abroad {uuid.uuid4().hex[:6]}"
     register(page, "Anna Weber")
     propose(page, title)
@@ -107,3 +110,21 @@ def test_a_provider_proposes_a_reviewer_approves_and_anyone_finds_it(browser, ac
     page.get_by_label("Search words").fill(title)
     page.get_by_role("button", name="Search").click()
     expect(page.get_by_role("link", name=title)).to_be_visible()
+
+    # A member books the date; the provider sees them among the participants, then calls the date off.
+    offer_id = offer_url.rsplit("/", 1)[-1]
+    session_id = api.call("GET", f"/api/v1/offers/{offer_id}").json()["sessions"][0]["id"]
+    _, learner = api.member("jonas")
+    booking = api.book(learner, session_id)
+    page.goto(offer_url)
+    page.get_by_role("button", name="Participants").click()
+    expect(page.get_by_role("row", name=re.compile("Jonas")).get_by_text("Confirmed")).to_be_visible()
+    assert_accessible(page, "participants")
+    page.get_by_text("Cancel this date").click()
+    page.get_by_label("Reason, for the participants").fill("The speaker is ill.")
+    page.get_by_role("button", name="Cancel the date").click()
+    expect(page.get_by_text("This date is cancelled.")).to_be_visible()
+    expect(page.locator("li.session.cancelled").get_by_text("The speaker is ill.", exact=True)).to_be_visible()
+    refunded = eventually(lambda: (answer := api.call("GET", f"/api/v1/bookings/{booking['id']}", learner).json())
+                          ["status"] == "cancelled" and answer)
+    assert refunded["refund_cents"] == booking["price_cents"] and refunded["fee_cents"] == 0

@@ -4,7 +4,7 @@ import { append, field, h, input, select } from '../dom.js';
 import { onSubmit, showProblem } from '../forms.js';
 import { currentLanguage, dateTime, label, money, t } from '../i18n.js';
 import { policyText } from './policy.js';
-import { offerManagement } from './provide.js';
+import { isProvider, offerManagement, sessionTools } from './provide.js';
 
 const FILTERS = ['q', 'format', 'level', 'language', 'competence'];
 const PER_PAGE = 10;
@@ -147,7 +147,7 @@ function bookingForm(session) {
   return form;
 }
 
-function sessionItem(session, bookable) {
+function sessionItem(session, bookable, offer) {
   const started = new Date(session.starts_at) <= new Date();
   if (session.cancelled_at) {
     return h('li', { class: 'card session cancelled' },
@@ -162,7 +162,8 @@ function sessionItem(session, bookable) {
     h('dl', { class: 'pairs' },
       session.location ? [h('dt', {}, t('session.location')), h('dd', {}, session.location)] : null,
       h('dt', {}, t('session.seats')), h('dd', {}, seats.join(', '))),
-    started ? h('p', {}, t('session.started')) : bookable ? bookingForm(session) : null);
+    started ? h('p', {}, t('session.started')) : bookable ? bookingForm(session) : null,
+    sessionTools(offer, session));
 }
 
 /** Competence codes with their names from the framework, in the page's language (codes alone if it is away). */
@@ -186,6 +187,6 @@ export async function offerPage({ params }) {
         h('ul', { class: 'tags' }, offer.competences.map((code) => h('li', {}, names[code] || code))))
       : null,
     h('section', { 'aria-labelledby': 'sessions-heading' }, h('h2', { id: 'sessions-heading' }, t('offer.sessions')),
-      sessions.length ? h('ul', { class: 'sessions' }, sessions.map((session) => sessionItem(session, offer.status === 'published'))) : h('p', {}, t('offer.nosessions'))),
+      sessions.length ? h('ul', { class: 'sessions' }, sessions.map((session) => sessionItem(session, offer.status === 'published' && !isProvider(offer), offer))) : h('p', {}, t('offer.nosessions'))),
     await offerManagement(offer));
 }

@@ -9,6 +9,7 @@ const OWN_OFFERS_KEY = 'academy.own-offers';
 const FORMATS = ['online', 'in_person', 'hybrid'];
 const POLICIES = ['flexible', 'standard', 'strict'];
 const CHECKLIST = ['competences_justified', 'level_plausible', 'format_and_dates_complete'];
+const ATTENDANCE_DAYS = 14;  // booking takes the list from the start until 14 days after the end
 
 /** The offers proposed from this browser: the API lists published offers only, not a provider's drafts. */
 function ownOfferIds() {
@@ -115,7 +116,7 @@ export async function proposePage() {
     h('h2', {}, t('provide.new')), form);
 }
 
-function isProvider(offer) {
+export function isProvider(offer) {
   const me = currentMember()?.id;
   return Boolean(me) && (offer.provider_id === me || (offer.providers || []).some((item) => item.member_id === me));
 }
@@ -239,4 +240,79 @@ export async function reviewQueuePage() {
         h('h2', {}, h('a', { href: `#/offers/${encodeURIComponent(offer.id)}` }, offer.title)),
         h('p', { class: 'meta' }, t('review.since', { date: dateTime(offer.submitted_at) })))))
       : h('p', {}, t('review.empty')));
+}
+
+function participantsTable(session, participants) {
+  const started = new Date(session.starts_at) <= new Date();
+  const open = started && new Date() - new Date(session.ends_at) < ATTENDANCE_DAYS * 24 * 60 * 60 * 1000;
+  const holders = participants.filter((person) => person.status === 'confirmed');
+  const rows = participants.map((person) => h('tr', {},
+    h('th', { scope: 'row' }, person.name, person.organisation ? h('span', { class: 'meta' }, `, ${person.organisation}`)
+      : null),
+    h('td', {}, label('format', person.format)),
+    h('td', {}, person.status === 'waitlisted'
+      ? t('booking.status.waitlisted', { position: person.waiting_position }) : t(`booking.status.${person.status}`)),
+    open && person.status === 'confirmed'
+      ? h('td', {}, h('input', { type: 'checkbox', name: 'attended', value: person.booking_id,
+        id: `attended-${person.booking_id}`, checked: Boolean(person.attended),
+        'aria-label': t('participants.attended.of', { name: person.name }) }))
+      : h('td', {}, person.attended ? t('participants.yes') : '')));
+  const table = h('div', { class: 'table-wrap' }, h('table', {},
+    h('caption', {}, t('participants.caption', { count: holders.length })),
+    h('thead', {}, h('tr', {}, ['participants.name', 'booking.format', 'offer.status', 'participants.attended']
+      .map((key) => h('th', { scope: 'col' }, t(key))))),
+    h('tbody', {}, rows)));
+  if (!open || !holders.length) return table;
+  const saved = h('p', { class: 'notice', role: 'status', hidden: true });
+  const form = h('form', { novalidate: true }, table,
+    h('div', { class: 'actions' }, h('button', { type: 'submit' }, t('participants.save'))), saved);
+  onSubmit(form, async (data) => {
+    await api(`/sessions/${encodeURIComponent(session.id)}/attendance`, { method: 'POST', auth: true,
+      body: { booking_ids: data.getAll('attended') } });
+    saved.textContent = t('participants.saved');
+    saved.hidden = false;
+  });
+  return form;
+}
+
+function cancelSessionForm(session) {
+  const form = h('form', { class: 'confirm', novalidate: true },
+    field(t('session.cancel.reason'), h('textarea', { name: 'reason', rows: '2', maxlength: 500, required: true }),
+      t('session.cancel.hint')),
+    h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'danger' }, t('session.cancel.confirm'))));
+  onSubmit(form, async (data) => {
+    await api(`/sessions/${encodeURIComponent(session.id)}/cancel`, { method: 'POST', auth: true,
+      body: { reason: String(data.get('reason') || '') } });
+    window.dispatchEvent(new HashChangeEvent('hashchange'));
+  });
+  return form;
+}
+
+/** A provider's tools for one date: who booked it (and who attended), and calling it off. */
+export function sessionTools(offer, session) {
+  if (!isProvider(offer) || session.cancelled_at) return null;
+  const panel = h('div', { class: 'session-tools' });
+  const show = h('button', { type: 'button', class: 'secondary', 'aria-expanded': 'false', onclick: async () => {
+    if (show.getAttribute('aria-expanded') === 'true') {
+      panel.replaceChildren();
+      show.setAttribute('aria-expanded', 'false');
+      return;
+    }
+    show.disabled = true;
+    try {
+      const participants = await api(`/sessions/${encodeURIComponent(session.id)}/participants`, { auth: true });
+      panel.replaceChildren(participantsTable(session, participants.items));
+    } catch (error) {
+      if (error.name !== 'ApiError' || error.handled) throw error;
+      panel.replaceChildren(h('p', { class: 'form-alert', role: 'alert' }, describeError(error)));
+    } finally {
+      show.disabled = false;
+    }
+    show.setAttribute('aria-expanded', 'true');
+  } }, t('participants.show'));
+  const upcoming = new Date(session.starts_at) > new Date();
+  const cancel = upcoming && offer.status === 'published'
+    ? h('details', { class: 'cancel-session' }, h('summary', {}, t('session.cancel')), cancelSessionForm(session))
+    : null;
+  return h('div', { class: 'provider-tools' }, h('div', { class: 'actions' }, show), panel, cancel);
 }
