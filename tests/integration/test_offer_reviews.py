@@ -262,6 +262,21 @@ def test_providers_whose_shares_do_not_make_up_the_whole_or_who_are_no_members_a
     assert_problem(answer, 422, "providers")
 
 
+@pytest.mark.parametrize("entries", [
+    [{"share_percent": 100}],
+    [{"member_id": "whoever"}],
+    [{"days_before": 3}],
+])
+def test_a_change_names_each_provider_and_fee_tier_whole(client, ann, entries):
+    # A PATCH loads partially; that must not reach the entries of these lists (once a 500).
+    _, ann_headers = ann
+    offer_id = draft(client, ann_headers)
+    field = "fee_tiers" if "days_before" in entries[0] else "providers"
+    body = {field: entries, **({"cancellation_policy": "custom"} if field == "fee_tiers" else {})}
+
+    assert_problem(client.patch(f"/api/v1/offers/{offer_id}", json=body, headers=ann_headers), 422, field)
+
+
 def test_a_co_provider_neither_changes_the_offer_nor_its_shares(client, ann, ben):
     ann_id, ann_headers = ann
     ben_id, ben_headers = ben
