@@ -33,6 +33,9 @@ def _text_link(url: str, label: str) -> str:
 
 
 def _html_link(url: str, label: str) -> Markup:
+    # Only web addresses become links: a provider's meeting link of javascript: or data: stays inert text.
+    if not url.lower().startswith(("https://", "http://")):
+        return Markup("{}").format(label)
     return Markup('<a href="{}">{}</a>').format(url, label)
 
 

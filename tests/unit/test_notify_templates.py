@@ -87,6 +87,16 @@ def test_user_text_is_escaped_in_html_and_kept_in_plain_text():
     assert title in message.text and comment in message.text and title in message.subject
 
 
+def test_a_meeting_link_that_is_no_web_address_never_becomes_a_link():
+    facts = {"name": "Ada", **FACTS[MessageKind.BOOKING_CONFIRMED], "link_url": "javascript:alert(1)"}
+
+    message = render(MessageKind.BOOKING_CONFIRMED, "en", "UTC", facts, URL)
+
+    assert "href=\"javascript" not in message.html and "javascript:alert(1)" in message.html
+    assert '<a href="https://meet.example/room">' in render(
+        MessageKind.BOOKING_CONFIRMED, "en", "UTC", {"name": "Ada", **FACTS[MessageKind.BOOKING_CONFIRMED]}, URL).html
+
+
 def test_dates_are_in_the_members_time_zone_and_language():
     assert format_when(WHEN, "de", "Europe/Berlin") == "Montag, 2. März 2026, 10:00 Uhr MEZ"
     assert format_when(WHEN, "en", "Asia/Tokyo").startswith("Monday 2 March 2026, 18:00")
