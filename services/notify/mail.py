@@ -35,7 +35,8 @@ def mail_payload(delivery_id: str, name: str, address: str, language: str, messa
                  created_at: datetime, unsubscribe_url: str | None) -> dict:
     """Everything the performer needs, fixed when the event is handled, so a resend is the same mail."""
     return {
-        "delivery_id": delivery_id, "to": formataddr((name, address)), "language": language,
+        # A line break in a name would end the header; whitespace of any kind becomes one space.
+        "delivery_id": delivery_id, "to": formataddr((" ".join(name.split()), address)), "language": language,
         "subject": message.subject, "text": message.mail_text, "html": message.html,
         "date": created_at.isoformat(), "unsubscribe": unsubscribe_url,
     }
