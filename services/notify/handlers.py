@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.notify.commands import erase_member, tell
@@ -42,6 +42,7 @@ from shared.events.declarations import (
 
 # A booking only moves forward, whatever order its events arrive in.
 _BOOKING_RANK = {"waitlisted": 0, "confirmed": 1, "cancelled": 2}
+SESSION_CANCELLED = "session_cancelled"
 
 
 # --- read models ---------------------------------------------------------------------------------------------
@@ -157,19 +158,22 @@ def booking_promoted(event: ParsedEvent[BookingPromoted], db: Session) -> None:
 
 def booking_cancelled(event: ParsedEvent[BookingCancelled], db: Session) -> None:
     booking = event.data
+    known = db.get(BookingRecord, booking.booking_id)
+    # One message per member and cancelled session, whichever of the two events comes first: session.cancelled
+    # already told the holders it knew of (and ended their bookings here), so their booking's end says nothing new.
+    told_by_session = known is not None and known.status == "cancelled" and known.cancel_reason == SESSION_CANCELLED
     _keep_booking(db, booking.booking_id, booking.session_id, booking.member_id, "cancelled", booking.reason)
+    if told_by_session and booking.reason == SESSION_CANCELLED:
+        return
     _tell(event, db, [booking.member_id], {
         **_booking_facts(db, booking), "previous_status": booking.previous_status, "reason": booking.reason,
         "fee_cents": booking.fee_cents, "refund_cents": booking.refund_cents, "currency": booking.currency})
 
 
-def _holders(db: Session, session_id: str, *, cancelled_with_session: bool) -> list[str]:
-    """Members holding a booking of the session (confirmed or waiting); with `cancelled_with_session` also those
-    whose booking has already ended because the session was cancelled (its events may come first)."""
-    still_held = BookingRecord.status != "cancelled"
-    condition = or_(still_held, BookingRecord.cancel_reason == "session_cancelled") if cancelled_with_session \
-        else still_held
-    return list(db.scalars(select(BookingRecord.member_id).where(BookingRecord.session_id == session_id, condition)
+def _holders(db: Session, session_id: str) -> list[BookingRecord]:
+    """Bookings of the session that are held (confirmed or waiting), as far as notify has heard."""
+    return list(db.scalars(select(BookingRecord).where(BookingRecord.session_id == session_id,
+                                                       BookingRecord.status != "cancelled")
                            .order_by(BookingRecord.booking_id)))
 
 
@@ -182,14 +186,20 @@ def session_rescheduled(event: ParsedEvent[SessionRescheduled], db: Session) -> 
     session.starts_at, session.ends_at = moved.starts_at, moved.ends_at
     session.location, session.link = moved.location, moved.link
     db.flush()
-    _tell(event, db, _holders(db, moved.session_id, cancelled_with_session=False),
+    _tell(event, db, [booking.member_id for booking in _holders(db, moved.session_id)],
           {**_session_facts(db, moved.session_id, moved.offer_id), "ends_at": moved.ends_at})
 
 
 def session_cancelled(event: ParsedEvent[SessionCancelled], db: Session) -> None:
+    """Every holder is told once; their bookings end here too, so that booking.cancelled (reason
+    session_cancelled) arriving later does not tell them twice. Holders whose booking.cancelled came first were
+    told by it and are no longer holders."""
     cancelled = event.data
-    _tell(event, db, _holders(db, cancelled.session_id, cancelled_with_session=True),
+    holders = _holders(db, cancelled.session_id)
+    _tell(event, db, [booking.member_id for booking in holders],
           {**_session_facts(db, cancelled.session_id, cancelled.offer_id), "reason": cancelled.reason})
+    for booking in holders:
+        booking.status, booking.cancel_reason = "cancelled", SESSION_CANCELLED
 
 
 def attendance_recorded(event: ParsedEvent[AttendanceRecorded], db: Session) -> None:
