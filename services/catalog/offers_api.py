@@ -166,11 +166,12 @@ class ReviewQueue(MethodView):
 @offers_blp.route("/offers/<string:offer_id>/sessions")
 class OfferSessions(MethodView):
     @require_roles("member")
+    @offers_blp.idempotent
     @offers_blp.arguments(SessionRequest)
     @offers_blp.response(201, ProviderSessionOut)
     @offers_blp.doc(security=BEARER)
     def post(self, details, offer_id):
-        """Schedule a session of my offer"""
+        """Schedule a session of my offer (it puts seats on sale: an Idempotency-Key makes a retry safe)"""
         with transaction() as db:
             return sessions.schedule_session(db, offer_id, _member_id(), details)
 

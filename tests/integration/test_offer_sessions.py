@@ -172,3 +172,18 @@ def test_a_cancellation_needs_a_reason(client):
     assert_problem(client.post(f"/api/v1/sessions/{session['id']}/cancel", headers=PROVIDER, json={}), 422, "reason")
     assert_problem(client.post(f"/api/v1/sessions/{session['id']}/cancel", headers=PROVIDER,
                                json={"reason": " "}), 422, "reason")
+
+
+def test_scheduling_again_with_the_same_key_answers_the_first_session(client):
+    offer_id, _ = offer_with_session(client)
+    body = {"starts_at": in_days(45).isoformat(), "ends_at": in_days(45, 12).isoformat(), "seats": {"online": 4}}
+    keyed = {**PROVIDER, "Idempotency-Key": "schedule-45"}
+
+    first = client.post(f"/api/v1/offers/{offer_id}/sessions", headers=keyed, json=body)
+    again = client.post(f"/api/v1/offers/{offer_id}/sessions", headers=keyed, json=body)
+    other = client.post(f"/api/v1/offers/{offer_id}/sessions", headers=keyed, json={**body, "seats": {"online": 5}})
+
+    assert first.status_code == again.status_code == 201
+    assert again.json["id"] == first.json["id"]
+    assert_problem(other, 422)
+    assert len(client.get(f"/api/v1/offers/{offer_id}", headers=PROVIDER).json["sessions"]) == 2
