@@ -318,3 +318,26 @@ def test_the_profile_refuses_a_region_at_its_field_and_keeps_what_was_saved(page
     expect(page.get_by_label("Region")).to_have_value("DE-BW")
     expect(page.get_by_label("Organisation")).to_have_value("Cluster Mobility BW")
     expect(page.get_by_label("Online")).to_be_checked()
+
+
+def test_search_facets_count_offers_and_a_refused_filter_stands_at_its_field(page, api):
+    _, title = published_offer(api)
+    page.goto("/")
+    expect(page.get_by_label("Format").locator("option", has_text=re.compile(r"^Online \(\d+\)$"))).to_have_count(1)
+
+    page.get_by_label("Price up to (€)").fill("cheap")
+    page.get_by_role("button", name="Search").click()
+    price = page.get_by_label("Price up to (€)")
+    expect(price).to_have_attribute("aria-invalid", "true")
+    expect(page.locator(f"#{price.get_attribute('id')}-error")).to_be_visible()
+
+    price.fill("249")
+    page.get_by_label("Search words").fill(title)
+    page.get_by_label("Order").select_option("price")
+    page.get_by_role("button", name="Search").click()
+    expect(page).to_have_url(re.compile(r"max_price=249.*sort=price"))
+    expect(page.get_by_role("link", name=title)).to_be_visible()
+    price = page.get_by_label("Price up to (€)")
+    price.fill("248,99")
+    page.get_by_role("button", name="Search").click()
+    expect(page.get_by_text("No offer matches.")).to_be_visible()

@@ -20,10 +20,16 @@ export function formAlert(form) {
   return alert;
 }
 
+/** A control's error slot, looked up in its form: the form may not be in the document yet. */
+function errorSlot(form, control) {
+  const id = control?.dataset.errorId;
+  return id ? form.querySelector(`#${CSS.escape(id)}`) : null;
+}
+
 export function clearProblems(form) {
   for (const control of form.querySelectorAll('[aria-invalid]')) {
     control.removeAttribute('aria-invalid');
-    const error = document.getElementById(control.dataset.errorId);
+    const error = errorSlot(form, control);
     if (error) {
       error.hidden = true;
       error.textContent = '';
@@ -56,7 +62,7 @@ export function showProblem(form, error) {
   for (const [name, messages] of Object.entries(problem.errors || {})) {
     // A field may show an API field in other units (a price in euros for price_cents): data-api-name says so.
     const control = form.querySelector(`[data-api-name="${CSS.escape(name)}"], [name="${CSS.escape(name)}"]`);
-    const slot = control && document.getElementById(control.dataset.errorId);
+    const slot = errorSlot(form, control);
     if (!slot) {
       unplaced.push(`${name}: ${messageText(messages)}`);
       continue;

@@ -1,14 +1,16 @@
 // Everyone: search and browse offers; an offer with its dates; a member books a format of a date.
 import { api, idempotencyKey, parameterValues, signedIn } from '../api.js';
-import { append, field, h, input, select } from '../dom.js';
+import { field, h, input, select } from '../dom.js';
 import { onSubmit, showProblem } from '../forms.js';
 import { currentLanguage, dateTime, label, money, t } from '../i18n.js';
 import { policyText } from './policy.js';
-import { isProvider, offerManagement, sessionTools } from './provide.js';
+import { isProvider, offerManagement, parseCents, sessionTools } from './provide.js';
 
-const FILTERS = ['q', 'format', 'level', 'language', 'competence'];
+// What the search form keeps in the page's address; the API's names where they differ are mapped below.
+const FILTERS = ['q', 'format', 'level', 'language', 'area', 'competence', 'max_price', 'from', 'to', 'sort'];
 const PER_PAGE = 10;
-const SEARCH_LANGUAGES = ['de', 'en', 'fr', 'it', 'es', 'pl', 'nl', 'cs', 'da', 'sv'];
+const SEARCH_LANGUAGES = ['de', 'en'];
+const SORTS = ['newest', 'price', 'next_session'];
 
 function languageName(code) {
   try {
@@ -18,31 +20,66 @@ function languageName(code) {
   }
 }
 
-function choices(values, kind) {
-  return [['', t('search.any')], ...values.map((value) => [value, label(kind, value)])];
+/** Options of a filter with the number of offers each would find under the other filters (the API's facets). */
+function facetChoices(values, counts, describe) {
+  return [['', t('search.any')], ...values.map((value) => {
+    const count = counts?.[String(value)];
+    return [String(value), count === undefined ? describe(value) : `${describe(value)} (${count})`];
+  })];
 }
 
-function searchForm(query, formats, levels) {
+function searchForm(query, choices, facets = {}) {
+  const languages = [...new Set([...SEARCH_LANGUAGES, ...Object.keys(facets.language || {}),
+    ...(query.get('language') ? [query.get('language')] : [])])];
   const form = h('form', { role: 'search', class: 'search-form', 'aria-label': t('search.label'), novalidate: true },
     field(t('search.q'), input('q', { type: 'search', value: query.get('q') || '', maxlength: 200 })),
-    field(t('search.format'), select('format', choices(formats, 'format'), query.get('format') || '')),
-    field(t('search.level'), select('level', choices(levels, 'level'), query.get('level') || '')),
-    field(t('search.language'), select('language',
-      [['', t('search.any')], ...SEARCH_LANGUAGES.map((code) => [code, languageName(code)])],
+    field(t('search.format'), select('format', facetChoices(choices.formats, facets.format,
+      (value) => label('format', value)), query.get('format') || '')),
+    field(t('search.level'), select('level', facetChoices(choices.levels, facets.level,
+      (value) => label('level', value)), query.get('level') || '')),
+    field(t('search.language'), select('language', facetChoices(languages, facets.language, languageName),
       query.get('language') || '')),
-    field(t('search.competence'), input('competence', { type: 'text', value: query.get('competence') || '',
-      maxlength: 100 })),
+    choices.areas.length
+      ? field(t('search.area'), select('area', [['', t('search.any')], ...choices.areas.map((area) =>
+        [area.code, area.name])], query.get('area') || ''))
+      : null,
+    field(t('search.maxprice'), input('max_price', { type: 'text', inputmode: 'decimal',
+      value: query.get('max_price') || '', 'data-api-name': 'max_price_cents' })),
+    field(t('search.from'), input('from', { type: 'date', value: query.get('from') || '' })),
+    field(t('search.to'), input('to', { type: 'date', value: query.get('to') || '' })),
+    field(t('search.sort'), select('sort', SORTS.map((sort) => [sort, t(`search.sort.${sort}`)]),
+      query.get('sort') || 'newest')),
     h('div', { class: 'actions' }, h('button', { type: 'submit' }, t('search.submit'))));
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     const next = new URLSearchParams();
     for (const name of FILTERS) {
       const value = String(new FormData(form).get(name) || '').trim();
-      if (value) next.set(name, value);
+      if (value && !(name === 'sort' && value === 'newest')) next.set(name, value);
     }
     location.hash = `#/?${next}`;
   });
   return form;
+}
+
+/** The API's query for the page's: a price in euros as cents, days as the start of that day here. */
+function searchParameters(query, page) {
+  const params = new URLSearchParams({ page: String(page), per_page: String(PER_PAGE) });
+  for (const name of ['q', 'format', 'level', 'language', 'area', 'competence', 'sort']) {
+    if (query.get(name)) params.set(name, query.get(name));
+  }
+  if (query.get('max_price')) {
+    const cents = parseCents(query.get('max_price'));
+    params.set('max_price_cents', cents === null ? query.get('max_price') : String(cents));
+  }
+  for (const name of ['from', 'to']) {
+    const day = query.get(name);
+    if (day) {
+      const moment = new Date(`${day}T00:00`);
+      params.set(name, Number.isNaN(moment.getTime()) ? day : moment.toISOString());
+    }
+  }
+  return params;
 }
 
 // Offers carry `languages` (a list) and a one-line `summary` since the review life cycle; `language` and
@@ -82,27 +119,27 @@ function pager(query, page, total) {
 
 export async function searchPage({ query }) {
   const page = Math.max(1, Number.parseInt(query.get('page') || '1', 10) || 1);
-  const params = new URLSearchParams({ page: String(page), per_page: String(PER_PAGE) });
-  for (const name of FILTERS) if (query.get(name)) params.set(name, query.get(name));
-  const [formats, levels] = await Promise.all([
+  const [formats, levels, framework] = await Promise.all([
     parameterValues('/api/v1/offers', 'format'), parameterValues('/api/v1/offers', 'level'),
+    api(`/competence-framework?lang=${currentLanguage()}`).catch(() => ({ areas: [] })),
   ]);
-  const form = searchForm(query, formats || ['online', 'in_person', 'hybrid'], levels || []);
-  const view = h('section', {}, h('h1', {}, t('search.title')), form);
+  const choices = { formats: formats || ['online', 'in_person', 'hybrid'], levels: levels || [],
+    areas: framework.areas || [] };
   let result;
   try {
-    result = await api(`/offers?${params}`);
+    result = await api(`/offers?${searchParameters(query, page)}`);
   } catch (error) {
     if (error.name !== 'ApiError' || error.status !== 422) throw error;
     // An impossible filter is shown at its field, as any refused form is.
+    const form = searchForm(query, choices);
+    const view = h('section', {}, h('h1', {}, t('search.title')), form);
     showProblem(form, error);
     return view;
   }
-  append(view, [
+  return h('section', {}, h('h1', {}, t('search.title')), searchForm(query, choices, result.facets),
     h('p', { class: 'result-count', role: 'status' }, t('search.count', { count: result.total })),
     result.items.length ? h('ul', { class: 'cards' }, result.items.map(offerCard)) : h('p', {}, t('search.none')),
-    pager(query, page, result.total)]);
-  return view;
+    pager(query, page, result.total));
 }
 
 function bookingOutcome(booking) {
