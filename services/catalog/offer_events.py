@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from services.catalog.framework import areas_of
-from services.catalog.models import Offer, OfferSession
+from services.catalog.models import Member, Offer, OfferSession
 from shared.events.declarations import (
     FeeTier,
     OfferPublished,
@@ -21,6 +21,7 @@ from shared.outbox import record_event
 
 
 def snapshot(db: Session, offer: Offer) -> OfferSnapshot:
+    proposer = db.get(Member, offer.provider_id)
     return OfferSnapshot(
         title=offer.title,
         summary=offer.summary,
@@ -39,6 +40,8 @@ def snapshot(db: Session, offer: Offer) -> OfferSnapshot:
         minimum_participants=offer.minimum_participants,
         maximum_participants=offer.maximum_participants,
         decision_days_before=offer.decision_days_before,
+        # Where the offer is taught from: the proposing member's region, as their profile states it.
+        region=proposer.region if proposer is not None else None,
     )
 
 

@@ -210,6 +210,7 @@ def test_the_history_of_a_published_offer_is_still_only_for_its_providers_and_re
 def test_a_co_provider_is_invited_and_accepts_before_the_offer_can_be_submitted(client, runtime, ann, ben):
     ann_id, ann_headers = ann
     ben_id, ben_headers = ben
+    assert client.patch("/api/v1/members/me", json={"region": "DE-BW"}, headers=ann_headers).status_code == 200
     providers = [{"member_id": ann_id, "share_percent": 60}, {"member_id": ben_id, "share_percent": 40}]
     offer_id = draft(client, ann_headers, providers=providers)
 
@@ -228,6 +229,7 @@ def test_a_co_provider_is_invited_and_accepts_before_the_offer_can_be_submitted(
     [published] = [event for event in events(runtime, "offer.published") if event.event_type.version == 2]
     assert [(share.member_id, share.share_percent) for share in published.data.offer.providers] == [
         (ann_id, 60), (ben_id, 40)]
+    assert published.data.offer.region == "DE-BW"
 
 
 def test_a_changed_share_asks_the_co_provider_again(client, runtime, ann, ben):
