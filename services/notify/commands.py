@@ -102,22 +102,32 @@ def queue_email(db: Session, member: MemberRecord, cause_event_id: str, message:
     return delivery
 
 
-def record_mail_outcomes(session_factory: sessionmaker) -> int:
+def record_mail_outcomes(session_factory: sessionmaker, batch_size: int = 500) -> int:
     """Scheduled: turn what the dispatcher did with each mail into the delivery's status and an event; a mail
     whose retries ran out on a transient error is armed again, so a long SMTP outage loses nothing."""
     key = mail_key("") + EmailDelivery.id
-    with session_factory.begin() as db:
-        finished = db.execute(
-            select(EmailDelivery.id, side_effects.c.status, side_effects.c.last_error, side_effects.c.completed_at)
-            .join(side_effects, side_effects.c.idempotency_key == key)
-            .where(EmailDelivery.status == "pending", side_effects.c.status.in_(("done", "failed")))
-            .limit(500)
-        ).all()
-        recorded = sum(_record_outcome(db, row) for row in finished)
+    recorded = 0
+    while True:  # batch by batch, each its own transaction, until a batch comes back short
+        with session_factory.begin() as db:
+            finished = db.execute(
+                select(EmailDelivery.id, side_effects.c.status, side_effects.c.last_error,
+                       side_effects.c.completed_at)
+                .join(side_effects, side_effects.c.idempotency_key == key)
+                .where(EmailDelivery.status == "pending", side_effects.c.status.in_(("done", "failed")))
+                .order_by(EmailDelivery.created_at, EmailDelivery.id)
+                .limit(batch_size)
+            ).all()
+            recorded += sum(_record_outcome(db, row) for row in finished)
+        if len(finished) < batch_size:
+            break
+    with session_factory() as db:
         count, oldest = db.execute(select(func.count(), func.min(EmailDelivery.created_at))
                                    .where(EmailDelivery.status == "pending")).one()
     PENDING.labels(EMAIL_CHANNEL).set(count)
     PENDING_AGE.labels(EMAIL_CHANNEL).set((datetime.now(UTC) - oldest).total_seconds() if oldest else 0.0)
+    # The inbox is written in the event's own transaction: nothing ever waits for it.
+    PENDING.labels(INBOX_CHANNEL).set(0)
+    PENDING_AGE.labels(INBOX_CHANNEL).set(0.0)
     return recorded
 
 
