@@ -78,6 +78,9 @@ def test_a_provider_proposes_a_reviewer_approves_anyone_finds_it_then_the_provid
     propose(page, title)
     offer_url = page.url
     schedule_and_submit(page)
+    page.get_by_role("link", name="Offer a seminar").click()
+    mine = page.locator("li.card").filter(has=page.get_by_role("link", name=title))
+    expect(mine.get_by_text("In review")).to_be_visible()
 
     reviewer_context = browser.new_context(base_url=academy.url, locale="en-GB")
     try:

@@ -70,7 +70,12 @@ export async function proposePage() {
   if (!signedIn()) throw new SignInNeeded(false);
   const framework = await api(`/competence-framework?lang=${currentLanguage()}`);
   const levels = (framework.levels || []).map((level) => [String(level.level), `${level.level} – ${level.name}`]);
-  const own = await Promise.all(ownOfferIds().map((id) => api(`/offers/${encodeURIComponent(id)}`).catch(() => null)));
+  // Published offers the search finds by provider; drafts and offers in review only from this browser's list.
+  const [published, ...remembered] = await Promise.all([
+    api(`/offers?provider=${encodeURIComponent(currentMember()?.id || '')}&per_page=50`).catch(() => ({ items: [] })),
+    ...ownOfferIds().map((id) => api(`/offers/${encodeURIComponent(id)}`).catch(() => null)),
+  ]);
+  const own = [...remembered, ...published.items.filter((offer) => !ownOfferIds().includes(offer.id))];
   const form = h('form', { class: 'narrow wide', novalidate: true },
     field(t('provide.title'), input('title', { type: 'text', required: true, maxlength: 200 })),
     field(t('provide.summary'), input('summary', { type: 'text', maxlength: 500 })),
