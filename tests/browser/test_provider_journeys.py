@@ -105,8 +105,7 @@ def test_a_provider_proposes_a_reviewer_approves_anyone_finds_it_then_the_provid
     finally:
         reviewer_context.close()
 
-    page.reload()
-    assert page.url == offer_url
+    page.goto(offer_url)
     expect(page.get_by_text("Status: Published")).to_be_visible()
     expect(page.get_by_text("Well prepared.")).to_be_visible()
     page.get_by_role("link", name="Offers").click()
