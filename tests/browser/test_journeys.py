@@ -92,6 +92,10 @@ def test_register_search_book_then_see_the_booking_the_invoice_and_the_inbox_mes
     page.get_by_role("link", name="Invoices").click()
     reload_until(page, page.get_by_role("cell", name="€249.00"))
     assert_accessible(page, "invoices")
+    page.get_by_role("row").nth(1).get_by_role("link").click()
+    expect(page.get_by_role("heading", name=re.compile(r"^Invoice \S+"))).to_be_visible()
+    expect(page.locator("dd", has_text="€249.00").last).to_be_visible()
+    assert_accessible(page, "invoice")
 
     page.get_by_role("link", name=re.compile("^Inbox")).click()
     reload_until(page, page.locator("li.message.unread"))

@@ -8,7 +8,7 @@ import { assessmentPage, assessmentResultPage, assessmentsPage } from './pages/a
 import { bookingsPage } from './pages/bookings.js';
 import { certificatePage } from './pages/certificates.js';
 import { inboxPage } from './pages/inbox.js';
-import { invoicesPage } from './pages/invoices.js';
+import { invoicePage, invoicesPage } from './pages/invoices.js';
 import { offerPage, searchPage } from './pages/offers.js';
 import { profilePage } from './pages/profile.js';
 import { proposePage, reviewQueuePage } from './pages/provide.js';
@@ -21,6 +21,7 @@ const ROUTES = [
   [/^\/bookings$/, bookingsPage],
   [/^\/inbox$/, inboxPage],
   [/^\/invoices$/, invoicesPage],
+  [/^\/invoices\/([^/]+)$/, invoicePage],
   [/^\/certificates(?:\/([^/]+))?$/, certificatePage],
   [/^\/assessments$/, assessmentsPage],
   [/^\/profile$/, profilePage],
