@@ -213,6 +213,19 @@ def test_german_by_default_from_the_browser_and_switchable_to_english(page):
     expect(page.get_by_role("heading", name="Find a seminar")).to_be_visible()
 
 
+@pytest.mark.parametrize("page", ["de-DE"], indirect=True)
+def test_german_pages_are_accessible_and_refusals_read_in_german(page):
+    page.goto("/#/register")
+    expect(page.get_by_role("heading", name="Registrieren")).to_be_visible()
+    page.get_by_label("Ihr Name").fill("Kurzes Passwort")
+    page.get_by_label("E-Mail-Adresse").fill(f"kurz-{uuid.uuid4().hex[:6]}@example.org")
+    page.get_by_label("Passwort").fill("zu kurz")
+    page.get_by_role("button", name="Registrieren").click()
+    expect(page.get_by_role("alert")).to_have_text("Bitte korrigieren Sie die markierten Felder.")
+    expect(page.get_by_text("Die Länge muss zwischen 12 und 200 liegen.")).to_be_visible()
+    assert_accessible(page, "register-de")
+
+
 def test_keyboard_alone_reaches_the_content_and_signs_in(page):
     page.goto("/#/login")
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()

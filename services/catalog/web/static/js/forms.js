@@ -1,6 +1,28 @@
 // A problem document from the API, shown in words: each field's messages next to the field, the rest above the form.
 import { h } from './dom.js';
-import { t } from './i18n.js';
+import { currentLanguage, t } from './i18n.js';
+
+// The API words its field messages in English (marshmallow's); the commonest ones in German, the rest as sent.
+const GERMAN_MESSAGES = [
+  [/^Missing data for required field\.$/, 'Dieses Feld fehlt.'],
+  [/^Field may not be null\.$/, 'Dieses Feld darf nicht leer sein.'],
+  [/^Unknown field\.$/, 'Unbekanntes Feld.'],
+  [/^Not a valid integer\.$/, 'Keine gültige ganze Zahl.'],
+  [/^Not a valid email address\.$/, 'Keine gültige E-Mail-Adresse.'],
+  [/^Not a valid URL\.$/, 'Keine gültige Adresse (URL).'],
+  [/^Not a valid aware datetime\.$/, 'Kein gültiger Zeitpunkt.'],
+  [/^Length must be between (\d+) and (\d+)\.$/, 'Die Länge muss zwischen $1 und $2 liegen.'],
+  [/^Shorter than minimum length (\d+)\.$/, 'Kürzer als die Mindestlänge $1.'],
+  [/^Longer than maximum length (\d+)\.$/, 'Länger als die Höchstlänge $1.'],
+  [/^Must be greater than or equal to (\S+) and less than or equal to (\S+)\.$/, 'Muss zwischen $1 und $2 liegen.'],
+  [/^Must be one of: (.*)\.$/, 'Muss einer dieser Werte sein: $1.'],
+];
+
+function inLanguage(message) {
+  if (currentLanguage() !== 'de') return message;
+  const found = GERMAN_MESSAGES.find(([pattern]) => pattern.test(message));
+  return found ? message.replace(found[0], found[1]) : message;
+}
 
 /** Nested error messages as one sentence: lists joined, objects as "key: message". */
 export function messageText(messages) {
@@ -8,7 +30,7 @@ export function messageText(messages) {
   if (messages && typeof messages === 'object') {
     return Object.entries(messages).map(([key, value]) => `${key}: ${messageText(value)}`).join('; ');
   }
-  return String(messages ?? '');
+  return inLanguage(String(messages ?? ''));
 }
 
 export function formAlert(form) {
