@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -88,6 +89,11 @@ def test_register_search_book_then_see_the_booking_the_invoice_and_the_inbox_mes
     expect(booking.get_by_text("Confirmed")).to_be_visible()
     expect(booking.get_by_role("link", name="https://meet.example.org/vca")).to_be_visible()
     assert_accessible(page, "bookings")
+    with page.expect_download() as download:
+        booking.get_by_role("button", name="Calendar file").click()
+    assert download.value.suggested_filename.endswith(".ics")
+    calendar = Path(download.value.path()).read_text()
+    assert calendar.startswith("BEGIN:VCALENDAR") and "https://meet.example.org/vca" in calendar
 
     page.get_by_role("link", name="Invoices").click()
     reload_until(page, page.get_by_role("cell", name="€249.00"))
@@ -358,3 +364,33 @@ def test_search_facets_count_offers_and_a_refused_filter_stands_at_its_field(pag
     price.fill("248,99")
     page.get_by_role("button", name="Search").click()
     expect(page.get_by_text("No offer matches.")).to_be_visible()
+
+
+def test_a_booking_whose_answer_was_lost_is_retried_with_its_key_and_books_once(page, api):
+    session_id, title = published_offer(api, seats=1)
+    register(page)
+    page.goto("/")
+    page.get_by_label("Search words").fill(title)
+    page.get_by_role("button", name="Search").click()
+    page.get_by_role("link", name=title).click()
+
+    keys = []
+
+    def lose_the_first_answer(route):
+        keys.append(route.request.headers.get("idempotency-key"))
+        answer = route.fetch()  # the booking reaches the academy ...
+        if len(keys) == 1:
+            route.abort("connectionreset")  # ... but its answer never reaches the page
+        else:
+            route.fulfill(response=answer)
+
+    page.route("**/api/v1/bookings", lose_the_first_answer)
+    page.get_by_role("button", name="Book").click()
+    expect(page.get_by_role("alert")).to_contain_text("cannot be reached")
+    page.get_by_role("button", name="Book").click()
+    # The one seat is this member's: the retry got the first answer, not a place on the waiting list.
+    expect(page.get_by_text("Your seat is confirmed.")).to_be_visible()
+    assert len(keys) == 2 and keys[0] and keys[0] == keys[1]
+    page.unroute("**/api/v1/bookings")
+    page.get_by_role("link", name="See my bookings").click()
+    expect(page.locator("li.booking")).to_have_count(1)
