@@ -1,8 +1,9 @@
 """Two web instances and two workers of booking and of billing, each pair on one PostgreSQL database.
 
-The booking race runs through both booking instances at once; both booking relays share one outbox and both
-billing consumers one queue. Then a relay and a consumer are killed with SIGKILL while bookings go on: the
-instance left alone carries on, and still every booking is invoiced exactly once.
+The booking race runs through both booking instances at once; both booking relays share one outbox, both
+billing consumers one queue, both booking schedulers the sessions whose go / no-go decision is due. Then a
+relay and a consumer are killed with SIGKILL while bookings go on: the instances left alone carry on, and still
+every booking is invoiced exactly once.
 """
 
 from __future__ import annotations
@@ -18,12 +19,14 @@ from sqlalchemy import create_engine, text
 
 from shared.auth import ensure_keypair
 from shared.config import SERVICES
+from shared.events import parse_event
 from tests.system.processes import DistributedAcademy, Process, free_port, wait_until_ready
 from tests.system.slice import Academy, eventually
 from tests.system.wiretap import WireTap
 
 pytestmark = pytest.mark.slow
 SEATS, RUSHING, STREAMED = 10, 40, 60
+DUE = 6  # sessions whose go / no-go decision is due at once
 SCALED = ("booking", "billing")
 
 
@@ -65,7 +68,7 @@ class TwoOfEach(DistributedAcademy):
 def _rows(database_url: str, query: str, **params) -> list[tuple]:
     engine = create_engine(database_url)
     try:
-        with engine.connect() as connection:
+        with engine.begin() as connection:  # committed: the test also moves a decision time
             return [tuple(row) for row in connection.execute(text(query), params)]
     finally:
         engine.dispose()
@@ -104,8 +107,9 @@ def test_two_instances_share_seats_outbox_and_queue_and_survive_losing_one(acade
         _, provider = academy.member("provider")
         _, small = academy.published_offer(provider, seats=SEATS)
         _, large = academy.published_offer(provider, seats=STREAMED)
+        due = [academy.published_offer(provider, seats=5)[1] for _ in range(DUE)]
         members = [academy.member(f"learner{index}") for index in range(RUSHING)]
-        eventually(lambda: len(_rows(databases["booking"], "SELECT 1 FROM sessions")) == 2)
+        eventually(lambda: len(_rows(databases["booking"], "SELECT 1 FROM sessions")) == 2 + DUE)
 
         # The race: every member at once, alternating between the two booking instances.
         instances = processes.booking_instances()
@@ -142,6 +146,16 @@ def test_two_instances_share_seats_outbox_and_queue_and_survive_losing_one(acade
         }
         print("work per instance:", shares)  # how it splits depends on timing; the sums do not
         assert sum(shares["booking relays"]) >= RUSHING and sum(shares["billing consumers"]) >= SEATS
+
+        # Two schedulers, one database: sessions whose go / no-go time has come are decided once each.
+        _rows(databases["booking"], "UPDATE sessions SET decision_at = now() - interval '1 second' "
+                                    "WHERE session_id = ANY(:due) RETURNING 1", due=due)
+
+        def decisions():
+            return Counter(parse_event(body).data.session_id for method, _, body in tap.drain()
+                           if method.routing_key == "go_decision.made")
+        decided = eventually(lambda: len(made := decisions()) >= DUE and made, timeout=60)
+        assert decided == Counter({session_id: 1 for session_id in due})
 
         # One relay and one consumer die mid-stream; the instances left alone do all the work.
         def stream(index_and_member):
