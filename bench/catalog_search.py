@@ -26,8 +26,8 @@ sys.path.insert(0, str(BENCH.parent))
 from flask import Flask, jsonify  # noqa: E402
 
 from services.catalog import SERVICE  # noqa: E402
-from services.catalog.models import Offer, OfferProvider, OfferSession  # noqa: E402
-from services.catalog.search import document  # noqa: E402
+from services.catalog.models import Offer, OfferProvider, OfferSession, OfferTerm  # noqa: E402
+from services.catalog.search import terms  # noqa: E402
 from shared.testing import make_runtime  # noqa: E402
 from tests.integration.offer_helpers import COMPETENCES, know_framework  # noqa: E402
 
@@ -54,7 +54,7 @@ def seed(runtime, offers: int, sessions_per_offer: int, rng: random.Random) -> N
                 level=rng.randint(1, 5), price_cents=rng.randrange(0, 40_000, 100), currency="EUR", vat_rate=19,
                 cancellation_policy="standard", fee_tiers=[[14, 50], [3, 100]], minimum_participants=0,
                 decision_days_before=7, created_at=now, updated_at=now, published_at=now,
-                search_document=document(title, description),
+                term_rows=[OfferTerm(term=term) for term in sorted(terms(title, description))],
                 competences=rng.sample(sorted(COMPETENCES), 2), languages=rng.sample(("de", "en"), rng.randint(1, 2)),
                 providers=[OfferProvider(member_id="provider", position=0, share_percent=100, accepted_at=now)],
                 sessions=[OfferSession(id=str(uuid.uuid4()), starts_at=now + timedelta(days=day),

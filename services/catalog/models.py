@@ -92,6 +92,15 @@ class OfferProvider(Base):
     accepted_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
 
+class OfferTerm(Base):
+    """A German or English stem of a word in an offer's title, summary or description: search's inverted index,
+    a plain indexed table, so both backends find the same offers (see services/catalog/search.py)."""
+
+    __tablename__ = "offer_terms"
+    offer_id: Mapped[str] = mapped_column(ForeignKey("offers.id"), primary_key=True)
+    term: Mapped[str] = mapped_column(String(60), primary_key=True, index=True)
+
+
 class Offer(Base):
     __tablename__ = "offers"
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -113,8 +122,6 @@ class Offer(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
     submitted_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)  # the review queue's order
-    # The German and English stems of title, summary and description, for search (see services/catalog/search.py).
-    search_document: Mapped[str] = mapped_column(Text)
     published_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
     competence_rows: Mapped[list[OfferCompetence]] = relationship(
@@ -139,6 +146,8 @@ class Offer(Base):
     providers: Mapped[list[OfferProvider]] = relationship(
         order_by=OfferProvider.position, cascade="all, delete-orphan", lazy="selectin"
     )
+    # Written when the text changes, read by search's queries; loaded only when the text changes.
+    term_rows: Mapped[list[OfferTerm]] = relationship(cascade="all, delete-orphan")
     # Loaded with the offer, so an answer can show them after its transaction has ended.
     sessions: Mapped[list[OfferSession]] = relationship(
         back_populates="offer", order_by="OfferSession.starts_at", lazy="selectin"

@@ -38,7 +38,7 @@ from services.catalog.models import (
     OfferReview,
 )
 from services.catalog.offer_events import announce, record_published, record_updated
-from services.catalog.search import offer_document
+from services.catalog.search import index_offer
 from shared.db import fetch_page
 from shared.errors import Forbidden, NotFound, Unprocessable
 from shared.events.declarations import CoproviderInvited, OfferReviewed, OfferWithdrawn
@@ -135,7 +135,8 @@ def _apply(db: Session, offer: Offer, fields: dict[str, Any], now: datetime) -> 
     for name, value in fields.items():
         setattr(offer, name, value)
     check_participants(offer.minimum_participants, offer.maximum_participants)
-    offer.search_document = offer_document(offer)
+    if {"title", "summary", "description"} & set(fields):
+        index_offer(offer)
     if providers is not None:
         _set_providers(db, offer, {entry["member_id"]: entry["share_percent"] for entry in providers}, now)
 

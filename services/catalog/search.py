@@ -9,16 +9,25 @@ from datetime import UTC, datetime
 from typing import Any
 
 import snowballstemmer
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import Session, lazyload
 
 from services.catalog.domain import PUBLIC
 from services.catalog.framework import ItemKind
-from services.catalog.models import FrameworkItem, Offer, OfferCompetence, OfferLanguage, OfferProvider, OfferSession
+from services.catalog.models import (
+    FrameworkItem,
+    Offer,
+    OfferCompetence,
+    OfferLanguage,
+    OfferProvider,
+    OfferSession,
+    OfferTerm,
+)
 from shared.db import fetch_page
 
 WORD = re.compile(r"[^\W_]+")
 MAX_QUERY_WORDS = 10
+MAX_TERM_LENGTH = 60
 STEMMED_LANGUAGES = ("german", "english")
 FACETS = ("format", "level", "language")
 
@@ -35,19 +44,22 @@ def stems(word: str) -> set[str]:
     return {_stemmer(language).stemWord(word) for language in STEMMED_LANGUAGES}
 
 
-def document(*texts: str) -> str:
-    """What search matches an offer's text against: its stems, each once, space-delimited on both sides."""
-    terms = sorted({stem for text in texts for word in WORD.findall(text) for stem in stems(word)})
-    return f" {' '.join(terms)} " if terms else " "
+def terms(*texts: str) -> set[str]:
+    """The stems of every word of `texts`, each once (cut to the column's length)."""
+    return {stem[:MAX_TERM_LENGTH] for text in texts for word in WORD.findall(text) for stem in stems(word)}
 
 
-def offer_document(offer: Offer) -> str:
-    return document(offer.title, offer.summary, offer.description)
+def index_offer(offer: Offer) -> None:
+    """Make the offer's terms those of its title, summary and description as they are now (rows of terms that
+    stay are kept, so no row is deleted and inserted again)."""
+    wanted = terms(offer.title, offer.summary, offer.description)
+    kept = [row for row in offer.term_rows if row.term in wanted]
+    offer.term_rows = kept + [OfferTerm(term=term) for term in sorted(wanted - {row.term for row in kept})]
 
 
 def _words_match(words: Iterable[str]):
-    """Every word of the query, by one of its stems: the same plain SQL on SQLite and PostgreSQL."""
-    return and_(*(or_(*(Offer.search_document.contains(f" {stem} ", autoescape=True) for stem in sorted(stems(word))))
+    """Every word of the query, by one of its stems."""
+    return and_(*(Offer.id.in_(select(OfferTerm.offer_id).where(OfferTerm.term.in_(sorted(stems(word)))))
                   for word in words))
 
 

@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 import pytest
 
 from services.catalog import SERVICE
-from services.catalog.search import document, stems
+from services.catalog.search import stems, terms
 from shared.testing import bearer
 from tests.integration.offer_helpers import know_framework, publish
 
@@ -105,9 +105,18 @@ def test_a_wrong_search_parameter_is_refused(client, query):
     assert answer.status_code == 422 and answer.mimetype == PROBLEM_JSON, answer.get_data(as_text=True)
 
 
-def test_a_document_holds_each_stem_once_between_spaces():
-    text = document("Clusters, cluster-Partnerschaften", "")
+def test_the_terms_of_a_text_are_its_german_and_english_stems_each_once():
+    found_terms = terms("Clusters, cluster-Partnerschaften", "")
 
-    assert text.startswith(" ") and text.endswith(" ")
-    assert text.split().count("cluster") == 1
-    assert stems("Partnerschaften") <= set(text.split())
+    assert "cluster" in found_terms
+    assert stems("Partnerschaften") <= found_terms
+    assert found_terms == terms("cluster Partnerschaften clusters")
+
+
+def test_a_changed_title_is_found_by_its_new_words_only(client, offers):
+    changed = client.patch(f"/api/v1/offers/{offers['partners']}", headers=bearer(ANN),
+                           json={"title": "Regional roadmaps", "summary": ""})
+
+    assert changed.status_code == 200, changed.json
+    assert found(client, q="partnerships") == []
+    assert found(client, q="roadmap") == [offers["partners"]]

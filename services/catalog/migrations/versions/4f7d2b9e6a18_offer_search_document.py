@@ -11,7 +11,7 @@ Create Date: 2026-11-28 20:40:00
 import sqlalchemy as sa
 from alembic import op
 
-from services.catalog.search import document
+from services.catalog.search import terms
 
 revision = '4f7d2b9e6a18'
 down_revision = 'e81b5c3f27a4'
@@ -28,7 +28,7 @@ def upgrade() -> None:
     connection = op.get_bind()
     for row in connection.execute(sa.select(offers.c.id, offers.c.title, offers.c.summary, offers.c.description)):
         connection.execute(offers.update().where(offers.c.id == row.id)
-                           .values(search_document=document(row.title, row.summary, row.description)))
+                           .values(search_document=f" {' '.join(sorted(terms(row.title, row.summary, row.description)))} "))
     with op.batch_alter_table('offers', schema=None) as batch_op:
         batch_op.alter_column('search_document', server_default=None)
 
