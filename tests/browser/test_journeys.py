@@ -394,3 +394,18 @@ def test_a_booking_whose_answer_was_lost_is_retried_with_its_key_and_books_once(
     page.unroute("**/api/v1/bookings")
     page.get_by_role("link", name="See my bookings").click()
     expect(page.locator("li.booking")).to_have_count(1)
+
+
+def test_a_locked_address_is_told_in_words_how_long_to_wait(page):
+    """After five wrong passwords the academy locks the address (429 with Retry-After); the page says so."""
+    email = register(page)
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("heading", name="Find a seminar")).to_be_visible()
+    page.get_by_role("link", name="Sign in").click()
+    for _ in range(5):
+        page.get_by_label("E-mail address").fill(email)
+        page.get_by_label("Password").fill("not the password at all")
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.get_by_role("button", name="Sign in")).to_be_enabled()
+    sign_in(page, email)  # the right password, while locked
+    expect(page.get_by_role("alert")).to_contain_text(re.compile(r"Too many attempts\. Please wait \d+ seconds"))

@@ -193,7 +193,10 @@ function sessionItem(session, bookable, offer) {
       session.cancellation_reason ? h('p', {}, session.cancellation_reason) : null);
   }
   const seats = Object.entries(session.seats || {}).filter(([, count]) => count > 0)
-    .map(([format, count]) => t('session.seats.format', { format: label('format', format), count }));
+    // Free seats where the API states them (a read model of booking's availability), else the capacity.
+    .map(([format, count]) => (session.free_seats?.[format] !== undefined
+      ? t('session.seats.free', { format: label('format', format), free: session.free_seats[format], count })
+      : t('session.seats.format', { format: label('format', format), count })));
   return h('li', { class: 'card session' },
     h('h3', {}, t('session.when', { start: dateTime(session.starts_at), end: dateTime(session.ends_at) })),
     h('dl', { class: 'pairs' },
