@@ -72,31 +72,37 @@ def upgrade() -> None:
     with op.batch_alter_table('offer_history', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_offer_history_offer_id'), ['offer_id'], unique=False)
 
-    with op.batch_alter_table('offers', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('summary', sa.String(length=500), nullable=False, server_default=''))
-        batch_op.add_column(sa.Column('level_number', sa.Integer(), nullable=True))
-        batch_op.add_column(sa.Column('vat_rate', sa.Integer(), nullable=False, server_default='19'))
-        batch_op.add_column(sa.Column('cancellation_policy', sa.String(length=20), nullable=False,
-                                      server_default='standard'))
-        batch_op.add_column(sa.Column('fee_tiers', sa.JSON(), nullable=False,
-                                      server_default=sa.text("'[[14, 50], [3, 100]]'")))
-        batch_op.add_column(sa.Column('minimum_participants', sa.Integer(), nullable=False, server_default='0'))
-        batch_op.add_column(sa.Column('maximum_participants', sa.Integer(), nullable=True))
-        batch_op.add_column(sa.Column('decision_days_before', sa.Integer(), nullable=False, server_default='7'))
-        batch_op.add_column(sa.Column('submitted_at', shared.db.UtcDateTime(timezone=True), nullable=True))
+    # Plain ALTER TABLE ADD COLUMN: batch mode would copy the table, which SQLite's foreign keys forbid here.
+    op.add_column('offers', sa.Column('summary', sa.String(length=500), nullable=False, server_default=''))
+    op.add_column('offers', sa.Column('level_number', sa.Integer(), nullable=False, server_default='3'))
+    op.add_column('offers', sa.Column('vat_rate', sa.Integer(), nullable=False, server_default='19'))
+    op.add_column('offers', sa.Column('cancellation_policy', sa.String(length=20), nullable=False,
+                  server_default='standard'))
+    op.add_column('offers', sa.Column('fee_tiers', sa.JSON(), nullable=False,
+                  server_default=sa.text("'[[14, 50], [3, 100]]'")))
+    op.add_column('offers', sa.Column('minimum_participants', sa.Integer(), nullable=False, server_default='0'))
+    op.add_column('offers', sa.Column('maximum_participants', sa.Integer(), nullable=True))
+    op.add_column('offers', sa.Column('decision_days_before', sa.Integer(), nullable=False, server_default='7'))
+    op.add_column('offers', sa.Column('submitted_at', shared.db.UtcDateTime(timezone=True), nullable=True))
     op.execute("UPDATE offers SET level_number = CASE level WHEN 'basic' THEN 1 WHEN 'expert' THEN 5 ELSE 3 END")
     op.execute("INSERT INTO offer_languages (offer_id, position, code) SELECT id, 0, language FROM offers")
     op.execute("INSERT INTO offer_providers (offer_id, member_id, position, share_percent, accepted_at) "
                "SELECT id, provider_id, 0, 100, created_at FROM offers")
-    with op.batch_alter_table('offers', schema=None) as batch_op:
-        batch_op.drop_column('level')
-        batch_op.drop_column('topic')
-        batch_op.drop_column('language')
-    with op.batch_alter_table('offers', schema=None) as batch_op:
-        batch_op.alter_column('level_number', new_column_name='level', existing_type=sa.Integer(), nullable=False)
-        # The defaults were for the rows there already; the model sets every value from now on.
-        for column in NEW_OFFER_COLUMNS:
-            batch_op.alter_column(column, server_default=None)
+    if op.get_bind().dialect.name == "sqlite":
+        # Not by copying the table, as batch mode would: sessions and competences point at the offers, and with
+        # foreign keys on (which a transaction cannot switch off) dropping the old copy fails. The defaults stay.
+        for column in ('level', 'topic', 'language'):
+            op.execute(f"ALTER TABLE offers DROP COLUMN {column}")
+        op.execute("ALTER TABLE offers RENAME COLUMN level_number TO level")
+    else:
+        with op.batch_alter_table('offers', schema=None) as batch_op:
+            batch_op.drop_column('level')
+            batch_op.drop_column('topic')
+            batch_op.drop_column('language')
+            batch_op.alter_column('level_number', new_column_name='level', existing_type=sa.Integer())
+            # The defaults were for the rows there already; the model sets every value from now on.
+            for column in (*NEW_OFFER_COLUMNS, 'level'):
+                batch_op.alter_column(column, server_default=None)
 
     with op.batch_alter_table('sessions', schema=None) as batch_op:
         batch_op.add_column(sa.Column('updated_at', shared.db.UtcDateTime(timezone=True), nullable=True))

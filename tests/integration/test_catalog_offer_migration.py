@@ -1,0 +1,54 @@
+"""Offers there before peer review keep what they said, and their sessions, across the catalog's offer migrations
+(SQLite with its foreign keys on, and PostgreSQL)."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+
+from academy.registry import load_service
+from shared.db import make_engine
+from shared.migrations import upgrade
+
+BEFORE_REVIEWS = "5e2f7a8c4d10"
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_an_offer_published_before_reviews_keeps_its_level_language_provider_and_words(request, tmp_path, backend):
+    if backend == "postgresql":
+        url = request.getfixturevalue("make_postgres_database")("migrations_offers")
+    else:
+        url = f"sqlite:///{tmp_path / 'catalog.sqlite3'}"
+    service = load_service("catalog")
+    engine = make_engine(url)
+    try:
+        upgrade(service, engine, BEFORE_REVIEWS)
+        with engine.begin() as connection:
+            connection.execute(text(
+                "INSERT INTO offers (id, provider_id, status, title, topic, description, format, level, language, "
+                "price_cents, currency, created_at, updated_at, published_at) VALUES ('o', 'p', 'published', "
+                "'Partnerschaften im Ausland', 'international', 'Clusters abroad', 'online', 'expert', 'de', 100, "
+                "'EUR', '2026-01-01 09:00:00+00:00', '2026-01-01 09:00:00+00:00', '2026-01-01 09:00:00+00:00')"))
+            connection.execute(text("INSERT INTO offer_competences (offer_id, position, name) VALUES ('o', 0, 'x')"))
+            connection.execute(text(
+                "INSERT INTO sessions (id, offer_id, starts_at, ends_at, seats_online, seats_in_person, created_at) "
+                "VALUES ('s', 'o', '2031-01-01 09:00:00+00:00', '2031-01-01 12:00:00+00:00', 5, 0, "
+                "'2026-01-01 09:00:00+00:00')"))
+        upgrade(service, engine)
+        with engine.connect() as connection:
+            offer = connection.execute(text(
+                "SELECT level, vat_rate, cancellation_policy, minimum_participants, decision_days_before "
+                "FROM offers")).one()
+            languages = connection.execute(text("SELECT code FROM offer_languages")).scalars().all()
+            providers = connection.execute(text(
+                "SELECT member_id, share_percent, accepted_at IS NOT NULL FROM offer_providers")).all()
+            terms = set(connection.execute(text("SELECT term FROM offer_terms")).scalars())
+            session = connection.execute(text("SELECT offer_id, cancelled_at FROM sessions")).one()
+    finally:
+        engine.dispose()
+
+    assert tuple(offer) == (5, 19, "standard", 0, 7)
+    assert languages == ["de"]
+    assert [tuple(row) for row in providers] == [("p", 100, True)]
+    assert {"partnerschaft", "cluster", "abroad"} <= terms
+    assert tuple(session) == ("o", None)
