@@ -80,6 +80,7 @@ def test_register_search_book_then_see_the_booking_the_invoice_and_the_inbox_mes
     page.get_by_role("link", name=title).first.click()
     expect(page.get_by_role("heading", name=title, level=1)).to_be_visible()
     expect(page.get_by_text("Online: 10")).to_be_visible()
+    expect(page.get_by_role("region", name="Ratings").get_by_text("Not rated yet.")).to_be_visible()
     assert_accessible(page, "offer")
 
     page.get_by_role("button", name="Book").click()
@@ -409,3 +410,34 @@ def test_a_locked_address_is_told_in_words_how_long_to_wait(page):
         expect(page.get_by_role("button", name="Sign in")).to_be_enabled()
     sign_in(page, email)  # the right password, while locked
     expect(page.get_by_role("alert")).to_contain_text(re.compile(r"Too many attempts\. Please wait \d+ seconds"))
+
+
+def test_a_member_asks_for_a_topic_and_another_votes_for_it(browser, academy, page):
+    register(page, "Lena Schmidt")
+    page.get_by_role("link", name="Topic requests").click()
+    expect(page.get_by_role("heading", name="Topic requests", level=1)).to_be_visible()
+    title = f"Cluster benchmarking {uuid.uuid4().hex[:6]}"
+    page.get_by_label("Title").fill(title)
+    page.get_by_label("Description").fill("How do other clusters measure their impact?")
+    page.get_by_role("button", name="Ask for it").click()
+    expect(page.locator("#competences-error")).to_be_visible()  # the API asks for at least one competence
+    page.locator("fieldset.competences details").first.locator("summary").click()
+    page.locator("fieldset.competences input[type=checkbox]").first.check()
+    page.get_by_role("button", name="Ask for it").click()
+    mine = page.locator("li.topic-request").filter(has_text=title)
+    expect(mine.get_by_text("Votes: 1")).to_be_visible()
+    expect(mine.get_by_role("button", name="Take my vote back")).to_be_visible()
+    assert_accessible(page, "topics")
+
+    other_context = browser.new_context(base_url=academy.url, locale="en-GB")
+    try:
+        other = other_context.new_page()
+        register(other, "Jonas Becker")
+        other.goto("/#/topics")
+        theirs = other.locator("li.topic-request").filter(has_text=title)
+        theirs.get_by_role("button", name="Vote for it").click()
+        expect(theirs.get_by_text("Votes: 2")).to_be_visible()
+        theirs.get_by_role("button", name="Take my vote back").click()
+        expect(theirs.get_by_text("Votes: 1")).to_be_visible()
+    finally:
+        other_context.close()

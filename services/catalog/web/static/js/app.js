@@ -12,6 +12,7 @@ import { invoicePage, invoicesPage } from './pages/invoices.js';
 import { offerPage, searchPage } from './pages/offers.js';
 import { profilePage } from './pages/profile.js';
 import { proposePage, reviewQueuePage } from './pages/provide.js';
+import { topicsPage } from './pages/topics.js';
 
 const ROUTES = [
   [/^\/$/, searchPage],
@@ -27,6 +28,7 @@ const ROUTES = [
   [/^\/profile$/, profilePage],
   [/^\/provide$/, proposePage],
   [/^\/reviews$/, reviewQueuePage],
+  [/^\/topics$/, topicsPage],
   [/^\/assessments\/([^/]+)$/, assessmentPage],
   [/^\/assessments\/([^/]+)\/result$/, assessmentResultPage],
 ];
@@ -70,7 +72,8 @@ async function unreadCount() {
 async function renderNav() {
   const nav = document.getElementById('nav');
   nav.setAttribute('aria-label', t('nav.label'));
-  const links = [navLink('#/', t('nav.offers')), navLink('#/certificates', t('nav.certificates'))];
+  const links = [navLink('#/', t('nav.offers')), navLink('#/topics', t('nav.topics')),
+    navLink('#/certificates', t('nav.certificates'))];
   if (signedIn()) {
     const inbox = navLink('#/inbox', t('nav.inbox'));
     links.push(navLink('#/bookings', t('nav.bookings')), navLink('#/assessments', t('nav.assessment')), inbox,

@@ -213,8 +213,25 @@ async function competenceNames() {
     .map((competence) => [competence.code, competence.name]));
 }
 
+function ratingsSection(ratings, currentLocale) {
+  if (!ratings) return null;
+  const average = ratings.average === null || ratings.average === undefined ? null
+    : new Intl.NumberFormat(currentLocale, { maximumFractionDigits: 1 }).format(ratings.average);
+  return h('section', { 'aria-labelledby': 'ratings-heading' }, h('h2', { id: 'ratings-heading' }, t('ratings.heading')),
+    average === null ? h('p', {}, t('ratings.none'))
+      : h('p', { class: 'rating-summary' }, t('ratings.summary', { average, count: ratings.count })),
+    (ratings.items || []).length
+      ? h('ul', { class: 'ratings' }, ratings.items.map((rating) => h('li', {},
+        h('p', { class: 'stars' }, t('ratings.stars', { stars: rating.stars })),
+        rating.comment ? h('p', {}, rating.comment) : null,
+        rating.answer ? h('p', { class: 'meta' }, t('ratings.answer', { text: rating.answer })) : null)))
+      : null);
+}
+
 export async function offerPage({ params }) {
-  const [offer, names] = await Promise.all([api(`/offers/${encodeURIComponent(params[0])}`), competenceNames()]);
+  const id = encodeURIComponent(params[0]);
+  const [offer, names, ratings] = await Promise.all([api(`/offers/${id}`), competenceNames(),
+    api(`/offers/${id}/ratings?per_page=20`).catch(() => null)]);
   const sessions = [...(offer.sessions || [])].sort((a, b) => a.starts_at.localeCompare(b.starts_at));
   return h('article', { class: 'offer' },
     h('h1', {}, offer.title),
@@ -228,5 +245,6 @@ export async function offerPage({ params }) {
       : null,
     h('section', { 'aria-labelledby': 'sessions-heading' }, h('h2', { id: 'sessions-heading' }, t('offer.sessions')),
       sessions.length ? h('ul', { class: 'sessions' }, sessions.map((session) => sessionItem(session, offer.status === 'published' && !isProvider(offer), offer))) : h('p', {}, t('offer.nosessions'))),
+    offer.status === 'published' ? ratingsSection(ratings, currentLanguage()) : null,
     await offerManagement(offer));
 }

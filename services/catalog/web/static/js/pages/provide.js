@@ -42,7 +42,7 @@ export function parseCents(text) {
   return Number.parseInt(whole.replace(/[.,\s]/g, ''), 10) * 100 + Number.parseInt(fraction.padEnd(2, '0'), 10);
 }
 
-function checkboxGroup(name, legend, options, checked = []) {
+export function checkboxGroup(name, legend, options, checked = []) {
   const error = h('p', { class: 'field-error', id: `${name}-error`, hidden: true });
   const group = h('fieldset', { class: 'choices' }, h('legend', {}, legend),
     options.map(([value, text]) => {
@@ -54,7 +54,7 @@ function checkboxGroup(name, legend, options, checked = []) {
   return [group, error];
 }
 
-function competencePicker(framework) {
+export function competencePicker(framework) {
   const error = h('p', { class: 'field-error', id: 'competences-error', hidden: true });
   return [h('fieldset', { class: 'competences' }, h('legend', {}, t('provide.competences')),
     (framework.areas || []).map((area) => h('details', {}, h('summary', {}, area.name),
