@@ -64,21 +64,25 @@ def _words_match(words: Iterable[str]):
 
 
 def _conditions(filters: dict[str, Any]) -> list:
+    # Each filter on a related table is an IN over that table's own index: an EXISTS per offer let SQLite pick
+    # the index on the value and read it again for every offer.
     conditions = [Offer.status.in_([status.value for status in PUBLIC])]
     if "q" in filters:
         words = WORD.findall(filters["q"])[:MAX_QUERY_WORDS]
         # A query of punctuation alone finds nothing rather than everything.
         conditions.append(_words_match(words) if words else Offer.id.is_(None))
     if "competence" in filters:
-        conditions.append(Offer.competence_rows.any(func.lower(OfferCompetence.name) == filters["competence"].lower()))
+        conditions.append(Offer.id.in_(select(OfferCompetence.offer_id).where(
+            func.lower(OfferCompetence.name) == filters["competence"].lower())))
     if "area" in filters:
         codes = select(FrameworkItem.code).where(FrameworkItem.kind == ItemKind.COMPETENCE.value,
                                                  FrameworkItem.area == filters["area"])
-        conditions.append(Offer.competence_rows.any(OfferCompetence.name.in_(codes)))
+        conditions.append(Offer.id.in_(select(OfferCompetence.offer_id).where(OfferCompetence.name.in_(codes))))
     if "language" in filters:
-        conditions.append(Offer.language_rows.any(OfferLanguage.code == filters["language"]))
+        conditions.append(Offer.id.in_(select(OfferLanguage.offer_id).where(OfferLanguage.code == filters["language"])))
     if "provider" in filters:
-        conditions.append(Offer.providers.any(OfferProvider.member_id == filters["provider"]))
+        conditions.append(Offer.id.in_(select(OfferProvider.offer_id).where(
+            OfferProvider.member_id == filters["provider"])))
     if "max_price_cents" in filters:
         conditions.append(Offer.price_cents <= filters["max_price_cents"])
     for name in ("format", "level"):
@@ -90,7 +94,7 @@ def _conditions(filters: dict[str, Any]) -> list:
             dated.append(OfferSession.starts_at >= filters["starts_from"])
         if "starts_before" in filters:
             dated.append(OfferSession.starts_at < filters["starts_before"])
-        conditions.append(Offer.sessions.any(and_(*dated)))
+        conditions.append(Offer.id.in_(select(OfferSession.offer_id).where(*dated)))
     return conditions
 
 
