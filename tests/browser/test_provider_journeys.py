@@ -16,7 +16,7 @@ from playwright.sync_api import Page, expect
 from tests.browser.conftest import accessibility_violations, screenshot
 from tests.browser.test_journeys import register, sign_in
 from tests.system.processes import REPO
-from tests.system.slice import eventually
+from tests.system.slice import COMPETENCE, eventually
 
 pytestmark = pytest.mark.slow
 
@@ -130,3 +130,27 @@ def test_a_provider_proposes_a_reviewer_approves_anyone_finds_it_then_the_provid
     refunded = eventually(lambda: (answer := api.call("GET", f"/api/v1/bookings/{booking['id']}", learner).json())
                           ["status"] == "cancelled" and answer)
     assert refunded["refund_cents"] == booking["price_cents"] and refunded["fee_cents"] == 0
+
+
+def test_an_invited_co_provider_accepts_on_the_offers_page(page, api):
+    register(page, "Carla Koch")
+    me = page.evaluate("() => JSON.parse(sessionStorage.getItem('academy.session')).member.id")
+    _, provider_token = api.member("anna")
+    body = {"title": f"Co-taught {uuid.uuid4().hex[:6]}", "summary": "Two voices.", "description": "Taught by two.",
+            "format": "online", "competences": [COMPETENCE], "level": 2, "languages": ["de"], "price_cents": 10_000}
+
+    def propose():
+        answer = api.call("POST", "/api/v1/offers", provider_token, json=body)
+        assert answer.status_code == 201, answer.text
+        return answer.json()
+
+    anna = propose()["provider_id"]
+    offer = api.call("PATCH", f"/api/v1/offers/{propose()['id']}", provider_token, json={
+        "providers": [{"member_id": anna, "share_percent": 60}, {"member_id": me, "share_percent": 40}]})
+    assert offer.status_code == 200, offer.text
+
+    page.goto(f"/#/offers/{offer.json()['id']}")
+    expect(page.get_by_text("for 40 % of the providers' part")).to_be_visible()
+    page.get_by_role("button", name="Accept to co-teach").click()
+    expect(page.get_by_text("you: 40 %, accepted")).to_be_visible()
+    expect(page.get_by_role("button", name="Accept to co-teach")).to_have_count(0)

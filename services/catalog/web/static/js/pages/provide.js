@@ -209,6 +209,21 @@ function reviewForm(offer) {
   return form;
 }
 
+function providersList(offer) {
+  const me = currentMember()?.id;
+  const mine = (offer.providers || []).find((provider) => provider.member_id === me);
+  const invitation = mine && !mine.accepted_at && offer.provider_id !== me
+    ? h('div', { class: 'notice' }, h('p', {}, t('provide.invited', { share: mine.share_percent })),
+      h('div', { class: 'actions' },
+        actionButton(t('provide.accept'), `/offers/${encodeURIComponent(offer.id)}/providers/me/acceptance`)))
+    : null;
+  if ((offer.providers || []).length < 2) return invitation;
+  return [invitation, h('h3', {}, t('provide.providers')),
+    h('ul', {}, offer.providers.map((provider) => h('li', {},
+      t(provider.accepted_at ? 'provide.provider.accepted' : 'provide.provider.pending', {
+        who: provider.member_id === me ? t('provide.me') : provider.member_id, share: provider.share_percent }))))];
+}
+
 /** What a provider or a reviewer sees below an offer; nothing for anyone else. */
 export async function offerManagement(offer) {
   if (!signedIn()) return null;
@@ -224,6 +239,7 @@ export async function offerManagement(offer) {
     return h('section', { class: 'manage', 'aria-labelledby': 'manage-heading' },
       h('h2', { id: 'manage-heading' }, t('provide.manage')),
       h('p', { class: 'status' }, `${t('offer.status')}: ${label('status', offer.status)}`),
+      providersList(offer),
       offer.price_cents !== undefined && offer.vat_rate !== undefined
         ? h('p', {}, t('provide.vat', { price: money(offer.price_cents, offer.currency), rate: offer.vat_rate })) : null,
       actions,
