@@ -34,6 +34,7 @@ def local_minutes(moment: datetime) -> str:
 def propose(page: Page, title: str) -> None:
     page.get_by_role("link", name="Offer a seminar").click()
     expect(page.get_by_role("heading", name="Offer a seminar", level=1)).to_be_visible()
+    expect(page.get_by_role("heading", name="What members need")).to_be_visible()
     page.get_by_label("Title").fill(title)
     page.get_by_label("Summary in one line").fill("Partnerships with clusters abroad.")
     page.get_by_label("Description").fill("How to find, start and keep partnerships with clusters abroad.")
@@ -154,3 +155,38 @@ def test_an_invited_co_provider_accepts_on_the_offers_page(page, api):
     page.get_by_role("button", name="Accept to co-teach").click()
     expect(page.get_by_text("you: 40 %, accepted")).to_be_visible()
     expect(page.get_by_role("button", name="Accept to co-teach")).to_have_count(0)
+
+
+def completed_self_assessment(api, token: str) -> None:
+    """A member's self-assessment through the API: every competence one level in, important in three years."""
+    started = api.call("POST", "/api/v1/assessments", token, json={"career_path": first_career_path(api)})
+    assert started.status_code == 201, started.text
+    assessment = started.json()
+    ratings = [{"competence": item["code"], "current_level": 1, "future_importance": 4}
+               for item in assessment["competences"]]
+    saved = api.call("PATCH", f"/api/v1/assessments/{assessment['id']}", token, json={"ratings": ratings})
+    assert saved.status_code == 200, saved.text
+    done = api.call("POST", f"/api/v1/assessments/{assessment['id']}/complete", token)
+    assert done.status_code == 200, done.text
+
+
+def first_career_path(api) -> str:
+    return api.call("GET", "/api/v1/career-paths").json()["items"][0]["code"]
+
+
+def test_providers_see_what_members_need_once_enough_assessed_themselves(page, api):
+    register(page, "Anna Weber")
+    page.get_by_role("link", name="Offer a seminar").click()
+    # Assessment shows no group under five members: four self-assessments are not enough for a row.
+    for number in range(4):
+        completed_self_assessment(api, api.member(f"learner{number}")[1])
+    page.reload()
+    expect(page.get_by_text("Too few self-assessments yet: each row counts at least 5 members.")).to_be_visible()
+
+    completed_self_assessment(api, api.member("learner4")[1])
+    page.reload()
+    table = page.get_by_role("table", name=re.compile("Competences most members are below their target"))
+    rows = table.locator("tbody tr")
+    expect(rows.first).to_be_visible()
+    assert 1 <= rows.count() <= 10
+    assert_accessible(page, "demand")

@@ -66,6 +66,30 @@ export function competencePicker(framework) {
       })))), error];
 }
 
+/** What members need, anonymised by assessment (no row under its minimum group): for providers choosing a topic. */
+async function demandTable(framework) {
+  const demand = await api('/demand?group_by=competence', { auth: true }).catch(() => null);
+  const heading = h('h2', {}, t('demand.title'));
+  if (!demand?.items?.length) {
+    return [heading, h('p', {}, t('demand.none', { minimum: demand?.minimum_group ?? 5 }))];
+  }
+  const names = Object.fromEntries((framework.areas || []).flatMap((area) => area.competences || [])
+    .map((competence) => [competence.code, competence.name]));
+  const rows = [...demand.items].sort((a, b) => b.members_with_gap - a.members_with_gap).slice(0, 10);
+  const percent = new Intl.NumberFormat(currentLanguage(), { style: 'percent', maximumFractionDigits: 0 });
+  const decimal = new Intl.NumberFormat(currentLanguage(), { maximumFractionDigits: 1 });
+  return [heading, h('div', { class: 'table-wrap' }, h('table', {},
+    h('caption', {}, t('demand.caption', { minimum: demand.minimum_group })),
+    h('thead', {}, h('tr', {}, ['assessment.competence', 'demand.members', 'demand.share', 'demand.gap',
+      'demand.importance'].map((key) => h('th', { scope: 'col' }, t(key))))),
+    h('tbody', {}, rows.map((row) => h('tr', {},
+      h('th', { scope: 'row' }, names[row.competence] || row.competence),
+      h('td', { class: 'number' }, String(row.members)),
+      h('td', { class: 'number' }, percent.format(row.share_with_gap)),
+      h('td', { class: 'number' }, decimal.format(row.mean_gap)),
+      h('td', { class: 'number' }, decimal.format(row.mean_future_importance)))))))];
+}
+
 export async function proposePage() {
   if (!signedIn()) throw new SignInNeeded(false);
   const framework = await api(`/competence-framework?lang=${currentLanguage()}`);
@@ -118,6 +142,7 @@ export async function proposePage() {
         h('p', { class: 'status' }, label('status', offer.status)))))
       : h('p', {}, t('provide.none')),
     h('p', { class: 'hint' }, t('provide.device')),
+    await demandTable(framework),
     h('h2', {}, t('provide.new')), form);
 }
 
