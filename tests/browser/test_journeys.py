@@ -441,3 +441,29 @@ def test_a_member_asks_for_a_topic_and_another_votes_for_it(browser, academy, pa
         expect(theirs.get_by_text("Votes: 1")).to_be_visible()
     finally:
         other_context.close()
+
+
+def test_a_member_changes_the_password_then_deletes_the_account(page):
+    email = register(page)
+    page.get_by_role("link", name="Profile").click()
+    page.get_by_label("Current password").fill("not my password at all")
+    page.get_by_label("New password").fill("a much longer passphrase of mine")
+    page.get_by_role("button", name="Change password").click()
+    expect(page.locator("form[aria-labelledby=password-heading] [role=alert]")).to_be_visible()
+    page.get_by_label("Current password").fill(PASSWORD)
+    page.get_by_role("button", name="Change password").click()
+    expect(page.get_by_text("Your password is changed")).to_be_visible()
+    # The new pair works: the page goes on without asking to sign in.
+    page.get_by_role("link", name="My bookings").click()
+    expect(page.get_by_role("heading", name="My bookings")).to_be_visible()
+
+    page.get_by_role("link", name="Profile").click()
+    page.get_by_label("Password, to confirm").fill("a much longer passphrase of mine")
+    page.get_by_role("button", name="Delete my account").click()
+    expect(page.get_by_text("Your account is deleted.")).to_be_visible()
+    expect(page.get_by_role("link", name="Sign in")).to_be_visible()
+    page.get_by_role("link", name="Sign in").click()
+    page.get_by_label("E-mail address").fill(email)
+    page.get_by_label("Password").fill("a much longer passphrase of mine")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("alert")).to_be_visible()

@@ -137,6 +137,16 @@ export async function signOut() {
   }
 }
 
+/** A new token pair for this session (a password change ends every other session and answers one). */
+export function replaceTokens(pair) {
+  storeSession({ ...storedSession(), ...pair });
+}
+
+/** After the account is gone: nothing of it is kept in the tab. */
+export function forgetSession() {
+  storeSession(null);
+}
+
 export function rememberMember(member) {
   const session = storedSession();
   if (session) storeSession({ ...session, member });

@@ -136,7 +136,9 @@ export async function searchPage({ query }) {
     showProblem(form, error);
     return view;
   }
-  return h('section', {}, h('h1', {}, t('search.title')), searchForm(query, choices, result.facets),
+  return h('section', {}, h('h1', {}, t('search.title')),
+    query.get('deleted') ? h('p', { class: 'notice', role: 'status' }, t('delete.done')) : null,
+    searchForm(query, choices, result.facets),
     h('p', { class: 'result-count', role: 'status' }, t('search.count', { count: result.total })),
     result.items.length ? h('ul', { class: 'cards' }, result.items.map(offerCard)) : h('p', {}, t('search.none')),
     pager(query, page, result.total));

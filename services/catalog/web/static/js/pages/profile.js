@@ -1,5 +1,5 @@
 // A member's profile: name, organisation, region, languages, language of messages, career stage, formats, zone.
-import { api, rememberMember, SignInNeeded, signedIn } from '../api.js';
+import { api, forgetSession, rememberMember, replaceTokens, SignInNeeded, signedIn } from '../api.js';
 import { field, h, input, select } from '../dom.js';
 import { onSubmit } from '../forms.js';
 import { currentLanguage, label, t } from '../i18n.js';
@@ -74,5 +74,41 @@ export async function profilePage() {
     saved.hidden = false;
     saved.focus();
   });
-  return h('section', {}, h('h1', {}, t('profile.title')), form);
+  return h('section', {}, h('h1', {}, t('profile.title')), form, passwordForm(), deletionForm());
+}
+
+function passwordForm() {
+  const done = h('p', { class: 'notice', role: 'status', hidden: true, tabindex: '-1' });
+  const form = h('form', { class: 'narrow', novalidate: true, 'aria-labelledby': 'password-heading' },
+    h('h2', { id: 'password-heading' }, t('password.title')),
+    field(t('password.old'), input('old_password', { type: 'password', autocomplete: 'current-password' })),
+    field(t('password.new'), input('new_password', { type: 'password', autocomplete: 'new-password' }),
+      t('register.password.hint')),
+    done,
+    h('div', { class: 'actions' }, h('button', { type: 'submit' }, t('password.submit'))));
+  onSubmit(form, async (data) => {
+    done.hidden = true;
+    const pair = await api('/members/me/password', { method: 'POST', auth: true, body: {
+      old_password: String(data.get('old_password') || ''), new_password: String(data.get('new_password') || '') } });
+    replaceTokens(pair);
+    form.reset();
+    done.textContent = t('password.done');
+    done.hidden = false;
+    done.focus();
+  });
+  return form;
+}
+
+function deletionForm() {
+  const form = h('form', { class: 'narrow confirm', novalidate: true, 'aria-labelledby': 'delete-heading' },
+    h('h2', { id: 'delete-heading' }, t('delete.title')),
+    h('p', {}, t('delete.text')),
+    field(t('delete.password'), input('password', { type: 'password', autocomplete: 'current-password' })),
+    h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'danger' }, t('delete.submit'))));
+  onSubmit(form, async (data) => {
+    await api('/members/me', { method: 'DELETE', auth: true, body: { password: String(data.get('password') || '') } });
+    forgetSession();
+    location.hash = '#/?deleted=1';
+  });
+  return form;
 }
