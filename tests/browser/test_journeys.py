@@ -255,6 +255,9 @@ def test_a_phone_sized_window_shows_one_column(browser, academy, api):
         first, second = cards.nth(0).bounding_box(), cards.nth(1).bounding_box()
         assert second["y"] > first["y"] and abs(second["x"] - first["x"]) < 1, "cards stack in one column"
         assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth"), "no sideways scroll"
+        expect(page.get_by_label("Format")).to_be_hidden()  # the filters fold away on a phone ...
+        page.get_by_text("Filters and order").click()
+        expect(page.get_by_label("Format")).to_be_visible()  # ... and open with one tap
         screenshot(page, "search-phone")
         assert accessibility_violations(page, "search-phone") == []
     finally:

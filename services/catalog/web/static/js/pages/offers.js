@@ -31,8 +31,13 @@ function facetChoices(values, counts, describe) {
 function searchForm(query, choices, facets = {}) {
   const languages = [...new Set([...SEARCH_LANGUAGES, ...Object.keys(facets.language || {}),
     ...(query.get('language') ? [query.get('language')] : [])])];
+  // On a phone the filters fold away behind one line, unless one of them is in use.
+  const filtering = FILTERS.some((name) => name !== 'q' && query.get(name));
+  const wide = window.matchMedia('(min-width: 40rem)').matches;
   const form = h('form', { role: 'search', class: 'search-form', 'aria-label': t('search.label'), novalidate: true },
     field(t('search.q'), input('q', { type: 'search', value: query.get('q') || '', maxlength: 200 })),
+    h('details', { class: 'filters', open: wide || filtering }, h('summary', {}, t('search.filters')),
+      h('div', { class: 'filter-grid' },
     field(t('search.format'), select('format', facetChoices(choices.formats, facets.format,
       (value) => label('format', value)), query.get('format') || '')),
     field(t('search.level'), select('level', facetChoices(choices.levels, facets.level,
@@ -48,7 +53,7 @@ function searchForm(query, choices, facets = {}) {
     field(t('search.from'), input('from', { type: 'date', value: query.get('from') || '' })),
     field(t('search.to'), input('to', { type: 'date', value: query.get('to') || '' })),
     field(t('search.sort'), select('sort', SORTS.map((sort) => [sort, t(`search.sort.${sort}`)]),
-      query.get('sort') || 'newest')),
+      query.get('sort') || 'newest')))),
     h('div', { class: 'actions' }, h('button', { type: 'submit' }, t('search.submit'))));
   form.addEventListener('submit', (event) => {
     event.preventDefault();
