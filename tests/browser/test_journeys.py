@@ -246,6 +246,7 @@ def test_keyboard_alone_reaches_the_content_and_signs_in(page):
 
 def test_a_phone_sized_window_shows_one_column(browser, academy, api):
     published_offer(api)
+    published_offer(api)  # two cards at least, whatever ran before
     context = browser.new_context(base_url=academy.url, locale="en-GB", viewport={"width": 375, "height": 740})
     try:
         page = context.new_page()
