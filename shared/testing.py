@@ -81,8 +81,12 @@ def make_runtime(definition: ServiceDefinition, data_dir: Path, **env: str) -> R
     return runtime
 
 
+# Tests keep tokens made at import time in module constants; a whole run outlasts an access token's 15 minutes.
+TEST_TOKEN_LIFETIME = timedelta(hours=12)
+
+
 def bearer(member_id: str, *roles: str) -> dict[str, str]:
-    token = issue_token(signing_keypair()[0], member_id, list(roles or ("member",)))
+    token = issue_token(signing_keypair()[0], member_id, list(roles or ("member",)), TEST_TOKEN_LIFETIME)
     return {"Authorization": f"Bearer {token}"}
 
 
