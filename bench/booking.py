@@ -348,6 +348,7 @@ class Target:
     databases: tuple[str, ...]  # on the shared PostgreSQL server, whose backends are counted by database
     broker: bool  # RabbitMQ takes part (it is counted whole: other users' vhosts cannot be told apart)
     setup_clients: int  # registering and logging in hash passwords: as many at once as the academy can take
+    keys_dir: Path  # the academy's signing keys: offers are approved with a reviewer's token signed by them
     keys_dir: Path  # the academy's signing keys, to review and publish the offers booked
 
 
