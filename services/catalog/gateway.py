@@ -19,8 +19,8 @@ UPSTREAM_ROUTES: tuple[tuple[re.Pattern, str], ...] = tuple(
         (r"^/api/v1/sessions/[^/]+/(attendance|participants)(/.*)?$", "booking"),
         (r"^/api/v1/certificates(/.*)?$", "booking"),
         (r"^/api/v1/(competence-framework|career-paths|assessments|demand)(/.*)?$", "assessment"),
-        (r"^/api/v1/(invoices|payouts|reports)(/.*)?$", "billing"),
-        (r"^/api/v1/notifications(/.*)?$", "notify"),
+        (r"^/api/v1/(invoices|payouts|reports|revenue-policies|ledger|credits)(/.*)?$", "billing"),
+        (r"^/api/v1/(notifications|notification-preferences)(/.*)?$", "notify"),
     )
 )
 FORWARDED_HEADERS = ("Authorization", "Content-Type", "Accept", "Idempotency-Key")
