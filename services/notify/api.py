@@ -83,7 +83,6 @@ class NotificationPreferences(MethodView):
     @require_roles()
     @preferences_blp.arguments(PreferencesIn)
     @preferences_blp.response(200, PreferencesOut)
-    @preferences_blp.alt_response(422, description="a category that is always mailed was switched off")
     @preferences_blp.doc(security=[{"bearer": []}])
     def put(self, body):
         """Switch e-mail on or off per category; invoices and cancellations cannot be switched off"""
