@@ -347,6 +347,16 @@ def test_the_profile_refuses_a_region_at_its_field_and_keeps_what_was_saved(page
     expect(page.get_by_label("Organisation")).to_have_value("Cluster Mobility BW")
     expect(page.get_by_label("Online")).to_be_checked()
 
+    # E-mail per kind of message: invoices cannot be switched off, bookings can, and the choice is kept.
+    expect(page.get_by_label("Invoices, credit notes and payouts")).to_be_disabled()
+    expect(page.get_by_label("Invoices, credit notes and payouts")).to_be_checked()
+    page.get_by_label("Bookings and waiting lists").uncheck()
+    page.get_by_role("button", name="Save e-mail choices").click()
+    expect(page.get_by_text("Your e-mail choices are saved.")).to_be_visible()
+    page.reload()
+    expect(page.get_by_label("Bookings and waiting lists")).not_to_be_checked()
+    assert_accessible(page, "profile-saved")
+
 
 def test_search_facets_count_offers_and_a_refused_filter_stands_at_its_field(page, api):
     _, title = published_offer(api)

@@ -74,7 +74,39 @@ export async function profilePage() {
     saved.hidden = false;
     saved.focus();
   });
-  return h('section', {}, h('h1', {}, t('profile.title')), form, passwordForm(), deletionForm());
+  return h('section', {}, h('h1', {}, t('profile.title')), form, await preferencesForm(), passwordForm(),
+    deletionForm());
+}
+
+/** E-mail on or off per kind of message; the inbox gets everything, and money and lost seats are always mailed. */
+async function preferencesForm() {
+  const preferences = await api('/notification-preferences', { auth: true }).catch(() => null);
+  if (!preferences) return null;
+  const categories = Object.keys(preferences);
+  const saved = h('p', { class: 'notice', role: 'status', hidden: true, tabindex: '-1' });
+  const form = h('form', { class: 'narrow', novalidate: true, 'aria-labelledby': 'mail-heading' },
+    h('h2', { id: 'mail-heading' }, t('mail.title')),
+    h('fieldset', { class: 'choices stacked' }, h('legend', {}, t('mail.legend')),
+      categories.map((category) => {
+        const id = `mail-${category}`;
+        const choice = preferences[category];
+        return h('div', { class: 'choice' },
+          h('input', { type: 'checkbox', name: category, id, checked: choice.email, disabled: choice.locked,
+            'aria-describedby': choice.locked ? `${id}-locked` : null }),
+          h('label', { for: id }, label('category', category)),
+          choice.locked ? h('span', { class: 'hint', id: `${id}-locked` }, t('mail.locked')) : null);
+      })),
+    saved,
+    h('div', { class: 'actions' }, h('button', { type: 'submit' }, t('mail.save'))));
+  onSubmit(form, async (data) => {
+    const body = Object.fromEntries(categories.filter((category) => !preferences[category].locked)
+      .map((category) => [category, { email: data.has(category) }]));
+    await api('/notification-preferences', { method: 'PUT', auth: true, body });
+    saved.textContent = t('mail.saved');
+    saved.hidden = false;
+    saved.focus();
+  });
+  return form;
 }
 
 function passwordForm() {
