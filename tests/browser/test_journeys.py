@@ -481,3 +481,23 @@ def test_a_member_changes_the_password_then_deletes_the_account(page):
     page.get_by_label("Password").fill("a much longer passphrase of mine")
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("alert")).to_be_visible()
+
+
+def test_a_seat_is_booked_with_the_keyboard_alone(page, api):
+    _, title = published_offer(api)
+    register(page)
+    page.goto("/")
+    page.get_by_label("Search words").focus()
+    page.keyboard.type(title)
+    page.keyboard.press("Enter")
+    link = page.get_by_role("link", name=title)
+    link.focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name=title, level=1)).to_be_focused()  # a new page announces itself
+    page.get_by_label("Online").focus()
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Book")).to_be_focused()
+    page.keyboard.press("Enter")
+    outcome = page.get_by_text("Your seat is confirmed.")
+    expect(outcome).to_be_visible()
+    expect(page.locator(".notice[role=status]")).to_be_focused()  # and the outcome takes the focus
