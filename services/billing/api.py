@@ -1,16 +1,23 @@
-"""Billing's HTTP API: a member's invoices."""
+"""Billing's HTTP API: a member's invoices, revenue-share policies, ledger balances."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from flask.views import MethodView
 
-from services.billing.commands import invoices_of, visible_invoice
-from services.billing.schemas import InvoiceOut, InvoicePage
+from services.billing import ledger
+from services.billing.commands import credit_note_of, invoices_of, visible_invoice
+from services.billing.policies import add_policy, policy_versions
+from services.billing.schemas import BalancesOut, InvoiceOut, InvoicePage, PolicyIn, PolicyList, PolicyOut
 from shared.auth import current_principal, require_roles
 from shared.schemas import PageArgs, paginate
 from shared.web import Blueprint, transaction
 
 blp = Blueprint("invoices", __name__, url_prefix="/api/v1/invoices", description="Invoices for confirmed bookings")
+policies_blp = Blueprint("revenue-policies", __name__, url_prefix="/api/v1/revenue-policies",
+                         description="Versions of the revenue-share policy")
+ledger_blp = Blueprint("ledger", __name__, url_prefix="/api/v1/ledger", description="The double-entry ledger")
 
 
 @blp.route("")
@@ -23,7 +30,7 @@ class Invoices(MethodView):
         """List my invoices, newest first"""
         with transaction() as db:
             total, items = invoices_of(db, current_principal().member_id, args["page"], args["per_page"])
-            return paginate(total, items, args)
+            return paginate(total, [_InvoiceView(db, invoice) for invoice in items], args)
 
 
 @blp.route("/<string:invoice_id>")
@@ -32,6 +39,53 @@ class InvoiceById(MethodView):
     @blp.response(200, InvoiceOut)
     @blp.doc(security=[{"bearer": []}])
     def get(self, invoice_id):
-        """Read one of my invoices"""
+        """Read one of my invoices, with its lines, the revenue split and any credit note"""
         with transaction() as db:
-            return visible_invoice(db, current_principal(), invoice_id)
+            return _InvoiceView(db, visible_invoice(db, current_principal(), invoice_id))
+
+
+class _InvoiceView:
+    """An invoice as the API shows it: its own columns and its credit note, if any."""
+
+    def __init__(self, db, invoice):
+        self._invoice = invoice
+        self.credit_note = credit_note_of(db, invoice.id)
+
+    def __getattr__(self, name):
+        return getattr(self._invoice, name)
+
+
+@policies_blp.route("")
+class RevenuePolicies(MethodView):
+    @require_roles()
+    @policies_blp.response(200, PolicyList)
+    @policies_blp.doc(security=[{"bearer": []}])
+    def get(self):
+        """List every version of the revenue-share policy (members govern it, so all may read it)"""
+        with transaction() as db:
+            versions = policy_versions(db)
+            in_force, _ = versions.in_force(datetime.now(UTC))
+            return {"items": versions.rows, "in_force": in_force}
+
+    @require_roles("operator")
+    @policies_blp.idempotent
+    @policies_blp.arguments(PolicyIn)
+    @policies_blp.response(201, PolicyOut)
+    @policies_blp.doc(security=[{"bearer": []}])
+    def post(self, policy):
+        """Add a policy version taking effect at a future date (operators)"""
+        with transaction() as db:
+            return add_policy(db, created_by=current_principal().member_id, **policy)
+
+
+@ledger_blp.route("/balances")
+class LedgerBalances(MethodView):
+    @require_roles("operator")
+    @ledger_blp.response(200, BalancesOut)
+    @ledger_blp.doc(security=[{"bearer": []}])
+    def get(self):
+        """Every account's debits, credits and balance, and the ledger's totals (which are always equal)"""
+        with transaction() as db:
+            accounts = ledger.balances(db)
+            return {"accounts": accounts, "debit_cents": sum(account.debit_cents for account in accounts),
+                    "credit_cents": sum(account.credit_cents for account in accounts)}

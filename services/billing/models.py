@@ -1,32 +1,82 @@
-"""Billing's tables: its read model of offers, and the invoices, ledger and number sequences it owns."""
+"""Billing's tables: read models of offers and members, policies, invoices, credit notes and the ledger."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    event,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import UtcDateTime
+
+# Ids in the ledger grow past 2**31 over the years; SQLite's autoincrement wants INTEGER.
+BIG_ID = BigInteger().with_variant(Integer, "sqlite")
 
 
 class Base(DeclarativeBase):
     pass
 
 
-class OfferRecord(Base):
-    """What billing knows of a published offer (from offer.published): whom to pay, and how much."""
+class MemberRecord(Base):
+    """What billing knows of a member (member.registered / updated): the buyer's name an invoice shows."""
 
-    __tablename__ = "offers"
+    __tablename__ = "members"
+    member_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    organisation: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+class OfferVersion(Base):
+    """An offer's terms from a moment on (offer.published v1 / v2, offer.updated): a booking is invoiced by the
+    version in force when it was made."""
+
+    __tablename__ = "offer_versions"
     offer_id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    provider_id: Mapped[str] = mapped_column(String(36))
+    effective_at: Mapped[datetime] = mapped_column(UtcDateTime(), primary_key=True)
+    event_version: Mapped[int] = mapped_column(Integer)  # 1 or 2: which offer event told us
     title: Mapped[str] = mapped_column(String(200))
     price_cents: Mapped[int] = mapped_column(Integer)
     currency: Mapped[str] = mapped_column(String(3))
+    vat_rate: Mapped[int] = mapped_column(Integer)
+    # [[member_id, share_percent], ...] in the offer's order; the shares add up to 100.
+    providers: Mapped[list] = mapped_column(JSON)
+    area: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    region: Mapped[str | None] = mapped_column(String(10), nullable=True)
+
+
+class RevenuePolicy(Base):
+    """A version of the revenue-share policy; versions are only ever added, never changed."""
+
+    __tablename__ = "revenue_policies"
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    provider_bp: Mapped[int] = mapped_column(Integer)
+    academy_bp: Mapped[int] = mapped_column(Integer)
+    community_fund_bp: Mapped[int] = mapped_column(Integer)
+    effective_from: Mapped[datetime] = mapped_column(UtcDateTime())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    created_by: Mapped[str] = mapped_column(String(36))
+
+    __table_args__ = (
+        CheckConstraint("provider_bp >= 0 AND academy_bp >= 0 AND community_fund_bp >= 0 "
+                        "AND provider_bp + academy_bp + community_fund_bp = 10000", name="ck_revenue_policies_whole"),
+    )
 
 
 class InvoiceSequence(Base):
-    """The last invoice number given out in a year; numbers run without gaps within a year."""
+    """The last document number given out in a year; invoices and credit notes share it, without gaps."""
 
     __tablename__ = "invoice_sequences"
     year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
@@ -34,17 +84,35 @@ class InvoiceSequence(Base):
 
 
 class Invoice(Base):
+    """An invoice as issued; never changed afterwards (payments and credit notes are rows of their own)."""
+
     __tablename__ = "invoices"
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     number: Mapped[str] = mapped_column(String(20), unique=True)
     # One invoice per booking, whatever the inbox lets through (a second event about the same booking).
     booking_id: Mapped[str] = mapped_column(String(36), unique=True)
+    session_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
     member_id: Mapped[str] = mapped_column(String(36))
+    buyer_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    seller: Mapped[str | None] = mapped_column(String(300), nullable=True)
     offer_id: Mapped[str] = mapped_column(String(36))
     description: Mapped[str] = mapped_column(String(200))
-    total_cents: Mapped[int] = mapped_column(Integer)
+    format: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    total_cents: Mapped[int] = mapped_column(Integer)  # the gross
+    net_cents: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    vat_cents: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    vat_rate: Mapped[int | None] = mapped_column(Integer, nullable=True)
     currency: Mapped[str] = mapped_column(String(3))
     policy: Mapped[str] = mapped_column(String(60))
+    policy_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # The policy's shares in basis points and the offer's providers with their percent, as invoiced.
+    policy_shares: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    providers: Mapped[list | None] = mapped_column(JSON, nullable=True)
+    # [{purpose, provider_id, cents}]: the gross as VAT and each party's part (domain.invoice_shares).
+    shares: Mapped[list | None] = mapped_column(JSON, nullable=True)
+    area: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    region: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    booked_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     issued_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
     __table_args__ = (
@@ -53,20 +121,96 @@ class Invoice(Base):
     )
 
 
-class LedgerEntry(Base):
-    """One line of a double-entry posting: for every invoice its debits and credits add up to the same sum."""
+class CreditNote(Base):
+    """A credit note against an invoice (a cancellation's refund, or all of it); never changed afterwards."""
 
-    __tablename__ = "ledger_entries"
+    __tablename__ = "credit_notes"
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    invoice_id: Mapped[str] = mapped_column(ForeignKey("invoices.id"), index=True)
-    account: Mapped[str] = mapped_column(String(80), index=True)
-    debit_cents: Mapped[int] = mapped_column(Integer)
-    credit_cents: Mapped[int] = mapped_column(Integer)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    # A booking is cancelled once, so an invoice gets at most one credit note.
+    invoice_id: Mapped[str] = mapped_column(ForeignKey("invoices.id"), unique=True)
+    member_id: Mapped[str] = mapped_column(String(36), index=True)
+    reason: Mapped[str] = mapped_column(String(30))
+    total_cents: Mapped[int] = mapped_column(Integer)  # the gross credited
+    net_cents: Mapped[int] = mapped_column(Integer)
+    vat_cents: Mapped[int] = mapped_column(Integer)
+    fee_cents: Mapped[int] = mapped_column(Integer)  # what the member still owes of the invoice
+    currency: Mapped[str] = mapped_column(String(3))
+    shares: Mapped[list] = mapped_column(JSON)  # the lines taken back, as on the invoice
+    cancelled_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    issued_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+    __table_args__ = (CheckConstraint("total_cents >= 0", name="ck_credit_notes_total_not_negative"),)
+
+
+class HeldSession(Base):
+    """A session whose attendance was recorded: its invoices' provider shares are released."""
+
+    __tablename__ = "held_sessions"
+    session_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class Account(Base):
+    """A ledger account, typed: its kind, and whose it is ('' for the academy's own accounts)."""
+
+    __tablename__ = "accounts"
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    owner: Mapped[str] = mapped_column(String(36))
+
+    __table_args__ = (UniqueConstraint("kind", "owner", name="uq_accounts_kind_owner"),)
+
+
+class PostingSet(Base):
+    """One business fact in the ledger; its id is derived from what caused it, so it is posted once."""
+
+    __tablename__ = "posting_sets"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    cause: Mapped[str] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
+
+class Posting(Base):
+    """One transfer of `amount_cents` from the credit account to the debit account: every posting balances.
+
+    It carries what a report groups by (offer, provider, format, area, region, day and month), so reports
+    are one aggregate over this table.
+    """
+
+    __tablename__ = "postings"
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True, autoincrement=True)
+    set_id: Mapped[str] = mapped_column(ForeignKey("posting_sets.id"))
+    line: Mapped[int] = mapped_column(Integer)
+    set_kind: Mapped[str] = mapped_column(String(20))
+    purpose: Mapped[str] = mapped_column(String(20))
+    debit_account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    credit_account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    amount_cents: Mapped[int] = mapped_column(BIG_ID)
+    invoice_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
+    offer_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    provider_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    member_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    format: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    area: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    region: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    day: Mapped[date] = mapped_column(Date)
+    period: Mapped[str] = mapped_column(String(7))  # YYYY-MM, the month of a payout statement
+
     __table_args__ = (
-        CheckConstraint(
-            "debit_cents >= 0 AND credit_cents >= 0 AND (debit_cents = 0 OR credit_cents = 0)",
-            name="ck_ledger_entries_one_side",
-        ),
+        UniqueConstraint("set_id", "line", name="uq_postings_set_line"),
+        CheckConstraint("amount_cents > 0 AND debit_account_id <> credit_account_id", name="ck_postings_transfer"),
+        Index("ix_postings_report", "day", "set_kind", "purpose"),
     )
+
+
+class ImmutableRecord(Exception):
+    """Something tried to change an issued invoice or credit note."""
+
+
+@event.listens_for(Invoice, "before_update")
+@event.listens_for(CreditNote, "before_update")
+def _refuse_changes(_mapper, _connection, target) -> None:
+    raise ImmutableRecord(f"{type(target).__name__} {target.id} is issued and cannot change")

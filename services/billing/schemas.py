@@ -1,22 +1,140 @@
-"""Billing's response bodies."""
+"""Billing's request and response bodies."""
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields
+from decimal import Decimal
 
-from shared.schemas import page_schema
+from marshmallow import ValidationError, fields, post_load, validates_schema
+
+from shared.schemas import StrictSchema, page_schema
 
 
-class InvoiceOut(Schema):
+def _percent(value: Decimal) -> None:
+    # A check of its own rather than validate.Range: apispec writes a Decimal field's bounds as strings.
+    if not 0 <= value <= 100:
+        raise ValidationError("must be between 0 and 100")
+    exponent = value.normalize().as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -2:
+        raise ValidationError("at most two decimals")
+
+
+PERCENT = fields.Decimal(required=True, validate=_percent,
+                         metadata={"description": "percent, at most two decimals (70, 72.5)", "minimum": 0,
+                                   "maximum": 100})
+
+
+class ShareLineOut(StrictSchema):
+    purpose = fields.String(metadata={"description": "vat, provider, academy or community_fund"})
+    provider_id = fields.String(metadata={"description": "the provider this part is attributed to"})
+    cents = fields.Integer()
+
+
+class InvoiceLineOut(StrictSchema):
+    description = fields.String()
+    quantity = fields.Integer()
+    unit_price_cents = fields.Integer(metadata={"description": "gross, VAT included"})
+    net_cents = fields.Integer()
+    vat_rate = fields.Integer(metadata={"description": "percent"})
+    vat_cents = fields.Integer()
+    gross_cents = fields.Integer()
+
+
+class CreditNoteOut(StrictSchema):
+    id = fields.String()
+    number = fields.String()
+    reason = fields.String()
+    total_cents = fields.Integer(metadata={"description": "the gross credited"})
+    net_cents = fields.Integer()
+    vat_cents = fields.Integer()
+    fee_cents = fields.Integer(metadata={"description": "what remains to pay of the invoice"})
+    currency = fields.String()
+    shares = fields.List(fields.Nested(ShareLineOut), metadata={"description": "the parts taken back"})
+    issued_at = fields.AwareDateTime()
+
+
+class InvoiceOut(StrictSchema):
     id = fields.String()
     number = fields.String()
     booking_id = fields.String()
     member_id = fields.String()
     offer_id = fields.String()
     description = fields.String()
-    total_cents = fields.Integer()
+    seller = fields.String(allow_none=True)
+    buyer_name = fields.String(allow_none=True)
+    total_cents = fields.Integer(metadata={"description": "the gross"})
+    net_cents = fields.Integer(allow_none=True)
+    vat_cents = fields.Integer(allow_none=True)
+    vat_rate = fields.Integer(allow_none=True)
     currency = fields.String()
+    policy_version = fields.Integer(allow_none=True)
+    lines = fields.Method("invoice_lines", metadata={"description": "what was sold"})
+    shares = fields.List(fields.Nested(ShareLineOut), allow_none=True,
+                         metadata={"description": "the revenue split: VAT and each party's part of the gross"})
+    credit_note = fields.Nested(CreditNoteOut, allow_none=True)
     issued_at = fields.AwareDateTime()
+
+    def invoice_lines(self, invoice) -> list[dict]:
+        return [{"description": invoice.description, "quantity": 1, "unit_price_cents": invoice.total_cents,
+                 "net_cents": invoice.net_cents, "vat_rate": invoice.vat_rate, "vat_cents": invoice.vat_cents,
+                 "gross_cents": invoice.total_cents}]
 
 
 InvoicePage = page_schema(InvoiceOut, "InvoicePage")
+
+
+class PolicyIn(StrictSchema):
+    provider_percent = PERCENT
+    academy_percent = PERCENT
+    community_fund_percent = PERCENT
+    effective_from = fields.AwareDateTime(required=True, metadata={"description": "not in the past"})
+
+    @validates_schema
+    def shares_make_a_whole(self, data, **_kwargs):
+        shares = ("provider_percent", "academy_percent", "community_fund_percent")
+        if all(share in data for share in shares) and sum(data[share] for share in shares) != 100:
+            raise ValidationError("the shares must add up to 100", field_name="shares")
+
+    @post_load
+    def in_basis_points(self, data, **_kwargs):
+        return {
+            "shares_bp": {party: int(data[f"{party}_percent"] * 100)
+                          for party in ("provider", "academy", "community_fund")},
+            "effective_from": data["effective_from"],
+        }
+
+
+class PolicyOut(StrictSchema):
+    version = fields.Integer()
+    provider_percent = fields.Method("provider")
+    academy_percent = fields.Method("academy")
+    community_fund_percent = fields.Method("community_fund")
+    effective_from = fields.AwareDateTime()
+    created_at = fields.AwareDateTime()
+
+    def provider(self, row) -> float:
+        return row.provider_bp / 100
+
+    def academy(self, row) -> float:
+        return row.academy_bp / 100
+
+    def community_fund(self, row) -> float:
+        return row.community_fund_bp / 100
+
+
+class PolicyList(StrictSchema):
+    items = fields.List(fields.Nested(PolicyOut))
+    in_force = fields.Integer(metadata={"description": "the version in force now"})
+
+
+class BalanceOut(StrictSchema):
+    kind = fields.String()
+    owner = fields.String(metadata={"description": "a member's id, or empty for the academy's own accounts"})
+    debit_cents = fields.Integer()
+    credit_cents = fields.Integer()
+    balance_cents = fields.Integer(metadata={"description": "debits minus credits"})
+
+
+class BalancesOut(StrictSchema):
+    accounts = fields.List(fields.Nested(BalanceOut))
+    debit_cents = fields.Integer()
+    credit_cents = fields.Integer()

@@ -12,8 +12,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from services import billing
+from services.billing import ledger
 from services.billing.commands import next_invoice_number
-from services.billing.models import Invoice, LedgerEntry
+from services.billing.models import Invoice, Posting
 from shared.bus import Outcome
 from shared.events import parse_event
 from shared.events.declarations import BookingConfirmed, BookingPromoted, InvoiceIssued, OfferPublished
@@ -182,34 +183,29 @@ def test_each_year_numbers_from_one(runtime):
     assert taken == ["VCA-2030-000001", "VCA-2030-000002", "VCA-2031-000001", "VCA-2030-000003"]
 
 
-def test_the_ledger_balances_and_splits_by_the_default_policy(runtime, consumer):
+def test_the_ledger_balances_and_splits_the_net_by_the_default_policy(runtime, consumer):
     first = invoice_for(runtime, consumer, price_cents=12_345)
     invoice_for(runtime, consumer, price_cents=999)
     invoice_for(runtime, consumer, price_cents=1)
 
     with runtime.session_factory() as db:
-        debits, credits = db.execute(
-            select(func.sum(LedgerEntry.debit_cents), func.sum(LedgerEntry.credit_cents))
-        ).one()
-        lines = {
-            entry.account: (entry.debit_cents, entry.credit_cents)
-            for entry in db.scalars(select(LedgerEntry).where(LedgerEntry.invoice_id == first.id))
-        }
-    assert debits == credits == 12_345 + 999 + 1
-    assert lines == {
-        "member_receivable": (12_345, 0),
-        f"provider_payable:{PROVIDER_ID}": (0, 8_642),
-        "academy_revenue": (0, 2_469),
-        "community_fund": (0, 1_234),
-    }
+        balances = {(row.kind, row.owner): row.balance_cents for row in ledger.balances(db)}
+        lines = {(posting.purpose, posting.provider_id): posting.amount_cents
+                 for posting in db.scalars(select(Posting).where(Posting.invoice_id == first.id))}
+    assert sum(balances.values()) == 0
+    assert balances[(ledger.MEMBER_RECEIVABLE, MEMBER_ID)] == 12_345 + 999 + 1
+    # v1 offers carry 19 % VAT: 12,345 holds 1,971 VAT, and 10,374 net is split 70 / 20 / 10 to the cent.
+    assert lines == {("vat", PROVIDER_ID): 1_971, ("provider", PROVIDER_ID): 7_262, ("academy", PROVIDER_ID): 2_075,
+                     ("community_fund", PROVIDER_ID): 1_037}
+    assert (first.net_cents, first.vat_cents, first.vat_rate, first.policy_version) == (10_374, 1_971, 19, 1)
 
 
-def test_a_free_offer_gets_a_zero_invoice_and_no_ledger_lines(runtime, consumer):
+def test_a_free_offer_gets_a_zero_invoice_and_no_postings(runtime, consumer):
     invoice = invoice_for(runtime, consumer, price_cents=0)
 
     assert invoice.total_cents == 0
     with runtime.session_factory() as db:
-        assert db.scalar(select(func.count()).where(LedgerEntry.invoice_id == invoice.id)) == 0
+        assert db.scalar(select(func.count()).where(Posting.invoice_id == invoice.id)) == 0
 
 
 def test_members_list_only_their_own_invoices(runtime, consumer, client):

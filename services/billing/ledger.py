@@ -1,0 +1,137 @@
+"""The double-entry ledger: typed accounts, posting sets written once, balances per account."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from services.billing.models import Account, Posting, PostingSet
+
+# Account kinds; an owner is a member id for the per-member kinds and '' for the academy's own accounts.
+MEMBER_RECEIVABLE = "member_receivable"  # what a member owes (debit) or is owed back (credit)
+VAT_PAYABLE = "vat_payable"  # VAT owed to the tax office
+PROVIDER_PENDING = "provider_pending"  # a provider's share until the session was held
+PROVIDER_RELEASED = "provider_released"  # a provider's share once held, until paid out
+ACADEMY_REVENUE = "academy_revenue"
+COMMUNITY_FUND = "community_fund"
+BANK = "bank"  # money received and paid out
+MEMBER_CREDITS = "member_credits"  # teach-to-learn credits a member holds
+ACCOUNT_KINDS = (MEMBER_RECEIVABLE, VAT_PAYABLE, PROVIDER_PENDING, PROVIDER_RELEASED, ACADEMY_REVENUE,
+                 COMMUNITY_FUND, BANK, MEMBER_CREDITS)
+ACADEMY_OWNER = ""
+
+_NAMESPACE = uuid.UUID("6f1d2b0e-9a41-4c3e-8f57-2d9b1c7a0e11")
+_INSERT_BY_DIALECT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+
+
+def set_id_for(cause: str) -> str:
+    """The posting set id of a business fact (`invoice:<booking>`): the same fact always gets the same id."""
+    return str(uuid.uuid5(_NAMESPACE, cause))
+
+
+@dataclass(frozen=True)
+class Transfer:
+    """`amount_cents` moves from the credit account to the debit account (kinds and owners)."""
+
+    debit: tuple[str, str]
+    credit: tuple[str, str]
+    amount_cents: int
+    purpose: str
+    provider_id: str | None = None
+
+    def reversed(self, amount_cents: int) -> Transfer:
+        return Transfer(self.credit, self.debit, amount_cents, self.purpose, self.provider_id)
+
+
+@dataclass(frozen=True)
+class Dimensions:
+    """What every posting of a set carries for reports."""
+
+    occurred_at: datetime
+    invoice_id: str | None = None
+    offer_id: str | None = None
+    member_id: str | None = None
+    format: str | None = None
+    area: str | None = None
+    region: str | None = None
+
+
+def account_id(db: Session, kind: str, owner: str) -> int:
+    """The account's id, opening it on first use; safe when two transactions open the same one at once."""
+    found = db.scalar(select(Account.id).where(Account.kind == kind, Account.owner == owner))
+    if found is not None:
+        return found
+    insert = _INSERT_BY_DIALECT[db.get_bind().dialect.name](Account.__table__).values(kind=kind, owner=owner)
+    db.execute(insert.on_conflict_do_nothing(index_elements=["kind", "owner"]))
+    return db.scalar(select(Account.id).where(Account.kind == kind, Account.owner == owner))
+
+
+def is_posted(db: Session, cause: str) -> bool:
+    return db.get(PostingSet, set_id_for(cause)) is not None
+
+
+def post(db: Session, cause: str, kind: str, transfers: list[Transfer], dimensions: Dimensions) -> bool:
+    """Write the transfers as one posting set, unless `cause` was posted already; True if written now.
+
+    Negative amounts (a credit note's -1 cent from rounding) are posted the other way round; zero is skipped.
+    """
+    set_id = set_id_for(cause)
+    if db.get(PostingSet, set_id) is not None:
+        return False
+    db.add(PostingSet(id=set_id, kind=kind, cause=cause[:120], created_at=datetime.now(UTC)))
+    # The set's row goes in first: a concurrent writer of the same set fails on its primary key.
+    db.flush()
+    at = dimensions.occurred_at.astimezone(UTC)
+    line = 0
+    for transfer in transfers:
+        if transfer.amount_cents == 0:
+            continue
+        if transfer.amount_cents < 0:
+            transfer = transfer.reversed(-transfer.amount_cents)
+        line += 1
+        db.add(Posting(
+            set_id=set_id, line=line, set_kind=kind, purpose=transfer.purpose,
+            debit_account_id=account_id(db, *transfer.debit), credit_account_id=account_id(db, *transfer.credit),
+            amount_cents=transfer.amount_cents, provider_id=transfer.provider_id,
+            invoice_id=dimensions.invoice_id, offer_id=dimensions.offer_id, member_id=dimensions.member_id,
+            format=dimensions.format, area=dimensions.area, region=dimensions.region,
+            occurred_at=at, day=at.date(), period=at.strftime("%Y-%m"),
+        ))
+    return True
+
+
+@dataclass(frozen=True)
+class Balance:
+    kind: str
+    owner: str
+    debit_cents: int
+    credit_cents: int
+
+    @property
+    def balance_cents(self) -> int:
+        """Debits minus credits: positive for what is owed to the academy or held by it, negative for what it owes."""
+        return self.debit_cents - self.credit_cents
+
+
+def balances(db: Session, kinds: tuple[str, ...] = ACCOUNT_KINDS, owner: str | None = None) -> list[Balance]:
+    """Every account's debits and credits, by kind and owner."""
+    debits = select(Posting.debit_account_id.label("account_id"), Posting.amount_cents.label("debit"),
+                    (Posting.amount_cents * 0).label("credit"))
+    credits = select(Posting.credit_account_id, Posting.amount_cents * 0, Posting.amount_cents)
+    moves = debits.union_all(credits).subquery()
+    query = (
+        select(Account.kind, Account.owner, func.coalesce(func.sum(moves.c.debit), 0),
+               func.coalesce(func.sum(moves.c.credit), 0))
+        .join(moves, moves.c.account_id == Account.id)
+        .where(Account.kind.in_(kinds))
+        .group_by(Account.kind, Account.owner)
+        .order_by(Account.kind, Account.owner)
+    )
+    if owner is not None:
+        query = query.where(Account.owner == owner)
+    return [Balance(kind, owner_, int(debit), int(credit)) for kind, owner_, debit, credit in db.execute(query)]
