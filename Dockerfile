@@ -33,7 +33,7 @@ COPY shared ./shared
 COPY services ./services
 COPY academy ./academy
 RUN pip install --no-deps . \
-    && cd / && rm -rf /src
+    && rm -rf /src
 
 # Numeric UID so that Kubernetes can verify runAsNonRoot.
 # /var/lib/academy/keys is owned by that user because an empty named volume
