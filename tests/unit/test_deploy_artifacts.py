@@ -29,6 +29,7 @@ REPO = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = REPO / "docker-compose.yml"
 DOCKERFILE = REPO / "Dockerfile"
 K8S_DIR = REPO / "deploy" / "kubernetes"
+TRIAL_DIR = REPO / "deploy" / "kubernetes-trial"
 PROMETHEUS_DIR = REPO / "deploy" / "prometheus"
 DASHBOARD_FILE = REPO / "deploy" / "grafana" / "dashboard.json"
 POSTGRES_INIT_SQL = REPO / "deploy" / "postgres" / "init.sql"
@@ -463,7 +464,9 @@ def test_dockerignore_keeps_context_small():
 @pytest.fixture(scope="module")
 def k8s_docs() -> list[tuple[str, dict]]:
     docs = []
-    for path in sorted(K8S_DIR.glob("*.yaml")):
+    # The base creates no Secret; the trial overlay's placeholder Secrets stand for the ones an operator makes,
+    # so that the keys the workloads read can be checked against them.
+    for path in [*sorted(K8S_DIR.glob("*.yaml")), *sorted(TRIAL_DIR.glob("*-secret.yaml"))]:
         for doc in yaml.safe_load_all(path.read_text()):
             if doc is None:
                 continue
