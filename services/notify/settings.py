@@ -70,6 +70,9 @@ def _password(env: Mapping[str, str]) -> str | None:
     path = env.get("SMTP_PASSWORD_FILE")
     if not path:
         return None
+    # A Secret mounted as optional leaves no file when the relay needs no sign-in; with a user name it must be there.
+    if not env.get("SMTP_USERNAME") and not Path(path).exists():
+        return None
     try:
         return Path(path).read_text().strip()
     except OSError as exc:

@@ -23,6 +23,7 @@ import pytest
 import yaml
 from prometheus_client.metrics import MetricWrapperBase
 
+from services.notify import metrics as notify_metrics
 from shared import metrics
 
 REPO = Path(__file__).resolve().parents[2]
@@ -42,9 +43,9 @@ BASE_IMAGE = "python:3.11-slim"
 
 
 def exposed_metric_names() -> set[str]:
-    """The series names shared/metrics.py exposes, read from the metric objects themselves."""
+    """The series names shared/metrics.py and notify's metrics expose, read from the metric objects themselves."""
     names = set()
-    for metric in vars(metrics).values():
+    for metric in [*vars(metrics).values(), *vars(notify_metrics).values()]:
         if not isinstance(metric, MetricWrapperBase):
             continue
         family = metric.describe()[0]

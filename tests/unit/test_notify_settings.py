@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from services.notify.settings import MailSettings
@@ -38,9 +40,19 @@ def test_smtp_with_starttls_and_a_password_file(tmp_path):
     ({"SMTP_TIMEOUT": "soon"}, "SMTP_TIMEOUT"),
     ({"SMTP_TIMEOUT": "nan"}, "SMTP_TIMEOUT"),
     ({"SMTP_TIMEOUT": "0"}, "SMTP_TIMEOUT"),
-    ({"SMTP_PASSWORD_FILE": "/no/such/file"}, "SMTP_PASSWORD_FILE"),
+    ({"SMTP_SECURITY": "starttls", "SMTP_USERNAME": "academy", "SMTP_PASSWORD_FILE": "/no/such/file"},
+     "SMTP_PASSWORD_FILE"),
+    ({"SMTP_PASSWORD_FILE": str(Path(__file__).parent)}, "SMTP_PASSWORD_FILE"),  # there, but not a file
     ({"SMTP_PORT": "70000"}, "SMTP_PORT"),
 ])
 def test_bad_settings_fail_at_start_naming_the_variable(tmp_path, env, named):
     with pytest.raises(InvalidSetting, match=named):
         MailSettings.from_env({"ACADEMY_DATA_DIR": str(tmp_path), **env})
+
+
+def test_a_relay_without_sign_in_needs_no_password_file(tmp_path):
+    """Kubernetes mounts the optional smtp-credentials Secret as an empty folder when an operator made none."""
+    settings = MailSettings.from_env({"ACADEMY_DATA_DIR": str(tmp_path), "SMTP_HOST": "relay.example",
+                                      "SMTP_PASSWORD_FILE": str(tmp_path / "smtp" / "SMTP_PASSWORD")})
+
+    assert (settings.smtp_username, settings.smtp_password) == (None, None)
