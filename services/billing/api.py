@@ -8,8 +8,18 @@ from flask.views import MethodView
 
 from services.billing import ledger
 from services.billing.commands import credit_note_of, invoices_of, visible_invoice
+from services.billing.payments import payments_of, record_payment, state_of
 from services.billing.policies import add_policy, policy_versions
-from services.billing.schemas import BalancesOut, InvoiceOut, InvoicePage, PolicyIn, PolicyList, PolicyOut
+from services.billing.schemas import (
+    BalancesOut,
+    InvoiceOut,
+    InvoicePage,
+    PaymentIn,
+    PaymentOut,
+    PolicyIn,
+    PolicyList,
+    PolicyOut,
+)
 from shared.auth import current_principal, require_roles
 from shared.schemas import PageArgs, paginate
 from shared.web import Blueprint, transaction
@@ -44,12 +54,30 @@ class InvoiceById(MethodView):
             return _InvoiceView(db, visible_invoice(db, current_principal(), invoice_id))
 
 
+@blp.route("/<string:invoice_id>/payments")
+class InvoicePayments(MethodView):
+    @require_roles("operator")
+    @blp.idempotent
+    @blp.arguments(PaymentIn)
+    @blp.response(201, PaymentOut)
+    @blp.doc(security=[{"bearer": []}])
+    def post(self, payment, invoice_id):
+        """Record a payment received for an invoice, in part or in full (operators); more than is open is a 422"""
+        with transaction() as db:
+            invoice = visible_invoice(db, current_principal(), invoice_id)
+            return record_payment(db, invoice, recorded_by=current_principal().member_id, **payment)
+
+
 class _InvoiceView:
-    """An invoice as the API shows it: its own columns and its credit note, if any."""
+    """An invoice as the API shows it: its own columns, its credit note if any, its state and payments."""
 
     def __init__(self, db, invoice):
         self._invoice = invoice
         self.credit_note = credit_note_of(db, invoice.id)
+        state = state_of(db, invoice)
+        self.status, self.due_cents, self.paid_cents = state.status, state.due_cents, state.paid_cents
+        self.open_cents = state.open_cents
+        self.payments = payments_of(db, invoice.id)
 
     def __getattr__(self, name):
         return getattr(self._invoice, name)

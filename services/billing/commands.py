@@ -22,6 +22,7 @@ from services.billing.domain import (
     invoice_shares,
 )
 from services.billing.models import CreditNote, HeldSession, Invoice, InvoiceSequence, MemberRecord, OfferVersion
+from services.billing.payments import refund_overpayment
 from services.billing.policies import policy_versions, snapshot_of
 from shared.auth import Principal
 from shared.db import fetch_page
@@ -175,6 +176,7 @@ def issue_credit_note(db: Session, invoice: Invoice, *, reason: str, refund_cent
         ledger.Transfer(_party_account(line, provider_kind), receivable, line.cents, line.purpose, line.provider_id)
         for line in lines
     ], _dimensions(invoice, cancelled_at))
+    refund_overpayment(db, invoice, now)
     record_event(db, CreditNoteIssued(
         credit_note_id=note.id, number=note.number, invoice_id=invoice.id, invoice_number=invoice.number,
         booking_id=invoice.booking_id, member_id=invoice.member_id, offer_id=invoice.offer_id,

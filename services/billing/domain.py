@@ -137,3 +137,32 @@ def policy_in_force(versions: list[tuple[datetime, int, T]], at: datetime) -> T:
 
 def invoice_number(year: int, sequence: int) -> str:
     return f"VCA-{year}-{sequence:06d}"
+
+
+OPEN, PAID, CREDITED = "open", "paid", "credited"
+
+
+@dataclass(frozen=True)
+class InvoiceState:
+    """What an invoice asks for now: the gross less what was credited, against what was paid less refunded."""
+
+    status: str
+    due_cents: int
+    paid_cents: int
+
+    @property
+    def open_cents(self) -> int:
+        return max(self.due_cents - self.paid_cents, 0)
+
+    @property
+    def overpaid_cents(self) -> int:
+        """Paid beyond what is due: a credit note came after the payment, and this much goes back."""
+        return max(self.paid_cents - self.due_cents, 0)
+
+
+def invoice_state(gross_cents: int, credited_cents: int, paid_cents: int) -> InvoiceState:
+    """Credited when nothing is left to pay because all of it was credited; paid when what is due was paid."""
+    due = gross_cents - credited_cents
+    if credited_cents and due == 0:
+        return InvoiceState(CREDITED, due, paid_cents)
+    return InvoiceState(PAID if paid_cents >= due else OPEN, due, paid_cents)

@@ -1,4 +1,5 @@
-"""Billing's tables: read models of offers and members, policies, invoices, credit notes and the ledger."""
+"""Billing's tables: read models of offers and members, policies, invoices, credit notes, payments, payouts and
+the ledger."""
 
 from __future__ import annotations
 
@@ -143,6 +144,54 @@ class CreditNote(Base):
     __table_args__ = (CheckConstraint("total_cents >= 0", name="ck_credit_notes_total_not_negative"),)
 
 
+class Payment(Base):
+    """Money received for an invoice (by bank, or from the member's academy credits), or a refund of what was paid
+    beyond what a credit note left to pay; never changed afterwards."""
+
+    __tablename__ = "payments"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    invoice_id: Mapped[str] = mapped_column(ForeignKey("invoices.id"), index=True)
+    member_id: Mapped[str] = mapped_column(String(36))
+    method: Mapped[str] = mapped_column(String(20))  # bank, credits or refund
+    amount_cents: Mapped[int] = mapped_column(Integer)
+    reference: Mapped[str | None] = mapped_column(String(140), nullable=True)
+    recorded_by: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+    __table_args__ = (CheckConstraint("amount_cents > 0", name="ck_payments_amount_positive"),)
+
+
+class Payout(Base):
+    """A provider's statement for a month: their released shares, reversals and conversions not yet on a
+    statement, and what is paid out; one per provider and month, whichever worker makes it."""
+
+    __tablename__ = "payouts"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    provider_id: Mapped[str] = mapped_column(String(36))
+    period: Mapped[str] = mapped_column(String(7))  # YYYY-MM
+    amount_cents: Mapped[int] = mapped_column(Integer)  # paid out
+    credits_cents: Mapped[int] = mapped_column(Integer)  # converted into academy credits instead
+    currency: Mapped[str] = mapped_column(String(3))
+    issued_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+    __table_args__ = (
+        UniqueConstraint("provider_id", "period", name="uq_payouts_provider_period"),
+        CheckConstraint("amount_cents >= 0 AND credits_cents >= 0", name="ck_payouts_not_negative"),
+    )
+
+
+class PayoutLine(Base):
+    """A posting on a provider's released account, on the one statement that settled it."""
+
+    __tablename__ = "payout_lines"
+    posting_id: Mapped[int] = mapped_column(ForeignKey("postings.id"), primary_key=True, autoincrement=False)
+    payout_id: Mapped[str] = mapped_column(ForeignKey("payouts.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # release, credit_note or conversion
+    invoice_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    cents: Mapped[int] = mapped_column(Integer)  # positive for earnings, negative for reversals and conversions
+    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
 class HeldSession(Base):
     """A session whose attendance was recorded: its invoices' provider shares are released."""
 
@@ -212,5 +261,7 @@ class ImmutableRecord(Exception):
 
 @event.listens_for(Invoice, "before_update")
 @event.listens_for(CreditNote, "before_update")
+@event.listens_for(Payment, "before_update")
+@event.listens_for(Payout, "before_update")
 def _refuse_changes(_mapper, _connection, target) -> None:
     raise ImmutableRecord(f"{type(target).__name__} {target.id} is issued and cannot change")

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 
-from marshmallow import ValidationError, fields, post_load, validates_schema
+from marshmallow import ValidationError, fields, post_load, validate, validates_schema
 
 from shared.schemas import StrictSchema, page_schema
 
@@ -52,6 +53,28 @@ class CreditNoteOut(StrictSchema):
     issued_at = fields.AwareDateTime()
 
 
+def _not_in_the_future(value: datetime) -> None:
+    if value > datetime.now(UTC):
+        raise ValidationError("cannot lie in the future")
+
+
+class PaymentIn(StrictSchema):
+    amount_cents = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=100_000_000),
+                                  metadata={"description": "what was received, at most what is open"})
+    reference = fields.String(validate=validate.Length(max=140), metadata={"description": "the bank's reference"})
+    received_at = fields.AwareDateTime(validate=_not_in_the_future,
+                                       metadata={"description": "when the money came in; now if left out"})
+
+
+class PaymentOut(StrictSchema):
+    id = fields.String()
+    invoice_id = fields.String()
+    method = fields.String(metadata={"description": "bank, credits, bank_refund or credits_refund"})
+    amount_cents = fields.Integer()
+    reference = fields.String(allow_none=True)
+    received_at = fields.AwareDateTime()
+
+
 class InvoiceOut(StrictSchema):
     id = fields.String()
     number = fields.String()
@@ -71,6 +94,11 @@ class InvoiceOut(StrictSchema):
     shares = fields.List(fields.Nested(ShareLineOut), allow_none=True,
                          metadata={"description": "the revenue split: VAT and each party's part of the gross"})
     credit_note = fields.Nested(CreditNoteOut, allow_none=True)
+    status = fields.String(metadata={"description": "open, paid or credited"})
+    due_cents = fields.Integer(metadata={"description": "the gross less what was credited"})
+    paid_cents = fields.Integer(metadata={"description": "received less refunded"})
+    open_cents = fields.Integer(metadata={"description": "what remains to pay"})
+    payments = fields.List(fields.Nested(PaymentOut), metadata={"description": "payments and refunds"})
     issued_at = fields.AwareDateTime()
 
     def invoice_lines(self, invoice) -> list[dict]:

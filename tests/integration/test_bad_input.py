@@ -20,6 +20,7 @@ from werkzeug.test import Client
 from academy.embedded import GatewayDispatcher
 from academy.registry import load_all
 from services.assessment import commands as assessment_commands
+from services.billing.commands import invoices_of
 from services.catalog import ratings, topic_requests
 from services.catalog.offers import create_offer
 from services.notify.commands import messages_of
@@ -169,13 +170,18 @@ def objects_of_the_sweeping_member(runtimes: dict) -> dict[str, str]:
                           delivery(sample(SessionScheduled, session_id="session-of-m-1", offer_id="offer-of-m-1",
                                           starts_at=datetime.now(UTC) + timedelta(days=30),
                                           ends_at=datetime.now(UTC) + timedelta(days=30, hours=2)))])
+    billing = EventConsumer("billing", load_all()["billing"].handlers, runtimes["billing"].session_factory)
+    billing.handle_batch([delivery(sample(OfferPublished, offer_id="offer-of-m-1", provider_id=MEMBER_ID))])
+    billing.handle_batch([delivery(sample(BookingConfirmed, offer_id="offer-of-m-1", member_id=MEMBER_ID))])
+    with runtimes["billing"].session_factory() as db:
+        _, [invoice] = invoices_of(db, MEMBER_ID, 1, 1)
     with runtimes["assessment"].session_factory.begin() as db:
         assessment = assessment_commands.start_assessment(db, MEMBER_ID, "cluster_manager")
         assessment_commands.invite_to_reassess(db, MEMBER_ID, "offer-of-m-1", "session-of-m-1", datetime.now(UTC))
         [reassessment] = assessment_commands.reassessments_of(db, MEMBER_ID)
     return {"offer_id": offer.id, "notification_id": message.id, "session_id": "session-of-m-1",
             "request_id": request.id, "rating_id": rating.id, "assessment_id": assessment.id,
-            "reassessment_id": reassessment.id}
+            "reassessment_id": reassessment.id, "invoice_id": invoice.id}
 
 
 def problem_failures(response, what: str) -> list[str]:

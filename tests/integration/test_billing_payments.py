@@ -1,0 +1,125 @@
+"""Payments of invoices on a real database: partial and full, never more than is open, refunds after a credit
+note, and the invoice's state."""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import select
+
+from services import billing
+from services.billing import ledger
+from services.billing.payments import REFUND_EFFECT
+from services.billing.payout_partner import FilePayoutPartner
+from shared.events.declarations import BookingCancelled
+from shared.side_effects import SideEffectDispatcher
+from shared.tables import side_effects
+from shared.testing import bearer, delivery, sample
+from tests.integration.test_billing_ledger import OPERATOR, balances, confirm, invoice_of, new_id, publish_v2, settle
+
+SERVICE = billing.SERVICE
+
+
+def invoiced(runtime, consumer, member_id: str = "member-1"):
+    offer_id, booking_id = new_id(), new_id()
+    publish_v2(consumer, offer_id)  # 120.00 EUR gross
+    confirm(consumer, offer_id, booking_id, member_id=member_id)
+    return offer_id, booking_id, invoice_of(runtime, booking_id)
+
+
+def pay(client, invoice_id: str, cents: int, headers=OPERATOR, **extra):
+    return client.post(f"/api/v1/invoices/{invoice_id}/payments", json={"amount_cents": cents}, headers={
+        **headers, **extra})
+
+
+def test_payments_in_part_then_in_full_make_an_invoice_paid_and_reach_the_bank(runtime, consumer, client):
+    _, _, invoice = invoiced(runtime, consumer)
+    path = f"/api/v1/invoices/{invoice.id}"
+    assert client.get(path, headers=bearer("member-1")).json["status"] == "open"
+
+    first = pay(client, invoice.id, 5_000)
+    assert first.status_code == 201, first.json
+    assert (first.json["method"], first.json["amount_cents"]) == ("bank", 5_000)
+    shown = client.get(path, headers=bearer("member-1")).json
+    assert (shown["status"], shown["paid_cents"], shown["open_cents"]) == ("open", 5_000, 7_000)
+
+    too_much = pay(client, invoice.id, 7_001)
+    assert too_much.status_code == 422
+    assert too_much.mimetype == "application/problem+json"
+    assert "amount_cents" in too_much.json["errors"]
+
+    assert pay(client, invoice.id, 7_000).status_code == 201
+    shown = client.get(path, headers=bearer("member-1")).json
+    assert (shown["status"], shown["open_cents"], len(shown["payments"])) == ("paid", 0, 2)
+    assert pay(client, invoice.id, 1).status_code == 422
+    kept = balances(runtime)
+    assert kept[(ledger.BANK, "")] == 12_000
+    assert (ledger.MEMBER_RECEIVABLE, "member-1") not in kept, "the member owes nothing any more"
+
+
+def test_a_payment_with_the_same_idempotency_key_is_recorded_once(runtime, consumer, client):
+    _, _, invoice = invoiced(runtime, consumer)
+    key = {"Idempotency-Key": new_id()}
+
+    first, again = pay(client, invoice.id, 4_000, **key), pay(client, invoice.id, 4_000, **key)
+    other_body = pay(client, invoice.id, 3_000, **key)
+
+    assert first.status_code == again.status_code == 201
+    assert first.json["id"] == again.json["id"]
+    assert other_body.status_code in (409, 422)
+    assert client.get(f"/api/v1/invoices/{invoice.id}", headers=OPERATOR).json["paid_cents"] == 4_000
+
+
+def test_only_operators_record_payments_and_bad_amounts_are_refused(runtime, consumer, client):
+    _, _, invoice = invoiced(runtime, consumer)
+
+    assert pay(client, invoice.id, 100, headers=bearer("member-1")).status_code == 403
+    assert pay(client, new_id(), 100).status_code == 404
+    for body in ({"amount_cents": 0}, {"amount_cents": -5}, {"amount_cents": "12"}, {"amount_cents": 1.5},
+                 {"amount_cents": 100, "method": "cash"}, {"amount_cents": 100, "received_at": "2999-01-01T00:00:00Z"}):
+        response = client.post(f"/api/v1/invoices/{invoice.id}/payments", json=body, headers=OPERATOR)
+        assert response.status_code == 422, body
+
+
+def test_a_credit_note_after_payment_refunds_the_difference_through_the_payout_partner(runtime, consumer, client,
+                                                                                       tmp_path):
+    offer_id, booking_id, invoice = invoiced(runtime, consumer)
+    assert pay(client, invoice.id, 12_000).status_code == 201
+
+    settle(consumer, delivery(sample(BookingCancelled, booking_id=booking_id, offer_id=offer_id, fee_cents=3_000,
+                                     refund_cents=9_000, reason="member")))
+
+    shown = client.get(f"/api/v1/invoices/{invoice.id}", headers=bearer("member-1")).json
+    assert (shown["status"], shown["due_cents"], shown["paid_cents"], shown["open_cents"]) == ("paid", 3_000, 3_000, 0)
+    assert [(p["method"], p["amount_cents"]) for p in shown["payments"]] == [("bank", 12_000), ("bank_refund", 9_000)]
+    kept = balances(runtime)
+    assert kept[(ledger.BANK, "")] == 3_000
+    assert (ledger.MEMBER_RECEIVABLE, "member-1") not in kept
+
+    partner = FilePayoutPartner(tmp_path / "transfers")
+    dispatcher = SideEffectDispatcher("billing", {REFUND_EFFECT: partner}, runtime.session_factory)
+    assert dispatcher.dispatch_once() == 1
+    [transfer] = (tmp_path / "transfers").glob("*.json")
+    assert json.loads(transfer.read_text())["amount_cents"] == 9_000
+    with runtime.session_factory() as db:
+        assert db.scalar(select(side_effects.c.status)) == "done"
+
+
+def test_a_fully_credited_invoice_is_credited_and_takes_no_payment(runtime, consumer, client):
+    offer_id, booking_id, invoice = invoiced(runtime, consumer)
+    settle(consumer, delivery(sample(BookingCancelled, booking_id=booking_id, offer_id=offer_id, fee_cents=0,
+                                     refund_cents=12_000, reason="session_cancelled")))
+
+    shown = client.get(f"/api/v1/invoices/{invoice.id}", headers=bearer("member-1")).json
+    assert (shown["status"], shown["open_cents"]) == ("credited", 0)
+    assert pay(client, invoice.id, 1).status_code == 422
+
+
+def test_the_payout_partner_makes_a_transfer_once_per_idempotency_key(tmp_path):
+    partner = FilePayoutPartner(tmp_path)
+
+    first = partner({"amount_cents": 100}, "payout:abc")
+    again = partner({"amount_cents": 999}, "payout:abc")
+
+    assert first == again
+    assert json.loads((tmp_path / "payout-abc.json").read_text())["amount_cents"] == 100
