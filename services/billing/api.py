@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from flask import Response
 from flask.views import MethodView
 
 from services.billing import ledger
 from services.billing.commands import credit_note_of, invoices_of, visible_invoice
+from services.billing.documents import credit_note_document, invoice_document
+from services.billing.invoice_pdf import AccountingDocument, render_document
 from services.billing.payments import payments_of, record_payment, state_of
 from services.billing.policies import add_policy, policy_versions
 from services.billing.schemas import (
@@ -52,6 +55,36 @@ class InvoiceById(MethodView):
         """Read one of my invoices, with its lines, the revenue split and any credit note"""
         with transaction() as db:
             return _InvoiceView(db, visible_invoice(db, current_principal(), invoice_id))
+
+
+def _pdf(document: AccountingDocument) -> Response:
+    # Made outside the database transaction, from what it read.
+    return Response(render_document(document), mimetype="application/pdf",
+                    headers={"Content-Disposition": f'inline; filename="{document.number}.pdf"'})
+
+
+@blp.route("/<string:invoice_id>.pdf")
+class InvoicePdf(MethodView):
+    @require_roles()
+    @blp.response(200, content_type="application/pdf", description="The invoice as a PDF")
+    @blp.doc(security=[{"bearer": []}])
+    def get(self, invoice_id):
+        """One of my invoices as a PDF"""
+        with transaction() as db:
+            document = invoice_document(db, current_principal(), invoice_id)
+        return _pdf(document)
+
+
+@blp.route("/<string:invoice_id>/credit-note.pdf")
+class CreditNotePdf(MethodView):
+    @require_roles()
+    @blp.response(200, content_type="application/pdf", description="The credit note as a PDF")
+    @blp.doc(security=[{"bearer": []}])
+    def get(self, invoice_id):
+        """The credit note of one of my invoices as a PDF"""
+        with transaction() as db:
+            document = credit_note_document(db, current_principal(), invoice_id)
+        return _pdf(document)
 
 
 @blp.route("/<string:invoice_id>/payments")
