@@ -7,6 +7,7 @@ from services.billing.handlers import HANDLERS
 from services.billing.models import Base
 from services.billing.payments import REFUND_EFFECT
 from services.billing.payout_partner import FilePayoutPartner
+from services.billing.payouts import PAYOUT_EFFECT, MonthlyPayouts
 from shared.service import ServiceDefinition
 
 SERVICE = ServiceDefinition(
@@ -15,5 +16,6 @@ SERVICE = ServiceDefinition(
     handlers=HANDLERS,
     create_app=create_app,
     migrations=Path(__file__).parent / "migrations",
-    side_effects={REFUND_EFFECT: FilePayoutPartner()},
+    side_effects={REFUND_EFFECT: FilePayoutPartner(), PAYOUT_EFFECT: FilePayoutPartner()},
+    scheduled={"payouts": MonthlyPayouts()},
 )

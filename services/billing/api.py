@@ -8,10 +8,11 @@ from flask import Response
 from flask.views import MethodView
 
 from services.billing import ledger
-from services.billing.commands import credit_note_of, invoices_of, visible_invoice
+from services.billing.commands import INVOICE_READERS, credit_note_of, invoices_of, visible_invoice
 from services.billing.documents import credit_note_document, invoice_document
 from services.billing.invoice_pdf import AccountingDocument, render_document
 from services.billing.payments import payments_of, record_payment, state_of
+from services.billing.payouts import lines_of, payouts_of
 from services.billing.policies import add_policy, policy_versions
 from services.billing.schemas import (
     BalancesOut,
@@ -19,6 +20,8 @@ from services.billing.schemas import (
     InvoicePage,
     PaymentIn,
     PaymentOut,
+    PayoutArgs,
+    PayoutPage,
     PolicyIn,
     PolicyList,
     PolicyOut,
@@ -30,6 +33,8 @@ from shared.web import Blueprint, transaction
 blp = Blueprint("invoices", __name__, url_prefix="/api/v1/invoices", description="Invoices for confirmed bookings")
 policies_blp = Blueprint("revenue-policies", __name__, url_prefix="/api/v1/revenue-policies",
                          description="Versions of the revenue-share policy")
+payouts_blp = Blueprint("payouts", __name__, url_prefix="/api/v1/payouts",
+                        description="Providers' monthly payout statements")
 ledger_blp = Blueprint("ledger", __name__, url_prefix="/api/v1/ledger", description="The double-entry ledger")
 
 
@@ -150,3 +155,20 @@ class LedgerBalances(MethodView):
             accounts = ledger.balances(db)
             return {"accounts": accounts, "debit_cents": sum(account.debit_cents for account in accounts),
                     "credit_cents": sum(account.credit_cents for account in accounts)}
+
+
+@payouts_blp.route("")
+class Payouts(MethodView):
+    @require_roles()
+    @payouts_blp.arguments(PayoutArgs, location="query")
+    @payouts_blp.response(200, PayoutPage)
+    @payouts_blp.doc(security=[{"bearer": []}])
+    def get(self, args):
+        """List my payout statements with their lines, newest first (operators: everyone's, or one provider's)"""
+        principal = current_principal()
+        provider = args.get("provider_id") if principal.has_any(INVOICE_READERS) else principal.member_id
+        with transaction() as db:
+            total, items = payouts_of(db, provider, args["page"], args["per_page"])
+            for payout in items:
+                payout.lines = lines_of(db, payout.id)
+            return paginate(total, items, args)

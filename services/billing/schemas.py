@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from marshmallow import ValidationError, fields, post_load, validate, validates_schema
 
-from shared.schemas import StrictSchema, page_schema
+from shared.schemas import PageArgs, StrictSchema, page_schema
 
 
 def _percent(value: Decimal) -> None:
@@ -166,3 +166,30 @@ class BalancesOut(StrictSchema):
     accounts = fields.List(fields.Nested(BalanceOut))
     debit_cents = fields.Integer()
     credit_cents = fields.Integer()
+
+
+class PayoutArgs(PageArgs):
+    provider_id = fields.String(validate=validate.Length(min=1, max=36),
+                                metadata={"description": "operators: one provider's statements"})
+
+
+class PayoutLineOut(StrictSchema):
+    kind = fields.String(metadata={"description": "release (a share earned), credit_note (taken back) or conversion "
+                                                  "(turned into academy credits)"})
+    invoice_id = fields.String(allow_none=True)
+    cents = fields.Integer(metadata={"description": "positive for earnings, negative for reversals and conversions"})
+    occurred_at = fields.AwareDateTime()
+
+
+class PayoutOut(StrictSchema):
+    id = fields.String()
+    provider_id = fields.String()
+    period = fields.String(metadata={"description": "the month, YYYY-MM"})
+    amount_cents = fields.Integer(metadata={"description": "paid out: the sum of the lines"})
+    credits_cents = fields.Integer(metadata={"description": "converted into academy credits instead"})
+    currency = fields.String()
+    issued_at = fields.AwareDateTime()
+    lines = fields.List(fields.Nested(PayoutLineOut))
+
+
+PayoutPage = page_schema(PayoutOut, "PayoutPage")
