@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from shared.errors import Conflict, Unprocessable
@@ -50,21 +51,17 @@ def claim_key(db: Session, principal: str, key: str, request_fingerprint: str) -
     finds the saved answer, or after a rollback claims the key itself. Looking up before the work and writing
     after it let both requests do the work.
     """
-    try:
-        with db.begin_nested():
-            db.execute(
-                idempotency_keys.insert().values(
-                    principal=principal,
-                    key=key,
-                    request_fingerprint=request_fingerprint,
-                    status_code=PENDING,
-                    response_body="",
-                    created_at=datetime.now(UTC),
-                )
-            )
+    claim = _insert_unless_present(db).values(
+        principal=principal,
+        key=key,
+        request_fingerprint=request_fingerprint,
+        status_code=PENDING,
+        response_body="",
+        created_at=datetime.now(UTC),
+    )
+    if db.execute(claim.returning(idempotency_keys.c.key)).first() is not None:
         return None
-    except IntegrityError:
-        pass  # claimed before, by a request that has finished: its row is visible now
+    # Claimed before, by a request that has finished: its row is visible now.
     row = db.execute(
         select(idempotency_keys).where(idempotency_keys.c.principal == principal, idempotency_keys.c.key == key)
     ).one()
@@ -80,6 +77,12 @@ def claim_key(db: Session, principal: str, key: str, request_fingerprint: str) -
             errors={"Idempotency-Key": ["no answer saved for it"]},
         )
     return StoredAnswer(row.status_code, json.loads(row.response_body))
+
+
+def _insert_unless_present(db: Session):
+    """INSERT ... ON CONFLICT DO NOTHING: one statement, where catching the duplicate needed a savepoint around it."""
+    insert = sqlite_insert if db.get_bind().dialect.name == "sqlite" else postgresql_insert
+    return insert(idempotency_keys).on_conflict_do_nothing()
 
 
 def save_answer(db: Session, principal: str, key: str, status_code: int, body: Any) -> None:
