@@ -9,6 +9,13 @@ from flask.views import MethodView
 
 from services.billing import ledger
 from services.billing.commands import INVOICE_READERS, credit_note_of, invoices_of, visible_invoice
+from services.billing.credits import (
+    available_earnings,
+    convert_earnings,
+    credits_balance,
+    movements_of,
+    pay_with_credits,
+)
 from services.billing.documents import credit_note_document, invoice_document
 from services.billing.invoice_pdf import AccountingDocument, render_document
 from services.billing.payments import payments_of, record_payment, state_of
@@ -16,16 +23,21 @@ from services.billing.payouts import lines_of, payouts_of
 from services.billing.policies import add_policy, policy_versions
 from services.billing.schemas import (
     BalancesOut,
+    ConversionIn,
+    ConversionOut,
+    CreditsOut,
     InvoiceOut,
     InvoicePage,
     PaymentIn,
     PaymentOut,
     PayoutArgs,
     PayoutPage,
+    PayWithCreditsIn,
     PolicyIn,
     PolicyList,
     PolicyOut,
 )
+from services.billing.settings import billing_settings
 from shared.auth import current_principal, require_roles
 from shared.schemas import PageArgs, paginate
 from shared.web import Blueprint, transaction
@@ -35,6 +47,8 @@ policies_blp = Blueprint("revenue-policies", __name__, url_prefix="/api/v1/reven
                          description="Versions of the revenue-share policy")
 payouts_blp = Blueprint("payouts", __name__, url_prefix="/api/v1/payouts",
                         description="Providers' monthly payout statements")
+credits_blp = Blueprint("credits", __name__, url_prefix="/api/v1/credits",
+                        description="Teach-to-learn credits: earnings turned into credits that pay invoices")
 ledger_blp = Blueprint("ledger", __name__, url_prefix="/api/v1/ledger", description="The double-entry ledger")
 
 
@@ -106,6 +120,20 @@ class InvoicePayments(MethodView):
             return record_payment(db, invoice, recorded_by=current_principal().member_id, **payment)
 
 
+@blp.route("/<string:invoice_id>/pay-with-credits")
+class InvoicePaidWithCredits(MethodView):
+    @require_roles()
+    @blp.idempotent
+    @blp.arguments(PayWithCreditsIn)
+    @blp.response(201, PaymentOut)
+    @blp.doc(security=[{"bearer": []}])
+    def post(self, body, invoice_id):
+        """Pay one of my invoices from my academy credits: what is open, or part of it"""
+        with transaction() as db:
+            invoice = visible_invoice(db, current_principal(), invoice_id)
+            return pay_with_credits(db, current_principal(), invoice, body.get("amount_cents"))
+
+
 class _InvoiceView:
     """An invoice as the API shows it: its own columns, its credit note if any, its state and payments."""
 
@@ -172,3 +200,33 @@ class Payouts(MethodView):
             for payout in items:
                 payout.lines = lines_of(db, payout.id)
             return paginate(total, items, args)
+
+
+@credits_blp.route("")
+class Credits(MethodView):
+    @require_roles()
+    @credits_blp.arguments(PageArgs, location="query")
+    @credits_blp.response(200, CreditsOut)
+    @credits_blp.doc(security=[{"bearer": []}])
+    def get(self, args):
+        """My credits: the balance, earnings I may convert, the bonus, and the movements, newest first"""
+        member = current_principal().member_id
+        with transaction() as db:
+            total, movements = movements_of(db, member, args["page"], args["per_page"])
+            return {**paginate(total, movements, args), "balance_cents": credits_balance(db, member),
+                    "available_earnings_cents": available_earnings(db, member),
+                    "bonus_percent": billing_settings().credit_bonus_percent}
+
+
+@credits_blp.route("/conversions")
+class CreditConversions(MethodView):
+    @require_roles()
+    @credits_blp.idempotent
+    @credits_blp.arguments(ConversionIn)
+    @credits_blp.response(201, ConversionOut)
+    @credits_blp.doc(security=[{"bearer": []}])
+    def post(self, body):
+        """Turn released earnings into academy credits, with the academy's bonus on top"""
+        with transaction() as db:
+            return convert_earnings(db, current_principal().member_id, body["amount_cents"],
+                                    billing_settings().credit_bonus_percent)

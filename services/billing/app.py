@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from flask import Flask
 
-from services.billing.api import blp, ledger_blp, payouts_blp, policies_blp
+from services.billing.api import blp, credits_blp, ledger_blp, payouts_blp, policies_blp
 from shared.service import Runtime
 from shared.web import create_service_app
 
 
 def create_app(runtime: Runtime) -> Flask:
-    return create_service_app(runtime, title="Academy billing", blueprints=[blp, policies_blp, ledger_blp, payouts_blp])
+    return create_service_app(runtime, title="Academy billing",
+                              blueprints=[blp, policies_blp, ledger_blp, payouts_blp, credits_blp])

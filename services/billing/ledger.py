@@ -21,8 +21,9 @@ ACADEMY_REVENUE = "academy_revenue"
 COMMUNITY_FUND = "community_fund"
 BANK = "bank"  # money received and paid out
 MEMBER_CREDITS = "member_credits"  # teach-to-learn credits a member holds
+CREDIT_BONUS = "credit_bonus"  # what the academy adds when a provider turns earnings into credits: its cost
 ACCOUNT_KINDS = (MEMBER_RECEIVABLE, VAT_PAYABLE, PROVIDER_PENDING, PROVIDER_RELEASED, ACADEMY_REVENUE,
-                 COMMUNITY_FUND, BANK, MEMBER_CREDITS)
+                 COMMUNITY_FUND, BANK, MEMBER_CREDITS, CREDIT_BONUS)
 ACADEMY_OWNER = ""
 
 _NAMESPACE = uuid.UUID("6f1d2b0e-9a41-4c3e-8f57-2d9b1c7a0e11")

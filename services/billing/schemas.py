@@ -193,3 +193,39 @@ class PayoutOut(StrictSchema):
 
 
 PayoutPage = page_schema(PayoutOut, "PayoutPage")
+
+
+class PayWithCreditsIn(StrictSchema):
+    amount_cents = fields.Integer(strict=True, validate=validate.Range(min=1, max=100_000_000),
+                                  metadata={"description": "part of what is open; all of it if left out"})
+
+
+class ConversionIn(StrictSchema):
+    amount_cents = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=100_000_000),
+                                  metadata={"description": "released earnings to convert, at most what is available"})
+
+
+class ConversionOut(StrictSchema):
+    id = fields.String()
+    amount_cents = fields.Integer(metadata={"description": "earnings converted"})
+    bonus_cents = fields.Integer(metadata={"description": "what the academy adds"})
+    credits_cents = fields.Integer(metadata={"description": "credits received: the amount and the bonus"})
+    balance_cents = fields.Integer(metadata={"description": "credits held now"})
+
+
+class MovementOut(StrictSchema):
+    kind = fields.String(metadata={"description": "conversion, credit_bonus, credits (an invoice paid) or "
+                                                  "credits_refund"})
+    cents = fields.Integer(metadata={"description": "positive when credits came in, negative when spent"})
+    invoice_id = fields.String(allow_none=True)
+    occurred_at = fields.AwareDateTime()
+
+
+class CreditsOut(StrictSchema):
+    items = fields.List(fields.Nested(MovementOut), metadata={"description": "movements, newest first"})
+    total = fields.Integer()
+    page = fields.Integer()
+    per_page = fields.Integer()
+    balance_cents = fields.Integer(metadata={"description": "credits held"})
+    available_earnings_cents = fields.Integer(metadata={"description": "released earnings that may be converted"})
+    bonus_percent = fields.Integer(metadata={"description": "what a conversion adds, in percent"})
