@@ -61,8 +61,10 @@ def record_payment(db: Session, invoice: Invoice, *, amount_cents: int, method: 
                    reference: str | None = None, recorded_by: str | None = None,
                    received_at: datetime | None = None, payment_id: str | None = None) -> Payment:
     """Record money received for the invoice and post it against the member's receivable; more than is open is
-    refused (422)."""
+    refused (422). A payment id recorded before returns that payment: retrying the same payment is harmless."""
     _lock(db, invoice)
+    if payment_id is not None and (earlier := db.get(Payment, payment_id)) is not None:
+        return earlier
     state = state_of(db, invoice)
     if amount_cents > state.open_cents:
         raise Unprocessable("the payment is more than the invoice asks for", errors={"amount_cents": [

@@ -1,12 +1,14 @@
-"""Billing replays: any order and any redelivery of the events of a booking history gives the same ledger, and
-invoice numbers stay gapless under concurrent issuing on PostgreSQL."""
+"""Billing replays: any order and any redelivery of the events and payments of a booking history gives the same
+ledger, and invoice numbers stay gapless under concurrent issuing on PostgreSQL."""
 
 from __future__ import annotations
 
+import json
 import random
 import threading
 import uuid
 from collections import deque
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -16,6 +18,7 @@ from sqlalchemy import func, select
 
 from services import billing
 from services.billing.models import Account, Invoice, Posting
+from services.billing.payments import record_payment
 from shared.bus import Outcome
 from shared.consumer import EventConsumer
 from shared.events.declarations import (
@@ -33,20 +36,36 @@ SERVICE = billing.SERVICE
 
 @st.composite
 def histories(draw) -> dict:
-    """An offer and what happened to some of its bookings: booked or promoted, maybe cancelled, maybe held."""
+    """An offer and what happened to some of its bookings: booked or promoted, maybe paid in part or in full,
+    maybe cancelled (refunding what was paid beyond the fee), maybe held."""
     price = draw(st.integers(0, 50_000))
     providers = draw(st.sampled_from([[("p1", 100)], [("p1", 60), ("p2", 40)], [("p1", 34), ("p2", 33), ("p3", 33)]]))
     bookings = draw(st.lists(st.fixed_dictionaries({
         "promoted": st.booleans(),
         "cancel": st.sampled_from([None, "member", "session_cancelled", "called_off"]),
         "fee_percent": st.integers(0, 100),
+        "paid_percent": st.sampled_from([None, 30, 100]),
     }), min_size=1, max_size=4))
     return {"price": price, "providers": providers, "bookings": bookings, "held": draw(st.integers(0, 2)),
             "vat_rate": draw(st.sampled_from((0, 7, 19)))}
 
 
+@dataclass(frozen=True)
+class PaymentMade:
+    """An operator recording money received for a booking's invoice, after the invoice and before its credit note;
+    a retry carries the same payment id."""
+
+    booking_id: str
+    payment_id: str
+    amount_cents: int
+
+
+def paid_cents(history: dict, booking: dict) -> int:
+    return history["price"] * (booking["paid_percent"] or 0) // 100
+
+
 def events_of(history: dict, prefix: str) -> list:
-    """The history as the publishers would emit it, in order."""
+    """The history as the publishers and the operator would make it, in order: events, and payments between."""
     offer_id, session_id = f"{prefix}-offer", f"{prefix}-session"
     price = history["price"]
     offer = type(OFFER)(**{**OFFER.__dict__, "price_cents": price, "vat_rate": history["vat_rate"],
@@ -59,6 +78,8 @@ def events_of(history: dict, prefix: str) -> list:
         at = WHEN + timedelta(hours=number + 1)
         events.append(sample(BookingPromoted, **ids, promoted_at=at) if booking["promoted"]
                       else sample(BookingConfirmed, **ids, confirmed_at=at))
+        if paid_cents(history, booking):
+            events.append(PaymentMade(ids["booking_id"], f"{prefix}-payment-{number}", paid_cents(history, booking)))
         if booking["cancel"]:
             fee = price * booking["fee_percent"] // 100 if booking["cancel"] == "member" else 0
             events.append(sample(BookingCancelled, **ids, reason=booking["cancel"], fee_cents=fee,
@@ -69,13 +90,42 @@ def events_of(history: dict, prefix: str) -> list:
     return events
 
 
-def deliver_like_a_bus(consumer: EventConsumer, deliveries: list) -> None:
-    """One at a time; a delivery the consumer wants again later goes to the back of the queue."""
-    queue = deque(deliveries)
-    for _ in range(1000):
+def pay(consumer: EventConsumer, payment: PaymentMade) -> bool:
+    """Record the payment once its invoice exists; False while it does not."""
+    with consumer.session_factory.begin() as db:
+        invoice = db.scalar(select(Invoice).where(Invoice.booking_id == payment.booking_id))
+        if invoice is None:
+            return False
+        record_payment(db, invoice, amount_cents=payment.amount_cents, payment_id=payment.payment_id)
+        return True
+
+
+def cancelled_booking(item) -> str | None:
+    if item.routing_key != BookingCancelled.event_type.routing_key:
+        return None
+    return json.loads(item.body)["data"]["booking_id"]
+
+
+def deliver_like_a_bus(consumer: EventConsumer, items: list) -> None:
+    """One at a time; a delivery the consumer wants again later goes to the back of the queue, and so does a
+    payment before its invoice or a cancellation before the payment that preceded it."""
+    queue = deque(items)
+    paid: set[str] = set()
+    payments_of = {item.booking_id: item.payment_id for item in items if isinstance(item, PaymentMade)}
+    for _ in range(2000):
         if not queue:
             return
         item = queue.popleft()
+        if isinstance(item, PaymentMade):
+            if pay(consumer, item):
+                paid.add(item.payment_id)
+            else:
+                queue.append(item)
+            continue
+        waits_for = payments_of.get(cancelled_booking(item))
+        if waits_for is not None and waits_for not in paid:
+            queue.append(item)
+            continue
         [settlement] = consumer.handle_batch([item])
         if settlement.outcome is Outcome.RETRY:
             queue.append(item)
@@ -109,7 +159,7 @@ def test_any_order_and_redelivery_gives_the_balances_of_one_delivery_in_order(ru
                                                                               history, seed, copies):
     prefix = uuid.uuid4().hex[:8]
     events = events_of(history, prefix)
-    in_order = [delivery(event) for event in events]
+    in_order = [event if isinstance(event, PaymentMade) else delivery(event) for event in events]
     deliver_like_a_bus(consumer, in_order)
 
     shuffled = [item for item, times in zip(in_order, copies, strict=False) for _ in range(times)]
@@ -121,12 +171,16 @@ def test_any_order_and_redelivery_gives_the_balances_of_one_delivery_in_order(ru
     expected = offer_balances(runtime, offer_id)
     assert offer_balances(second_runtime, offer_id) == expected
     assert sum(expected.values()) == 0
-    # Money booked for a member is what they still owe: the fee of a cancellation, the price otherwise.
-    owed = sum(cents for (kind, _), cents in expected.items() if kind == "member_receivable")
+    # What a member still owes is what is due (the fee of a cancellation, the price otherwise) less what they
+    # paid; whatever they paid beyond it was refunded, so the bank keeps what was paid up to what is due.
     price = history["price"]
-    assert owed == sum(price if not booking["cancel"] else
-                       (price * booking["fee_percent"] // 100 if booking["cancel"] == "member" else 0)
-                       for booking in history["bookings"])
+    due = [price if not booking["cancel"] else
+           (price * booking["fee_percent"] // 100 if booking["cancel"] == "member" else 0)
+           for booking in history["bookings"]]
+    kept = [min(paid_cents(history, booking), owed) for booking, owed in zip(history["bookings"], due, strict=True)]
+    owed = sum(cents for (kind, _), cents in expected.items() if kind == "member_receivable")
+    assert owed == sum(due) - sum(kept)
+    assert expected.get(("bank", ""), 0) == sum(kept)
 
 
 @pytest.mark.postgres
