@@ -38,7 +38,7 @@ from services.assessment.models import (
 from services.assessment.profile_chart import radar_svg
 from shared.auth import Principal
 from shared.errors import Conflict, NotFound, Unprocessable
-from shared.events.declarations import FrameworkEntry, FrameworkPublished
+from shared.events.declarations import FrameworkEntry, FrameworkPublished, ReassessmentInvited
 from shared.outbox import record_event
 
 
@@ -306,8 +306,13 @@ def invite_to_reassess(db: Session, member_id: str, offer_id: str, session_id: s
     levels = {code: r.current_level for code, r in ratings_of(db, latest.id).items()} if latest else {}
     competences = offer.competences if offer else []
     before = {code: levels.get(code, 0) for code in competences}
-    db.add(Reassessment(id=str(uuid.uuid4()), member_id=member_id, offer_id=offer_id, session_id=session_id,
-                        before=before, after=None, invited_at=at))
+    reassessment = Reassessment(id=str(uuid.uuid4()), member_id=member_id, offer_id=offer_id, session_id=session_id,
+                                before=before, after=None, invited_at=at)
+    db.add(reassessment)
+    if competences:  # an offer unknown here, or one without competences, leaves nothing to rate
+        record_event(db, ReassessmentInvited(reassessment_id=reassessment.id, member_id=member_id, offer_id=offer_id,
+                                             session_id=session_id, competences=list(competences),
+                                             invited_at=at))
 
 
 def reassessments_of(db: Session, member_id: str) -> list[Reassessment]:

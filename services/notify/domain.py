@@ -21,6 +21,7 @@ class MessageKind(StrEnum):
     COPROVIDER_INVITED = "coprovider_invited"
     TOPIC_REQUEST_ANSWERED = "topic_request_answered"
     GO_DECISION_MADE = "go_decision_made"
+    REASSESSMENT_INVITED = "reassessment_invited"
 
 
 class Category(StrEnum):
@@ -32,6 +33,7 @@ class Category(StrEnum):
     CERTIFICATES = "certificates"
     OFFERS = "offers"
     TOPIC_REQUESTS = "topic_requests"
+    ASSESSMENTS = "assessments"
 
 
 # Money and lost seats must reach the member whatever they chose.
@@ -52,6 +54,7 @@ CATEGORY_OF: dict[MessageKind, Category] = {
     MessageKind.COPROVIDER_INVITED: Category.OFFERS,
     MessageKind.GO_DECISION_MADE: Category.OFFERS,
     MessageKind.TOPIC_REQUEST_ANSWERED: Category.TOPIC_REQUESTS,
+    MessageKind.REASSESSMENT_INVITED: Category.ASSESSMENTS,
 }
 
 # Every declared event (CloudEvents type) that tells a person something, and the message it becomes.
@@ -70,6 +73,7 @@ KIND_OF_EVENT: dict[str, MessageKind] = {
     "academy.coprovider.invited.v1": MessageKind.COPROVIDER_INVITED,
     "academy.topic_request.answered.v1": MessageKind.TOPIC_REQUEST_ANSWERED,
     "academy.go_decision.made.v1": MessageKind.GO_DECISION_MADE,
+    "academy.reassessment.invited.v1": MessageKind.REASSESSMENT_INVITED,
 }
 
 # Every other declared event, with the reason no person is told of it; a new event belongs in one of the two.

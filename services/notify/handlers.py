@@ -34,6 +34,7 @@ from shared.events.declarations import (
     OfferSnapshot,
     OfferUpdated,
     PayoutIssued,
+    ReassessmentInvited,
     SessionCancelled,
     SessionRescheduled,
     SessionScheduled,
@@ -263,6 +264,13 @@ def go_decision_made(event: ParsedEvent[GoDecisionMade], db: Session) -> None:
         "outcome": decision.outcome, "confirmed": decision.confirmed, "minimum": decision.minimum})
 
 
+def reassessment_invited(event: ParsedEvent[ReassessmentInvited], db: Session) -> None:
+    invitation = event.data
+    _tell(event, db, [invitation.member_id], {
+        **_session_facts(db, invitation.session_id, invitation.offer_id),
+        "reassessment_id": invitation.reassessment_id, "competence_count": len(invitation.competences)})
+
+
 HANDLERS = {
     MemberRegistered: member_registered,
     MemberUpdated: member_updated,
@@ -284,4 +292,5 @@ HANDLERS = {
     CoproviderInvited: coprovider_invited,
     TopicRequestAnswered: topic_request_answered,
     GoDecisionMade: go_decision_made,
+    ReassessmentInvited: reassessment_invited,
 }

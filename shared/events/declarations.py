@@ -422,6 +422,19 @@ class CompetenceGain:
     after_sum: int = wire(validate=NOT_NEGATIVE)
 
 
+@declare("reassessment.invited", 1, owner="assessment", subject="member_id")
+class ReassessmentInvited(Event):
+    """An attendee of a session is asked to rate the offer's competences again, so that the offer's learning gain
+    can be measured; one per attendee and session."""
+
+    reassessment_id: str
+    member_id: str
+    offer_id: str
+    session_id: str
+    competences: list[str]
+    invited_at: datetime
+
+
 @declare("learning_gain.recorded", 1, owner="assessment", subject="offer_id")
 class LearningGainRecorded(Event):
     """Attendees of an offer reassessed its competences. Anonymised: only sums over every attendee who answered,

@@ -191,8 +191,15 @@ def test_attendees_reassess_and_the_learning_gain_is_published_only_from_five_an
     handled(consumer, sample(AttendanceRecorded, session_id="partners-s", offer_id="partners", attendees=[
         Attendee(booking_id=f"b-{m}", member_id=m, certificate_id=f"c-{m}") for m in attendees]))
 
+    with runtime.session_factory() as db:
+        invited = [parse_event(body).data for body in db.scalars(
+            select(outbox.c.body).where(outbox.c.routing_key == "reassessment.invited")).all()]
+    assert sorted(invitation.member_id for invitation in invited) == attendees, "one invitation each, not two"
+    assert {(invitation.offer_id, tuple(invitation.competences)) for invitation in invited} == {("partners", ("INT-1",))}
+
     for count, member in enumerate(attendees, 1):
         [invitation] = client.get("/api/v1/assessments/reassessments", headers=bearer(member)).json["items"]
+        assert invitation["id"] == next(sent.reassessment_id for sent in invited if sent.member_id == member)
         assert invitation["before"] == {"INT-1": 1}
         wrong = client.post(f"/api/v1/assessments/reassessments/{invitation['id']}", headers=bearer(member),
                             json={"levels": {"STR-1": 3}})

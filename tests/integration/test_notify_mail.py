@@ -48,6 +48,7 @@ from shared.events.declarations import (
     OfferReviewed,
     PayoutIssued,
     ProviderShare,
+    ReassessmentInvited,
     SessionCancelled,
     SessionRescheduled,
     SessionScheduled,
@@ -170,6 +171,7 @@ def every_kind_for(member_id: str) -> list:
         sample(CoproviderInvited, offer_id=offer, member_id=member_id),
         sample(TopicRequestAnswered, member_ids=[member_id]),
         sample(GoDecisionMade, session_id=session, offer_id=offer),
+        sample(ReassessmentInvited, member_id=member_id, session_id=session, offer_id=offer),
         sample(SessionCancelled, session_id=session, offer_id=offer),
     ]
 

@@ -592,6 +592,7 @@ const MESSAGES = {
     'category.certificates': 'Zertifikaten',
     'category.offers': 'meinen Angeboten und Prüfungen',
     'category.topic_requests': 'beantworteten Themenwünschen',
+    'category.assessments': 'Einladungen zur erneuten Selbsteinschätzung nach einem Termin',
     'password.title': 'Mein Passwort ändern',
     'password.old': 'Bisheriges Passwort',
     'password.new': 'Neues Passwort',
