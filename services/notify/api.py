@@ -7,10 +7,12 @@ from flask.views import MethodView
 from services.notify.commands import (
     mark_all_read,
     mark_read,
+    member_of_unsubscribe_token,
     messages_of,
     preferences_of,
     set_preferences,
     unread_count,
+    unsubscribe,
 )
 from services.notify.schemas import (
     MarkedAllRead,
@@ -20,6 +22,8 @@ from services.notify.schemas import (
     NotificationPage,
     PreferencesIn,
     PreferencesOut,
+    UnsubscribeArgs,
+    UnsubscribeOut,
 )
 from shared.auth import current_principal, require_roles
 from shared.schemas import paginate
@@ -89,3 +93,24 @@ class NotificationPreferences(MethodView):
         choices = {category: choice["email"] for category, choice in body.items()}
         with transaction() as db:
             return set_preferences(db, current_principal().member_id, choices)
+
+
+@preferences_blp.route("/unsubscribe")
+class OneClickUnsubscribe(MethodView):
+    """The List-Unsubscribe address of every optional mail (RFC 8058): the token in it stands for the member."""
+
+    @preferences_blp.arguments(UnsubscribeArgs, location="query")
+    @preferences_blp.response(200, UnsubscribeOut)
+    def get(self, args):
+        """Say what the link would switch off, changing nothing (mail scanners open links; only a POST acts)"""
+        with transaction() as db:
+            member = member_of_unsubscribe_token(db, args["token"])
+            return {"category": args["category"],
+                    "email": preferences_of(db, member.member_id)[args["category"]]["email"]}
+
+    @preferences_blp.arguments(UnsubscribeArgs, location="query")
+    @preferences_blp.response(200, UnsubscribeOut)
+    def post(self, args):
+        """Switch this category's e-mail off in one click, without signing in (invoices and cancellations: 422)"""
+        with transaction() as db:
+            return unsubscribe(db, args["token"], args["category"])

@@ -4,8 +4,10 @@ outcomes of sent mails, preferences and the erasure of a deleted member."""
 from __future__ import annotations
 
 import logging
+import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlencode
 
 from sqlalchemy import delete, event, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -27,6 +29,7 @@ log = logging.getLogger(__name__)
 INBOX_CHANNEL = "inbox"
 # A mail whose retries ran out on a transient error (server away for long) is tried again this much later.
 REARM_DELAY = timedelta(minutes=15)
+UNSUBSCRIBE_PATH = "/api/v1/notification-preferences/unsubscribe"
 
 
 def tell(db: Session, member: MemberRecord, cause_event_id: str, message: Message) -> None:
@@ -96,7 +99,7 @@ def queue_email(db: Session, member: MemberRecord, cause_event_id: str, message:
                              kind=message.kind.value, status="pending", created_at=now)
     db.add(delivery)
     db.flush()
-    unsubscribe = None if message.category in ALWAYS_MAILED else f"{public_url()}/notification-preferences"
+    unsubscribe = None if message.category in ALWAYS_MAILED else unsubscribe_url(member, message.category)
     record_side_effect(db, MAIL_EFFECT, mail_key(delivery.id), mail_payload(
         delivery.id, member.display_name, member.email, member.preferred_language, message, now, unsubscribe))
     return delivery
@@ -171,12 +174,35 @@ def erase_member(db: Session, member_id: str, deleted_at: datetime) -> None:
     db.execute(delete(InboxMessage).where(InboxMessage.member_id == member_id))
     db.execute(delete(Preference).where(Preference.member_id == member_id))
     db.merge(MemberRecord(member_id=member_id, email="", display_name="", preferred_language="en",
-                          time_zone="UTC", updated_at=None, deleted_at=deleted_at))
+                          time_zone="UTC", updated_at=None, deleted_at=deleted_at, unsubscribe_token=None))
 
 
 def _email_choice(db: Session, member_id: str, category: Category) -> bool | None:
     return db.scalar(select(Preference.email).where(Preference.member_id == member_id,
                                                     Preference.category == category.value))
+
+
+def unsubscribe_url(member: MemberRecord, category: Category) -> str:
+    """The one-click link that switches this category's e-mail off (RFC 8058), keyed by the member's token."""
+    if member.unsubscribe_token is None:
+        member.unsubscribe_token = secrets.token_urlsafe(32)
+    query = urlencode({"token": member.unsubscribe_token, "category": category.value})
+    return f"{public_url()}{UNSUBSCRIBE_PATH}?{query}"
+
+
+def member_of_unsubscribe_token(db: Session, token: str) -> MemberRecord:
+    member = db.scalar(select(MemberRecord).where(MemberRecord.unsubscribe_token == token,
+                                                   MemberRecord.deleted_at.is_(None)))
+    if member is None:
+        raise NotFound("this unsubscribe link is not valid (any more)")
+    return member
+
+
+def unsubscribe(db: Session, token: str, category: str) -> dict:
+    """Switch one category's e-mail off for the member the token names; optional categories only."""
+    member = member_of_unsubscribe_token(db, token)
+    set_preferences(db, member.member_id, {category: False})
+    return {"category": category, "email": False}
 
 
 def preferences_of(db: Session, member_id: str) -> dict[str, dict]:

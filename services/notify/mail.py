@@ -53,6 +53,8 @@ def build_email(payload: dict, settings: MailSettings) -> EmailMessage:
     email["Auto-Submitted"] = "auto-generated"
     if payload.get("unsubscribe"):
         email["List-Unsubscribe"] = f"<{payload['unsubscribe']}>"
+        # RFC 8058: the client unsubscribes with one POST to that address, no page to fill in.
+        email["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     email.set_content(payload["text"])
     email.add_alternative(payload["html"], subtype="html")
     # After the parts: setting the content clears every Content-* header of the message.

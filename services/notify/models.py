@@ -26,6 +26,8 @@ class MemberRecord(Base):
     # Profiles arrive in any order: the newest update wins, and nothing brings back a deleted member.
     updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    # The key of the member's one-click unsubscribe links (RFC 8058), made with their first optional mail.
+    unsubscribe_token: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
 
 
 class OfferRecord(Base):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError, fields
+from marshmallow import Schema, ValidationError, fields, validate
 
 from services.notify.domain import Category
 from shared.schemas import PageArgs, StrictSchema
@@ -62,3 +62,14 @@ PreferencesIn = StrictSchema.from_dict(
     {name: fields.Nested(PreferenceIn) for name in _CATEGORIES}, name="PreferencesIn")
 PreferencesOut = Schema.from_dict(
     {name: fields.Nested(PreferenceOut, required=True) for name in _CATEGORIES}, name="PreferencesOut")
+
+
+class UnsubscribeArgs(StrictSchema):
+    token = fields.String(required=True, validate=validate.Length(min=1, max=64),
+                          metadata={"description": "the member's key, from the link in their mail"})
+    category = fields.String(required=True, validate=validate.OneOf(_CATEGORIES))
+
+
+class UnsubscribeOut(Schema):
+    category = fields.String(required=True)
+    email = fields.Boolean(required=True, metadata={"description": "whether this category still comes by e-mail"})

@@ -15,6 +15,7 @@ import sys
 import time
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -41,6 +42,7 @@ from shared.events.declarations import (
     CreditNoteIssued,
     GoDecisionMade,
     InvoiceIssued,
+    MemberDeleted,
     MemberRegistered,
     NotificationDelivered,
     NotificationFailed,
@@ -406,6 +408,46 @@ def test_switched_off_categories_reach_the_inbox_but_not_the_mailbox(runtime, co
     with runtime.session_factory() as db:
         assert {message.kind for message in db.scalars(select(InboxMessage))} == {"booking_confirmed",
                                                                                    "invoice_issued"}
+
+
+def test_one_click_in_the_mail_switches_that_category_off_without_signing_in(runtime, consumer, client, smtp,
+                                                                             tmp_path):
+    register(consumer, "member-1", "de")
+    register(consumer, "member-2", "en")
+    consumer.handle_batch([delivery(sample(BookingConfirmed, booking_id="b-1", member_id="member-1")),
+                           delivery(sample(BookingConfirmed, booking_id="b-2", member_id="member-2")),
+                           delivery(sample(InvoiceIssued, member_id="member-1"))])
+    dispatch_all(dispatcher(runtime, mail_settings(smtp.port, tmp_path)))
+    mails = {mail["To"].addresses[0].addr_spec: mail for mail in smtp.messages if mail["List-Unsubscribe"]}
+    assert set(mails) == {"member-1@academy.example", "member-2@academy.example"}, "the invoice has no such link"
+    mail = mails["member-1@academy.example"]
+    assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    address = mail["List-Unsubscribe"].strip("<>")
+    assert address.startswith("http://localhost:8000/api/v1/notification-preferences/unsubscribe?")
+    link = address.removeprefix("http://localhost:8000")
+    token = parse_qs(urlsplit(link).query)["token"][0]
+
+    looked = client.get(link)  # what a mail scanner does: it changes nothing
+    assert looked.status_code == 200 and looked.json == {"category": "bookings", "email": True}
+    clicked = client.post(link, data="List-Unsubscribe=One-Click", content_type="application/x-www-form-urlencoded")
+    assert clicked.status_code == 200 and clicked.json == {"category": "bookings", "email": False}
+    assert client.post(link, data="List-Unsubscribe=One-Click").json["email"] is False, "clicking twice is fine"
+
+    mine = client.get("/api/v1/notification-preferences", headers=bearer("member-1")).json
+    theirs = client.get("/api/v1/notification-preferences", headers=bearer("member-2")).json
+    assert (mine["bookings"]["email"], mine["offers"]["email"], theirs["bookings"]["email"]) == (False, True, True)
+    refused = {
+        "forged": client.post(link.replace(token, "x" + token[1:])),
+        "locked": client.post(link.replace("category=bookings", "category=invoices")),
+        "unknown category": client.post(link.replace("category=bookings", "category=spam")),
+        "no token": client.post("/api/v1/notification-preferences/unsubscribe?category=bookings"),
+    }
+    assert {name: response.status_code for name, response in refused.items()} == {
+        "forged": 404, "locked": 422, "unknown category": 422, "no token": 422}
+    assert all(response.mimetype == "application/problem+json" for response in refused.values())
+
+    consumer.handle_batch([delivery(sample(MemberDeleted, member_id="member-1"))])
+    assert client.post(link).status_code == 404, "a deleted member's links end with the member"
 
 
 def test_metrics_count_sent_failed_and_retried_mails_and_the_age_of_the_oldest_waiting(runtime, consumer, smtp,

@@ -26,6 +26,7 @@ def test_headers_a_mail_client_expects():
     assert email["From"] == "Academy <noreply@cluster.example>"
     assert email["Content-Language"] == "de"
     assert email["List-Unsubscribe"] == "<https://academy.example/notification-preferences>"
+    assert email["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert email.get_body(("plain",)).get_content() == "Hello\n-- \nfooter\n"
     assert email.get_body(("html",)).get_content() == "<p>Hello</p>\n"
 
@@ -36,7 +37,7 @@ def test_the_same_payload_builds_the_same_mail_so_a_resend_is_recognisable():
     first, second = build_email(payload, SETTINGS), build_email(payload, SETTINGS)
 
     assert (first["Message-ID"], first["Date"]) == (second["Message-ID"], second["Date"])
-    assert first["List-Unsubscribe"] is None
+    assert first["List-Unsubscribe"] is None and first["List-Unsubscribe-Post"] is None
 
 
 def test_a_line_break_in_a_name_adds_no_header():
