@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+import weakref
 from datetime import UTC, datetime
 
 from sqlalchemy import or_, select
@@ -107,18 +108,18 @@ def issue_due_payouts(session_factory: sessionmaker, now: datetime | None = None
 
 
 class MonthlyPayouts:
-    """The worker's scheduled job: one round of statements per month and process (after a restart once more, which
-    catches up on what fell due while no worker ran and finds done statements done)."""
+    """The worker's scheduled job: one round of statements per month and database in a process (after a restart
+    once more, which catches up on what fell due while no worker ran and finds done statements done)."""
 
     def __init__(self):
-        self.done_for: str | None = None
+        self.done_for: weakref.WeakKeyDictionary[sessionmaker, str] = weakref.WeakKeyDictionary()
 
     def __call__(self, session_factory: sessionmaker) -> int:
         period = previous_period(datetime.now(UTC))
-        if self.done_for == period:
+        if self.done_for.get(session_factory) == period:
             return 0
         issued = issue_due_payouts(session_factory)
-        self.done_for = period
+        self.done_for[session_factory] = period
         return issued
 
 

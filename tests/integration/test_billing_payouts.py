@@ -15,7 +15,7 @@ from services.billing import ledger
 from services.billing.domain import DEFAULT_POLICY, PROVIDER, invoice_shares
 from services.billing.models import Payout
 from services.billing.payout_partner import FilePayoutPartner
-from services.billing.payouts import PAYOUT_EFFECT, issue_due_payouts, previous_period
+from services.billing.payouts import PAYOUT_EFFECT, MonthlyPayouts, issue_due_payouts, month_start, previous_period
 from shared.consumer import EventConsumer
 from shared.events.declarations import AttendanceRecorded, BookingCancelled, PayoutIssued
 from shared.side_effects import SideEffectDispatcher
@@ -115,6 +115,16 @@ def test_providers_read_their_own_statements_and_operators_everyones(runtime, co
     assert client.get("/api/v1/payouts?provider_id=provider-2", headers=OPERATOR).json["total"] == 1
     assert client.get("/api/v1/payouts").status_code == 401
     assert client.get("/api/v1/payouts?per_page=0", headers=OPERATOR).status_code == 422
+
+
+def test_the_workers_job_makes_last_months_statements_once_a_month(runtime, consumer):
+    held_booking(consumer, held_at=month_start(datetime.now(UTC)) - timedelta(days=2))
+    job = SERVICE.scheduled["payouts"]
+    assert isinstance(job, MonthlyPayouts)
+
+    assert job(runtime.session_factory) == 2
+    assert job(runtime.session_factory) == 0
+    assert MonthlyPayouts()(runtime.session_factory) == 0, "a restarted worker finds them made"
 
 
 def test_the_previous_period_of_january_is_last_december():
