@@ -79,8 +79,11 @@ def issue_payout(db: Session, provider_id: str, period: str, before: datetime, n
         record_side_effect(db, PAYOUT_EFFECT, f"payout:{payout.id}", {
             "payout_id": payout.id, "provider_id": provider_id, "period": period, "amount_cents": amount,
             "currency": CURRENCY})
-    record_event(db, PayoutIssued(payout_id=payout.id, provider_id=provider_id, period=period, amount_cents=amount,
-                                  credits_cents=payout.credits_cents, currency=CURRENCY, issued_at=now))
+    # The event's amount is what the statement settles (released shares less reversals), of which credits_cents
+    # were converted into credits and the rest paid out.
+    record_event(db, PayoutIssued(payout_id=payout.id, provider_id=provider_id, period=period,
+                                  amount_cents=amount + payout.credits_cents, credits_cents=payout.credits_cents,
+                                  currency=CURRENCY, issued_at=now))
     log.info("payout issued", extra={"provider_id": provider_id, "period": period, "amount_cents": amount})
     return payout
 

@@ -3,7 +3,10 @@ converted earnings never paid out again."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
+from sqlalchemy import select
 
 from services import billing
 from services.billing import ledger
@@ -11,7 +14,8 @@ from services.billing.credits import bonus_of
 from services.billing.payouts import issue_due_payouts
 from services.billing.settings import BillingSettings, billing_settings
 from shared.config import InvalidSetting
-from shared.events.declarations import BookingCancelled
+from shared.events.declarations import BookingCancelled, PayoutIssued
+from shared.tables import outbox
 from shared.testing import bearer, delivery, sample
 from tests.integration.test_billing_ledger import OPERATOR, balances, confirm, invoice_of, new_id, publish_v2, settle
 from tests.integration.test_billing_payouts import NEXT_MONTH, SHARES, held_booking, statements
@@ -60,6 +64,11 @@ def test_converted_earnings_are_not_paid_out_again(runtime, consumer, client):
 
     statement = statements(runtime)["provider-1"]
     assert (statement.amount_cents, statement.credits_cents) == (EARNED - 2_000, 2_000)
+    with runtime.session_factory() as db:
+        announced = {event["provider_id"]: event for event in (json.loads(body)["data"] for body in db.scalars(
+            select(outbox.c.body).where(outbox.c.routing_key == PayoutIssued.event_type.routing_key)))}
+    assert (announced["provider-1"]["amount_cents"], announced["provider-1"]["credits_cents"]) == (EARNED, 2_000), \
+        "the statement settles all earnings, of which some were converted"
     assert client.get("/api/v1/credits", headers=PROVIDER).json["available_earnings_cents"] == 0
     assert convert(client, 1).status_code == 422
     assert (ledger.PROVIDER_RELEASED, "provider-1") not in balances(runtime)
