@@ -98,7 +98,7 @@ def member_updated(event: ParsedEvent[MemberUpdated], db: Session) -> None:
     if record is None:
         record = MemberRecord(member_id=profile.member_id, team_opt_in_at=None)
         db.add(record)
-    elif record.updated_at >= profile.updated_at:
+    elif record.deleted_at is not None or record.updated_at >= profile.updated_at:
         return
     record.organisation, record.region = profile.organisation, profile.region
     record.languages, record.preferred_formats = list(profile.languages), list(profile.preferred_formats)
@@ -107,9 +107,9 @@ def member_updated(event: ParsedEvent[MemberUpdated], db: Session) -> None:
 
 def member_deleted(event: ParsedEvent[MemberDeleted], db: Session) -> None:
     delete_member_data(db, event.data.member_id)
-    record = db.get(MemberRecord, event.data.member_id)
-    if record is not None:
-        db.delete(record)
+    db.merge(MemberRecord(member_id=event.data.member_id, organisation=None, region=None, languages=[],
+                          preferred_formats=[], updated_at=event.data.deleted_at, team_opt_in_at=None,
+                          deleted_at=event.data.deleted_at))
 
 
 HANDLERS = {

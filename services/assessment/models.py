@@ -69,6 +69,8 @@ class MemberRecord(Base):
     preferred_formats: Mapped[list[str]] = mapped_column(JSON, default=list)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
     team_opt_in_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    # A deleted member stays as this tombstone, so that a profile update overtaken on the bus brings nothing back.
+    deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
 
 class Assessment(Base):

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from services import assessment
 from services.assessment.commands import announce_learning_gains
 from services.assessment.domain import Framework, load_framework_file
-from services.assessment.models import Rating
+from services.assessment.models import MemberRecord, Rating
 from shared.bus import Outcome
 from shared.events.declarations import (
     AttendanceRecorded,
@@ -195,7 +195,7 @@ def test_attendees_reassess_and_the_learning_gain_is_published_only_from_five_an
         invited = [parse_event(body).data for body in db.scalars(
             select(outbox.c.body).where(outbox.c.routing_key == "reassessment.invited")).all()]
     assert sorted(invitation.member_id for invitation in invited) == attendees, "one invitation each, not two"
-    assert {(invitation.offer_id, tuple(invitation.competences)) for invitation in invited} == {("partners", ("INT-1",))}
+    assert {(sent.offer_id, tuple(sent.competences)) for sent in invited} == {("partners", ("INT-1",))}
 
     for count, member in enumerate(attendees, 1):
         [invitation] = client.get("/api/v1/assessments/reassessments", headers=bearer(member)).json["items"]
@@ -276,3 +276,19 @@ def test_a_small_team_sees_its_view_when_every_member_opted_in(client, consumer)
     answer = client.get("/api/v1/assessments/team?career_path=cluster_manager", headers=bearer(team[0])).json
 
     assert (answer["members"], answer["shown"], len(answer["areas"])) == (2, True, 8)
+
+
+def test_a_profile_update_arriving_after_the_deletion_brings_nothing_back(client, consumer, runtime):
+    deleted_at = datetime.now(UTC)
+    handled(consumer, sample(MemberUpdated, member_id="member-bob", organisation="Cluster Mobility BW",
+                             region="DE-BW", updated_at=deleted_at - timedelta(minutes=5)))
+    handled(consumer, sample(MemberDeleted, member_id="member-bob", deleted_at=deleted_at))
+    # Overtaken on the bus: an update made before the deletion, and one stamped after it (a clock apart).
+    handled(consumer, sample(MemberUpdated, member_id="member-bob", organisation="Cluster Mobility BW",
+                             region="DE-BW", updated_at=deleted_at - timedelta(minutes=1)),
+            sample(MemberUpdated, member_id="member-bob", organisation="Cluster Mobility BW",
+                   region="DE-BW", updated_at=deleted_at + timedelta(seconds=1)))
+
+    with runtime.session_factory() as db:
+        record = db.get(MemberRecord, "member-bob")
+    assert record is None or (record.organisation, record.region, record.languages) == (None, None, [])
