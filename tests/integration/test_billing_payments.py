@@ -4,17 +4,22 @@ note, and the invoice's state."""
 from __future__ import annotations
 
 import json
+import threading
 
+import pytest
 from sqlalchemy import select
 
 from services import billing
 from services.billing import ledger
-from services.billing.payments import REFUND_EFFECT
+from services.billing.models import Invoice
+from services.billing.payments import REFUND_EFFECT, record_payment, state_of
 from services.billing.payout_partner import FilePayoutPartner
+from shared.consumer import EventConsumer
+from shared.errors import Unprocessable
 from shared.events.declarations import BookingCancelled
 from shared.side_effects import SideEffectDispatcher
 from shared.tables import side_effects
-from shared.testing import bearer, delivery, sample
+from shared.testing import bearer, delivery, make_runtime, sample
 from tests.integration.test_billing_ledger import OPERATOR, balances, confirm, invoice_of, new_id, publish_v2, settle
 
 SERVICE = billing.SERVICE
@@ -123,3 +128,33 @@ def test_the_payout_partner_makes_a_transfer_once_per_idempotency_key(tmp_path):
 
     assert first == again
     assert json.loads((tmp_path / "payout-abc.json").read_text())["amount_cents"] == 100
+
+
+@pytest.mark.postgres
+def test_two_payments_at_once_cannot_both_take_what_is_open(make_postgres_database, tmp_path):
+    runtime = make_runtime(SERVICE, tmp_path, DATABASE_URL=make_postgres_database("billing_payments"))
+    try:
+        consumer = EventConsumer("billing", SERVICE.handlers, runtime.session_factory)
+        _, _, invoice = invoiced(runtime, consumer)
+        start, outcomes = threading.Barrier(4), []
+
+        def pay_all() -> None:
+            start.wait()
+            try:
+                with runtime.session_factory.begin() as db:
+                    record_payment(db, db.get(Invoice, invoice.id), amount_cents=8_000)
+                outcomes.append("paid")
+            except Unprocessable:
+                outcomes.append("refused")
+
+        threads = [threading.Thread(target=pay_all) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+        assert sorted(outcomes) == ["paid", "refused", "refused", "refused"]
+        with runtime.session_factory() as db:
+            assert state_of(db, db.get(Invoice, invoice.id)).paid_cents == 8_000
+    finally:
+        runtime.close()

@@ -12,7 +12,10 @@ from services.billing.domain import (
     ACADEMY,
     BASIS_POINTS,
     COMMUNITY_FUND,
+    CREDITED,
     DEFAULT_POLICY,
+    OPEN,
+    PAID,
     PARTIES,
     PROVIDER,
     PURPOSES,
@@ -22,6 +25,7 @@ from services.billing.domain import (
     credit_shares,
     invoice_number,
     invoice_shares,
+    invoice_state,
     largest_remainder,
     policy_in_force,
     split_by_policy,
@@ -199,3 +203,18 @@ def test_the_policy_in_force_is_the_latest_that_took_effect():
     assert policy_in_force(versions, march) == "v3"
     with pytest.raises(LookupError):
         policy_in_force(versions, datetime(2025, 12, 31, tzinfo=UTC))
+
+
+@given(gross=st.integers(0, 100_000), credited_share=st.integers(0, 100), paid=st.integers(0, 100_000))
+def test_an_invoice_state_adds_up(gross, credited_share, paid):
+    credited = gross * credited_share // 100
+    state = invoice_state(gross, credited, paid)
+
+    assert state.due_cents == gross - credited
+    assert state.open_cents + min(paid, state.due_cents) == state.due_cents
+    assert state.overpaid_cents == max(paid - state.due_cents, 0)
+    assert state.open_cents == 0 or state.overpaid_cents == 0
+    if credited and credited == gross:
+        assert state.status == CREDITED
+    else:
+        assert state.status == (PAID if state.open_cents == 0 else OPEN)
