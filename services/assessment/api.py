@@ -187,6 +187,19 @@ class AssessmentResult(MethodView):
             return result(db, current_principal(), assessment_id, args["lang"])
 
 
+@assessments_blp.route("/<string:assessment_id>/profile.png")
+class AssessmentProfilePng(MethodView):
+    @require_roles()
+    @assessments_blp.arguments(LangArgs, location="query")
+    @assessments_blp.response(200, content_type="image/png", description="A radar chart: current vs target")
+    @assessments_blp.doc(security=BEARER)
+    def get(self, args, assessment_id):
+        """My profile per area against the career path's target, as a radar chart in PNG"""
+        with transaction() as db:
+            chart = profile_chart(db, current_principal(), assessment_id, args["lang"], image="png")
+        return Response(chart, mimetype="image/png")
+
+
 @assessments_blp.route("/<string:assessment_id>/profile.svg")
 class AssessmentProfile(MethodView):
     @require_roles()

@@ -35,7 +35,7 @@ from services.assessment.models import (
     Reassessment,
     SessionRecord,
 )
-from services.assessment.profile_chart import radar_svg
+from services.assessment.profile_chart import radar_png, radar_svg
 from shared.auth import Principal
 from shared.errors import Conflict, NotFound, Unprocessable
 from shared.events.declarations import FrameworkEntry, FrameworkPublished, ReassessmentInvited
@@ -407,15 +407,15 @@ def check_lang(lang: str) -> str:
 LEGEND = {"en": ("current", "target"), "de": ("aktuell", "Ziel")}
 
 
-def profile_chart(db: Session, principal: Principal, assessment_id: str, lang: str) -> str:
-    """The assessment's areas as a radar chart (SVG): mean current level against the career path's target."""
+def profile_chart(db: Session, principal: Principal, assessment_id: str, lang: str, image: str = "svg") -> str | bytes:
+    """The assessment's areas as a radar chart (SVG or PNG): mean current level against the career path's target."""
     assessment = visible_assessment(db, principal, assessment_id)
     framework, needs = _needs_of(db, assessment)
     by_area = {area.area: area for area in needs_by_area(framework, needs)}
     axes = [(area[f"name_{lang}"], by_area[area["code"]].mean_current, by_area[area["code"]].mean_target)
             for area in framework.areas if area["code"] in by_area]
     title = framework.career_paths[assessment.career_path][f"name_{lang}"]
-    return radar_svg(title, axes, LEGEND[lang])
+    return (radar_png if image == "png" else radar_svg)(title, axes, LEGEND[lang])
 
 
 CSV_COLUMNS = ("members", "ratings", "mean_gap", "mean_future_importance", "share_with_gap", "gap_sum",

@@ -3,10 +3,12 @@ export and deletion; bad input and other members' assessments."""
 
 from __future__ import annotations
 
+import io
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from PIL import Image
 from sqlalchemy import select
 
 from services import assessment
@@ -150,6 +152,21 @@ def test_the_profile_is_a_radar_chart_of_every_area(client):
     svg = response.get_data(as_text=True)
     assert svg.startswith("<svg") and svg.count('class="current"') == 1 and svg.count('class="target"') == 1
     assert "Internationalisierung und interkulturelle Zusammenarbeit" in svg
+
+
+def test_the_profile_also_comes_as_a_png_for_the_member_only(client):
+    assessment_id = completed(client, INT_1=1)
+
+    response = client.get(f"/api/v1/assessments/{assessment_id}/profile.png?lang=en", headers=bearer(ADA))
+
+    assert response.status_code == 200 and response.mimetype == "image/png"
+    image = Image.open(io.BytesIO(response.get_data())).convert("RGB")
+    assert image.size == (800, 700)
+    colours = {colour: count for count, colour in image.getcolors(1 << 20)}
+    # Both polygons are drawn: the target's blue and the current level's orange (blended where they overlap).
+    assert colours.get((31, 119, 180), 0) > 500 and colours.get((255, 127, 14), 0) > 500
+    elsewhere = client.get(f"/api/v1/assessments/{assessment_id}/profile.png", headers=bearer("member-eve"))
+    assert elsewhere.status_code == 404
 
 
 def publish_offer(consumer, offer_id, *, competences=("INT-1",), level=4, free=3, days=20, fmt="online"):
