@@ -43,6 +43,7 @@ from shared.events.declarations import (
     OfferSnapshot,
     OfferUpdated,
     OfferWithdrawn,
+    PaymentRecorded,
     PayoutIssued,
     ProviderShare,
     ReassessmentInvited,
@@ -125,6 +126,9 @@ _SAMPLES: dict[type[Event], dict[str, Any]] = {
                            invoice_number="VCA-2026-000001", booking_id="booking-1", member_id="member-1",
                            offer_id="offer-1", total_cents=6_000, currency="EUR", reason="member",
                            issued_at=WHEN),
+    PaymentRecorded: dict(payment_id="payment-1", invoice_id="invoice-1", invoice_number="VCA-2026-000001",
+                          member_id="member-1", method="bank", amount_cents=12_000, currency="EUR", open_cents=0,
+                          recorded_at=WHEN),
     PayoutIssued: dict(payout_id="payout-1", provider_id="provider-1", period="2026-02", amount_cents=8_400,
                        credits_cents=0, currency="EUR", issued_at=WHEN),
     FrameworkPublished: dict(

@@ -12,6 +12,8 @@ from services.billing import ledger
 from services.billing.domain import InvoiceState, invoice_state
 from services.billing.models import CreditNote, Invoice, Payment
 from shared.errors import Unprocessable
+from shared.events.declarations import PaymentRecorded
+from shared.outbox import record_event
 from shared.side_effects import record_side_effect
 
 BANK, CREDITS = "bank", "credits"
@@ -57,6 +59,13 @@ def _post(db: Session, payment: Payment, invoice: Invoice) -> None:
         member_id=invoice.member_id, format=invoice.format, area=invoice.area, region=invoice.region))
 
 
+def _announce(db: Session, payment: Payment, invoice: Invoice) -> None:
+    record_event(db, PaymentRecorded(
+        payment_id=payment.id, invoice_id=invoice.id, invoice_number=invoice.number, member_id=invoice.member_id,
+        method=payment.method, amount_cents=payment.amount_cents, currency=invoice.currency,
+        open_cents=state_of(db, invoice).open_cents, recorded_at=payment.received_at))
+
+
 def record_payment(db: Session, invoice: Invoice, *, amount_cents: int, method: str = BANK,
                    reference: str | None = None, recorded_by: str | None = None,
                    received_at: datetime | None = None, payment_id: str | None = None) -> Payment:
@@ -75,6 +84,7 @@ def record_payment(db: Session, invoice: Invoice, *, amount_cents: int, method: 
     db.add(payment)
     db.flush()
     _post(db, payment, invoice)
+    _announce(db, payment, invoice)
     return payment
 
 
@@ -96,6 +106,7 @@ def refund_overpayment(db: Session, invoice: Invoice, at: datetime) -> list[Paym
         db.add(refund)
         db.flush()
         _post(db, refund, invoice)
+        _announce(db, refund, invoice)
         refunds.append(refund)
         if method == BANK_REFUND:
             record_side_effect(db, REFUND_EFFECT, f"refund:{refund.id}", {

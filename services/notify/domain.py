@@ -92,6 +92,7 @@ NOT_FOR_A_PERSON: dict[str, str] = {
     "academy.demand.updated.v1": "anonymised sums",
     "academy.notification.delivered.v1": "notify's own record",
     "academy.notification.failed.v1": "notify's own record, for operators",
+    "academy.payment.recorded.v1": "the invoice shows it paid; a refund comes with the credit note's message",
 }
 
 

@@ -375,6 +375,22 @@ class CreditNoteIssued(Event):
     issued_at: datetime
 
 
+@declare("payment.recorded", 1, owner="billing", subject="payment_id")
+class PaymentRecorded(Event):
+    """Money came in for an invoice (`bank` or `credits`) or went back to the member after a credit note
+    (`bank_refund`, `credits_refund`); `open_cents` is what the invoice asks for afterwards."""
+
+    payment_id: str
+    invoice_id: str
+    invoice_number: str
+    member_id: str
+    method: str = wire(validate=validate.OneOf(("bank", "credits", "bank_refund", "credits_refund")))
+    amount_cents: int = wire(validate=validate.Range(min=1))
+    currency: str = wire(validate=CURRENCY)
+    open_cents: int = wire(validate=NOT_NEGATIVE)
+    recorded_at: datetime
+
+
 @declare("payout.issued", 1, owner="billing", subject="payout_id")
 class PayoutIssued(Event):
     """A provider's monthly statement: released shares minus reversals, paid out or converted into credits."""

@@ -16,9 +16,9 @@ from services.billing.payments import REFUND_EFFECT, record_payment, state_of
 from services.billing.payout_partner import FilePayoutPartner
 from shared.consumer import EventConsumer
 from shared.errors import Unprocessable
-from shared.events.declarations import BookingCancelled
+from shared.events.declarations import BookingCancelled, PaymentRecorded
 from shared.side_effects import SideEffectDispatcher
-from shared.tables import side_effects
+from shared.tables import outbox, side_effects
 from shared.testing import bearer, delivery, make_runtime, sample
 from tests.integration.test_billing_ledger import OPERATOR, balances, confirm, invoice_of, new_id, publish_v2, settle
 
@@ -35,6 +35,13 @@ def invoiced(runtime, consumer, member_id: str = "member-1"):
 def pay(client, invoice_id: str, cents: int, headers=OPERATOR, **extra):
     return client.post(f"/api/v1/invoices/{invoice_id}/payments", json={"amount_cents": cents}, headers={
         **headers, **extra})
+
+
+def announced(runtime) -> list[dict]:
+    with runtime.session_factory() as db:
+        return [json.loads(body)["data"] for body in db.scalars(
+            select(outbox.c.body).where(outbox.c.routing_key == PaymentRecorded.event_type.routing_key)
+            .order_by(outbox.c.seq))]
 
 
 def test_payments_in_part_then_in_full_make_an_invoice_paid_and_reach_the_bank(runtime, consumer, client):
@@ -60,6 +67,8 @@ def test_payments_in_part_then_in_full_make_an_invoice_paid_and_reach_the_bank(r
     kept = balances(runtime)
     assert kept[(ledger.BANK, "")] == 12_000
     assert (ledger.MEMBER_RECEIVABLE, "member-1") not in kept, "the member owes nothing any more"
+    assert [(event["method"], event["amount_cents"], event["open_cents"]) for event in announced(runtime)] == [
+        ("bank", 5_000, 7_000), ("bank", 7_000, 0)]
 
 
 def test_a_payment_with_the_same_idempotency_key_is_recorded_once(runtime, consumer, client):
@@ -97,6 +106,8 @@ def test_a_credit_note_after_payment_refunds_the_difference_through_the_payout_p
     shown = client.get(f"/api/v1/invoices/{invoice.id}", headers=bearer("member-1")).json
     assert (shown["status"], shown["due_cents"], shown["paid_cents"], shown["open_cents"]) == ("paid", 3_000, 3_000, 0)
     assert [(p["method"], p["amount_cents"]) for p in shown["payments"]] == [("bank", 12_000), ("bank_refund", 9_000)]
+    assert [(event["method"], event["amount_cents"]) for event in announced(runtime)] == [
+        ("bank", 12_000), ("bank_refund", 9_000)]
     kept = balances(runtime)
     assert kept[(ledger.BANK, "")] == 3_000
     assert (ledger.MEMBER_RECEIVABLE, "member-1") not in kept
