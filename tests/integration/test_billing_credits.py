@@ -134,5 +134,13 @@ def test_the_bonus_is_a_setting(runtime, consumer, client, monkeypatch):
             BillingSettings.from_env({"BILLING_CREDIT_BONUS_PERCENT": wrong})
 
 
+def test_a_bad_bonus_stops_the_start(runtime, monkeypatch):
+    monkeypatch.setenv("BILLING_CREDIT_BONUS_PERCENT", "lots")
+    billing_settings.cache_clear()
+
+    with pytest.raises(InvalidSetting, match="BILLING_CREDIT_BONUS_PERCENT"):
+        SERVICE.create_app(runtime)
+
+
 def test_the_bonus_rounds_half_up_to_the_cent():
     assert [bonus_of(cents, 10) for cents in (0, 4, 5, 15, 1_000)] == [0, 0, 1, 2, 100]
