@@ -93,6 +93,10 @@ def generate(engine: Engine, count: int, rng: random.Random) -> None:
             FROM ratings r JOIN assessments a ON a.id = r.assessment_id
             JOIN bench_targets t ON t.career_path = a.career_path AND t.competence = r.competence
             GROUP BY a.quarter, a.career_path, a.region, a.preferred_format, r.competence"""))
+        # Every group long past its five changes: answers read these.
+        connection.execute(text("UPDATE demand_cells SET published_members = members, published_gap_sum = gap_sum, "
+                                "published_importance_sum = importance_sum, "
+                                "published_members_with_gap = members_with_gap"))
         if engine.dialect.name == "postgresql":
             connection.execute(text("ANALYZE"))
 

@@ -5,18 +5,30 @@ region, preferred format) and competence; the member's earlier assessment of the
 member counts once per quarter. Every answer is a sum of whole cells, and a cell of fewer than five members
 is left out of every answer: two answers can therefore only differ by cells of five or more members,
 whatever the filters.
+
+Over time the same holds: answers read the cells' published sums, which a group's cells take over from their
+live sums only once five different members have joined, left or changed the group since the last time. So no
+answer differs from an earlier one by the change of fewer than five members (one member completing their
+assessment shows nothing until four more have).
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import case, func, literal, select
+from sqlalchemy import case, delete, func, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.assessment.domain import MINIMUM_GROUP, Framework, gap
-from services.assessment.models import Assessment, DemandCell, FrameworkVersion, PendingAnnouncement, Rating
+from services.assessment.models import (
+    Assessment,
+    DemandCell,
+    DemandChange,
+    FrameworkVersion,
+    PendingAnnouncement,
+    Rating,
+)
 from shared.events.declarations import CompetenceDemand, DemandUpdated
 from shared.outbox import record_event
 
@@ -64,13 +76,29 @@ def count_in(db: Session, assessment: Assessment, framework: Framework, ratings:
                                  db.scalars(select(Rating).where(Rating.assessment_id == previous.id))})
     _add(db, _cells_of(framework, assessment, ratings), +1)
     assessment.in_demand = True
-    _mark_changed(db, assessment.quarter)
+    _changed_by(db, assessment)
 
 
 def count_out(db: Session, assessment: Assessment, ratings: dict[str, Rating]) -> None:
     document = db.get(FrameworkVersion, assessment.framework_version).document
     _add(db, _cells_of(Framework(document), assessment, ratings), -1)
     assessment.in_demand = False
+    _changed_by(db, assessment)
+
+
+def _changed_by(db: Session, assessment: Assessment) -> None:
+    """Note the member among the group's changes; from the fifth member on, publish the group's cells."""
+    group = {"quarter": assessment.quarter, "career_path": assessment.career_path, "region": assessment.region,
+             "format": assessment.preferred_format}
+    insert = postgresql.insert if db.get_bind().dialect.name == "postgresql" else sqlite.insert
+    db.execute(insert(DemandChange).values(**group, member_id=assessment.member_id).on_conflict_do_nothing())
+    in_group = [getattr(DemandChange, name) == value for name, value in group.items()]
+    if db.scalar(select(func.count()).select_from(DemandChange).where(*in_group)) < MINIMUM_GROUP:
+        return
+    db.execute(update(DemandCell).where(*(getattr(DemandCell, name) == value for name, value in group.items()))
+               .values({f"published_{m}": getattr(DemandCell, m) for m in ("members", *MEASURES)})
+               .execution_options(synchronize_session=False))
+    db.execute(delete(DemandChange).where(*in_group))
     _mark_changed(db, assessment.quarter)
 
 
@@ -102,14 +130,15 @@ def analyse(db: Session, group_by: list[str], filters: dict[str, str]) -> list[d
     areas = area_of_competences(db)
     columns = {"quarter": DemandCell.quarter, "career_path": DemandCell.career_path, "region": DemandCell.region,
                "format": DemandCell.format, "competence": DemandCell.competence, "area": _area_expression(areas)}
-    conditions = [DemandCell.members >= MINIMUM_GROUP]
+    members = DemandCell.published_members
+    conditions = [members >= MINIMUM_GROUP]
     conditions += [columns[name] == value for name, value in filters.items()]
     group = (DemandCell.quarter, DemandCell.career_path, DemandCell.region, DemandCell.format)
     keys = [columns[name].label(name) for name in group_by]
     # Per output row and group first: a group's members are those of any of its cells, not their sum.
     per_group = (
-        select(*keys, func.max(DemandCell.members).label("members"), func.sum(DemandCell.members).label("ratings"),
-               *(func.sum(getattr(DemandCell, m)).label(m) for m in MEASURES))
+        select(*keys, func.max(members).label("members"), func.sum(members).label("ratings"),
+               *(func.sum(getattr(DemandCell, f"published_{m}")).label(m) for m in MEASURES))
         .where(*conditions).group_by(*(columns[name] for name in group_by), *group).subquery())
     outer_keys = [per_group.c[name] for name in group_by]
     query = select(*outer_keys, *(func.sum(per_group.c[m]).label(m) for m in ("members", "ratings", *MEASURES))

@@ -134,6 +134,22 @@ class DemandCell(Base):
     gap_sum: Mapped[int] = mapped_column(Integer)
     importance_sum: Mapped[int] = mapped_column(Integer)
     members_with_gap: Mapped[int] = mapped_column(Integer)
+    # What answers show: the sums as they stood when five members had changed the group since the last time.
+    published_members: Mapped[int] = mapped_column(Integer, server_default="0")
+    published_gap_sum: Mapped[int] = mapped_column(Integer, server_default="0")
+    published_importance_sum: Mapped[int] = mapped_column(Integer, server_default="0")
+    published_members_with_gap: Mapped[int] = mapped_column(Integer, server_default="0")
+
+
+class DemandChange(Base):
+    """A member who joined, left or changed a demand group since its cells were last published."""
+
+    __tablename__ = "demand_changes"
+    quarter: Mapped[str] = mapped_column(String(7), primary_key=True)
+    career_path: Mapped[str] = mapped_column(String(60), primary_key=True)
+    region: Mapped[str] = mapped_column(String(10), primary_key=True)
+    format: Mapped[str] = mapped_column(String(20), primary_key=True)
+    member_id: Mapped[str] = mapped_column(String(36), primary_key=True)
 
 
 class Reassessment(Base):
