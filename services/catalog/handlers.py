@@ -1,13 +1,14 @@
-"""Catalog's event handlers: read models of the competence framework, the demand and who attended which session."""
+"""Catalog's event handlers: read models of the competence framework, the demand, who attended which session and
+what offers' attendees learned."""
 
 from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from services.catalog import demand, framework, ratings
+from services.catalog import demand, framework, learning_gain, ratings
 from shared.consumer import HandlerRegistry
 from shared.events import ParsedEvent
-from shared.events.declarations import AttendanceRecorded, DemandUpdated, FrameworkPublished
+from shared.events.declarations import AttendanceRecorded, DemandUpdated, FrameworkPublished, LearningGainRecorded
 
 
 def framework_published(event: ParsedEvent[FrameworkPublished], db: Session) -> None:
@@ -23,8 +24,13 @@ def attendance_recorded(event: ParsedEvent[AttendanceRecorded], db: Session) -> 
     ratings.keep_attendance(db, event.data)
 
 
+def learning_gain_recorded(event: ParsedEvent[LearningGainRecorded], db: Session) -> None:
+    learning_gain.keep_latest(db, event.data)
+
+
 HANDLERS: HandlerRegistry = {
     FrameworkPublished: framework_published,
     DemandUpdated: demand_updated,
     AttendanceRecorded: attendance_recorded,
+    LearningGainRecorded: learning_gain_recorded,
 }

@@ -101,6 +101,16 @@ class OfferTerm(Base):
     term: Mapped[str] = mapped_column(String(60), primary_key=True, index=True)
 
 
+class OfferLearningGain(Base):
+    """How much an offer's attendees say they learned (learning_gain.recorded): sums over five or more answers."""
+
+    __tablename__ = "offer_learning_gains"
+    offer_id: Mapped[str] = mapped_column(ForeignKey("offers.id"), primary_key=True)
+    respondents: Mapped[int] = mapped_column(Integer)
+    competences: Mapped[list] = mapped_column(JSON)  # [{competence, before_sum, after_sum}, ...]
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
 class Offer(Base):
     __tablename__ = "offers"
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -152,6 +162,7 @@ class Offer(Base):
     sessions: Mapped[list[OfferSession]] = relationship(
         back_populates="offer", order_by="OfferSession.starts_at", lazy="selectin"
     )
+    learning_gain: Mapped[OfferLearningGain | None] = relationship(lazy="selectin", viewonly=True)
 
     @property
     def provider_ids(self) -> list[str]:

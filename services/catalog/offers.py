@@ -96,6 +96,7 @@ def create_offer(db: Session, provider_id: str, fields: dict[str, Any]) -> Offer
         updated_at=now,
         sessions=[],
         providers=[],
+        learning_gain=None,  # so the answer needs no lazy load after the transaction: a new offer has none yet
     )
     fields = {"providers": [{"member_id": provider_id, "share_percent": 100}], **fields}
     _apply(db, offer, fields, now)  # before the offer joins the session, whose queries would flush it half-filled

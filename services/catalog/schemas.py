@@ -6,7 +6,7 @@ import re
 from datetime import UTC
 
 from flask import current_app
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, pre_dump, validate, validates_schema
 
 from services.catalog.domain import (
     CANCELLATION_POLICIES,
@@ -367,8 +367,29 @@ class OfferOut(Schema):
         return [{"days_before": days, "fee_percent": percent} for days, percent in offer.fee_tiers]
 
 
+class CompetenceGainOut(Schema):
+    competence = fields.String()
+    mean_before = fields.Float(metadata={"description": "the attendees' mean level before the session"})
+    mean_after = fields.Float(metadata={"description": "their mean level when they reassessed afterwards"})
+
+
+class LearningGainOut(Schema):
+    respondents = fields.Integer(metadata={"description": "attendees who reassessed (five or more)"})
+    recorded_at = fields.AwareDateTime()
+    competences = fields.List(fields.Nested(CompetenceGainOut))
+
+    @pre_dump
+    def means(self, gain, **_kwargs) -> dict:
+        """Sums become means: what a reader compares, and no sum tells more than the means do."""
+        return {"respondents": gain.respondents, "recorded_at": gain.recorded_at, "competences": [
+            {"competence": c["competence"], "mean_before": round(c["before_sum"] / gain.respondents, 2),
+             "mean_after": round(c["after_sum"] / gain.respondents, 2)} for c in gain.competences]}
+
+
 class OfferDetailOut(OfferOut):
     sessions = fields.List(fields.Nested(SessionOut))
+    learning_gain = fields.Nested(LearningGainOut, allow_none=True, metadata={
+        "description": "what attendees say they learned, once five of them have reassessed; null before"})
 
 
 class OfferSearchPage(page_schema(OfferOut, "OfferPage")):

@@ -235,6 +235,16 @@ function ratingsSection(ratings, currentLocale) {
       : null);
 }
 
+function learningGainSection(gain, names, currentLocale) {
+  if (!gain) return null;
+  const level = new Intl.NumberFormat(currentLocale, { maximumFractionDigits: 1 });
+  return h('section', { 'aria-labelledby': 'gain-heading' }, h('h2', { id: 'gain-heading' }, t('gain.heading')),
+    h('p', {}, t('gain.summary', { count: gain.respondents })),
+    h('ul', {}, gain.competences.map((competence) => h('li', {}, t('gain.competence', {
+      name: names[competence.competence] || competence.competence,
+      before: level.format(competence.mean_before), after: level.format(competence.mean_after) })))));
+}
+
 export async function offerPage({ params }) {
   const id = encodeURIComponent(params[0]);
   const [offer, names, ratings] = await Promise.all([api(`/offers/${id}`), competenceNames(),
@@ -253,5 +263,6 @@ export async function offerPage({ params }) {
     h('section', { 'aria-labelledby': 'sessions-heading' }, h('h2', { id: 'sessions-heading' }, t('offer.sessions')),
       sessions.length ? h('ul', { class: 'sessions' }, sessions.map((session) => sessionItem(session, offer.status === 'published' && !isProvider(offer), offer))) : h('p', {}, t('offer.nosessions'))),
     offer.status === 'published' ? ratingsSection(ratings, currentLanguage()) : null,
+    learningGainSection(offer.learning_gain, names, currentLanguage()),
     await offerManagement(offer));
 }
