@@ -8,6 +8,7 @@ cross-checked against the port table, commands and metric names the code uses.
 from __future__ import annotations
 
 import fnmatch
+import ipaddress
 import json
 import re
 import shlex
@@ -764,6 +765,41 @@ def test_k8s_postgres(k8s_objects):
         assert re.search(rf"create database {name}\b", script), f"init script does not create {name}"
     assert "create role academy" in script
     assert statefulset["spec"]["volumeClaimTemplates"], "database needs persistent storage"
+
+
+def test_sign_in_limits_are_counted_in_one_redis_for_every_catalog_process(compose_services, k8s_objects):
+    compose_catalog = compose_services["catalog"]
+    storage = urlsplit(compose_catalog["environment"]["RATE_LIMIT_STORAGE_URL"])
+    assert storage.scheme == "redis" and storage.hostname in compose_services
+    assert compose_catalog["depends_on"][storage.hostname]["condition"] == "service_healthy"
+    assert "healthcheck" in compose_services[storage.hostname]
+
+    web = pod_spec(of_kind(k8s_objects, "Deployment")["catalog"])["containers"][0]
+    env = {item["name"]: item.get("value") for item in web["env"]}
+    storage = urlsplit(env["RATE_LIMIT_STORAGE_URL"])
+    service = of_kind(k8s_objects, "Service")[storage.hostname]
+    assert storage.port in {port["port"] for port in service["spec"]["ports"]}
+    assert [ipaddress.ip_network(network) for network in env["TRUSTED_PROXIES"].split(",")]
+
+
+def test_metrics_ports_take_connections_from_prometheus_alone(k8s_objects):
+    [policy] = of_kind(k8s_objects, "NetworkPolicy").values()
+    selected = policy["spec"]["podSelector"]["matchExpressions"][0]
+    assert selected["key"] == "app.kubernetes.io/component" and selected["operator"] == "In"
+    rules = policy["spec"]["ingress"]
+    open_ports = {port["port"] for rule in rules if "from" not in rule for port in rule["ports"]}
+    guarded = {port["port"] for rule in rules if "from" in rule for port in rule["ports"]}
+    assert (open_ports, guarded) == ({"http"}, {"metrics"})
+    for name in SERVICES:
+        for workload in (name, f"{name}-worker"):
+            deployment = of_kind(k8s_objects, "Deployment")[workload]
+            assert pod_labels(deployment)["app.kubernetes.io/component"] in selected["values"], workload
+            for container in pod_spec(deployment)["containers"]:
+                names = {port["name"]: port["containerPort"] for port in container.get("ports", [])}
+                # Every port is named for the policy: an unnamed one would be closed to all.
+                assert set(names) <= {"http", "metrics"} and "metrics" in names, workload
+                annotations = deployment["spec"]["template"]["metadata"]["annotations"]
+                assert int(annotations["prometheus.io/port"]) == names["metrics"], workload
 
 
 # --------------------------------------------------------------------------- Prometheus
