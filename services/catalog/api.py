@@ -8,11 +8,14 @@ from typing import TypeVar
 from flask import current_app
 from flask.views import MethodView
 
-from services.catalog import commands
+from services.catalog import commands, password_reset
 from services.catalog.schemas import (
     AccountDeletion,
     MemberOut,
     PasswordChange,
+    PasswordResetAccepted,
+    PasswordResetConfirmation,
+    PasswordResetRequest,
     ProfilePatch,
     RefreshRequest,
     Registration,
@@ -148,3 +151,30 @@ class Logout(MethodView):
         """End the session of a refresh token (its access tokens run out within minutes)"""
         with transaction() as db:
             commands.end_session(db, body["refresh_token"])
+
+
+RESET_ACCEPTED = "If this address has an account, a link to set a new password is on its way; it works for an hour."
+
+
+@members_blp.route("/auth/password-reset")
+class PasswordResets(MethodView):
+    @members_blp.arguments(PasswordResetRequest)
+    @members_blp.response(202, PasswordResetAccepted)
+    @members_blp.alt_response(429, **THROTTLED)
+    def post(self, body):
+        """Ask for a link to set a new password, by mail; the answer is the same whether the address has an
+        account or not"""
+        with transaction() as db:
+            password_reset.request_reset(db, body["email"], datetime.now(UTC))
+        return {"detail": RESET_ACCEPTED}
+
+
+@members_blp.route("/auth/password-reset/confirm")
+class PasswordResetConfirm(MethodView):
+    @members_blp.arguments(PasswordResetConfirmation)
+    @members_blp.response(204)
+    @members_blp.alt_response(429, **THROTTLED)
+    def post(self, body):
+        """Set a new password with the token from the mail (once, within the hour); every session ends"""
+        with transaction() as db:
+            password_reset.confirm_reset(db, body["token"], body["new_password"], datetime.now(UTC))

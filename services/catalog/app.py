@@ -35,6 +35,9 @@ def address_limits(settings: Settings) -> dict[str, str]:
         "members.Members": settings.registration_rate_limit,
         "members.TokenRefresh": settings.refresh_rate_limit,
         "members.Logout": settings.refresh_rate_limit,
+        # A reset costs a mail, and its confirmation a password hash.
+        "members.PasswordResets": settings.registration_rate_limit,
+        "members.PasswordResetConfirm": settings.login_rate_limit,
     }
 
 

@@ -37,6 +37,17 @@ class Member(Base):
     deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
 
+class PasswordReset(Base):
+    """A password reset asked for by mail: its token as a digest, valid once until it expires."""
+
+    __tablename__ = "password_resets"
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    member_id: Mapped[str] = mapped_column(ForeignKey("members.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
 class LoginThrottle(Base):
     """Consecutive failed sign-ins for one e-mail address, registered or not, and the lock they led to."""
 

@@ -184,6 +184,21 @@ class PasswordChange(StrictSchema):
                                  validate=validate.Length(min=MIN_PASSWORD_LENGTH, max=MAX_PASSWORD_LENGTH))
 
 
+class PasswordResetRequest(StrictSchema):
+    email = fields.String(required=True, validate=validate.Length(min=1, max=254))
+
+
+class PasswordResetAccepted(Schema):
+    detail = fields.String(metadata={"description": "the same for every address, with an account or without"})
+
+
+class PasswordResetConfirmation(StrictSchema):
+    token = fields.String(required=True, validate=validate.Length(min=1, max=100),
+                          metadata={"description": "from the link in the mail"})
+    new_password = fields.String(required=True, metadata=NEW_PASSWORD_RULES,
+                                 validate=validate.Length(min=MIN_PASSWORD_LENGTH, max=MAX_PASSWORD_LENGTH))
+
+
 # --- sessions ---------------------------------------------------------------------------------------------
 class Seats(StrictSchema):
     online = fields.Integer(strict=True, load_default=0, validate=validate.Range(min=0, max=MAX_SEATS))

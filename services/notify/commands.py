@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 from sqlalchemy import delete, event, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from services.notify.domain import ALWAYS_MAILED, Category, Message, wants_email
+from services.notify.domain import ALWAYS_MAILED, MAIL_ONLY, MAIL_ONLY_CATEGORIES, Category, Message, wants_email
 from services.notify.mail import CHANNEL as EMAIL_CHANNEL
 from services.notify.mail import MAIL_EFFECT, mail_key, mail_payload
 from services.notify.metrics import NOTIFICATIONS, PENDING, PENDING_AGE
@@ -33,8 +33,10 @@ UNSUBSCRIBE_PATH = "/api/v1/notification-preferences/unsubscribe"
 
 
 def tell(db: Session, member: MemberRecord, cause_event_id: str, message: Message) -> None:
-    """Inbox always; e-mail unless the member switched the category off. Once per event and member each."""
-    deliver_to_inbox(db, member.member_id, cause_event_id, message)
+    """Inbox (but for mail-only kinds); e-mail unless the member switched the category off. Once per event and
+    member each."""
+    if message.kind not in MAIL_ONLY:
+        deliver_to_inbox(db, member.member_id, cause_event_id, message)
     if wants_email(message.category, _email_choice(db, member.member_id, message.category)):
         queue_email(db, member, cause_event_id, message)
 
@@ -209,7 +211,8 @@ def preferences_of(db: Session, member_id: str) -> dict[str, dict]:
     """Every category with the member's e-mail choice (default on) and whether it can be switched off."""
     chosen = dict(db.execute(select(Preference.category, Preference.email)
                              .where(Preference.member_id == member_id)).all())
-    return {category.value: {"email": wants_email(category, chosen.get(category.value)), "inbox": True,
+    return {category.value: {"email": wants_email(category, chosen.get(category.value)),
+                             "inbox": category not in MAIL_ONLY_CATEGORIES,
                              "locked": category in ALWAYS_MAILED} for category in Category}
 
 

@@ -22,6 +22,7 @@ class MessageKind(StrEnum):
     TOPIC_REQUEST_ANSWERED = "topic_request_answered"
     GO_DECISION_MADE = "go_decision_made"
     REASSESSMENT_INVITED = "reassessment_invited"
+    PASSWORD_RESET = "password_reset"
 
 
 class Category(StrEnum):
@@ -34,10 +35,13 @@ class Category(StrEnum):
     OFFERS = "offers"
     TOPIC_REQUESTS = "topic_requests"
     ASSESSMENTS = "assessments"
+    ACCOUNT = "account"
 
 
-# Money and lost seats must reach the member whatever they chose.
-ALWAYS_MAILED = frozenset({Category.INVOICES, Category.CANCELLATIONS})
+# Money, lost seats and the account itself must reach the member whatever they chose.
+ALWAYS_MAILED = frozenset({Category.INVOICES, Category.CANCELLATIONS, Category.ACCOUNT})
+# Mail only: the message carries a secret (a reset link) that an inbox, read once signed in, must not keep.
+MAIL_ONLY = frozenset({MessageKind.PASSWORD_RESET})
 
 CATEGORY_OF: dict[MessageKind, Category] = {
     MessageKind.BOOKING_CONFIRMED: Category.BOOKINGS,
@@ -55,6 +59,7 @@ CATEGORY_OF: dict[MessageKind, Category] = {
     MessageKind.GO_DECISION_MADE: Category.OFFERS,
     MessageKind.TOPIC_REQUEST_ANSWERED: Category.TOPIC_REQUESTS,
     MessageKind.REASSESSMENT_INVITED: Category.ASSESSMENTS,
+    MessageKind.PASSWORD_RESET: Category.ACCOUNT,
 }
 
 # Every declared event (CloudEvents type) that tells a person something, and the message it becomes.
@@ -74,6 +79,7 @@ KIND_OF_EVENT: dict[str, MessageKind] = {
     "academy.topic_request.answered.v1": MessageKind.TOPIC_REQUEST_ANSWERED,
     "academy.go_decision.made.v1": MessageKind.GO_DECISION_MADE,
     "academy.reassessment.invited.v1": MessageKind.REASSESSMENT_INVITED,
+    "academy.password_reset.requested.v1": MessageKind.PASSWORD_RESET,
 }
 
 # Every other declared event, with the reason no person is told of it; a new event belongs in one of the two.
@@ -94,6 +100,11 @@ NOT_FOR_A_PERSON: dict[str, str] = {
     "academy.notification.failed.v1": "notify's own record, for operators",
     "academy.payment.recorded.v1": "the invoice shows it paid; a refund comes with the credit note's message",
 }
+
+
+# Categories none of whose messages reach the inbox.
+MAIL_ONLY_CATEGORIES = frozenset(category for category in Category
+                                 if all(kind in MAIL_ONLY for kind, of in CATEGORY_OF.items() if of is category))
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ from shared.events.declarations import (
     OfferReviewed,
     OfferSnapshot,
     OfferUpdated,
+    PasswordResetRequested,
     PayoutIssued,
     ReassessmentInvited,
     SessionCancelled,
@@ -271,6 +272,11 @@ def reassessment_invited(event: ParsedEvent[ReassessmentInvited], db: Session) -
         "reassessment_id": invitation.reassessment_id, "competence_count": len(invitation.competences)})
 
 
+def password_reset_requested(event: ParsedEvent[PasswordResetRequested], db: Session) -> None:
+    reset = event.data
+    _tell(event, db, [reset.member_id], {"reset_token": reset.reset_token, "expires_at": reset.expires_at})
+
+
 HANDLERS = {
     MemberRegistered: member_registered,
     MemberUpdated: member_updated,
@@ -293,4 +299,5 @@ HANDLERS = {
     TopicRequestAnswered: topic_request_answered,
     GoDecisionMade: go_decision_made,
     ReassessmentInvited: reassessment_invited,
+    PasswordResetRequested: password_reset_requested,
 }

@@ -53,7 +53,8 @@ class PreferenceIn(StrictSchema):
 
 class PreferenceOut(Schema):
     email = fields.Boolean(required=True)
-    inbox = fields.Boolean(required=True, metadata={"description": "always true: the inbox gets every message"})
+    inbox = fields.Boolean(required=True, metadata={
+        "description": "whether the inbox gets these messages: always, but for mail-only ones (a password reset link)"})
     locked = fields.Boolean(required=True, metadata={"description": "true: e-mail cannot be switched off"})
 
 

@@ -57,6 +57,18 @@ class MemberUpdated(Event):
     updated_at: datetime
 
 
+@declare("password_reset.requested", 1, owner="catalog", subject="member_id")
+class PasswordResetRequested(Event):
+    """A member asked to reset a forgotten password. It carries the reset token itself, since only a mail to the
+    member's address may deliver it: single use, valid until `expires_at` (an hour), kept by catalog only as a
+    digest, and mailed by notify without an inbox copy."""
+
+    member_id: str
+    reset_token: str
+    requested_at: datetime
+    expires_at: datetime
+
+
 @declare("member.deleted", 1, owner="catalog", subject="member_id")
 class MemberDeleted(Event):
     """A member deleted their account: every service anonymises what it holds about them."""

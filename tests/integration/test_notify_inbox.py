@@ -79,8 +79,10 @@ def test_preferences_start_with_every_mail_on_and_say_which_are_locked(client):
 
     assert response.status_code == 200
     assert set(response.json) == {category.value for category in Category}
-    assert all(choice["email"] and choice["inbox"] for choice in response.json.values())
-    assert {name for name, choice in response.json.items() if choice["locked"]} == {"invoices", "cancellations"}
+    assert all(choice["email"] for choice in response.json.values())
+    assert {name for name, choice in response.json.items() if not choice["inbox"]} == {"account"}, "reset links"
+    assert {name for name, choice in response.json.items() if choice["locked"]} == {"invoices", "cancellations",
+                                                                                    "account"}
     assert client.get(PREFERENCES).status_code == 401
 
 

@@ -31,5 +31,6 @@ def test_every_link_in_a_message_opens_a_page(template):
         if path.startswith(PUBLIC_API):
             continue
         assert path.startswith("/#/"), f"{path}: the front end's pages live in the hash"
-        page = path[2:] + ("some-id" if parameter else "")
+        page, _, query = path[2:].partition("?")  # the front end reads the query itself
+        page += "some-id" if parameter and not query else ""
         assert any(route.match(page) for route in routes), f"{path}: no page of the front end answers {page}"

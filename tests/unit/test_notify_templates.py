@@ -30,6 +30,7 @@ FACTS: dict[MessageKind, dict] = {
     MessageKind.SESSION_RESCHEDULED: {**SESSION, "ends_at": WHEN},
     MessageKind.SESSION_CANCELLED: {**SESSION, "reason": "Illness <of the trainer>"},
     MessageKind.CERTIFICATE_ISSUED: {**SESSION, "certificate_id": "certificate-1"},
+    MessageKind.PASSWORD_RESET: {"reset_token": "reset-token-1", "expires_at": WHEN},
     MessageKind.REASSESSMENT_INVITED: {**SESSION, "reassessment_id": "reassessment-1", "competence_count": 3},
     MessageKind.INVOICE_ISSUED: {"number": "VCA-1", "total_cents": 123_450, "currency": "EUR",
                                  "booking_id": "booking-1", "invoice_id": "invoice-1", "offer_title": None},

@@ -3,7 +3,7 @@ import { api, currentMember, signOut, signedIn, SignInNeeded } from './api.js';
 import { clear, h } from './dom.js';
 import { describeError } from './forms.js';
 import { currentLanguage, setLanguage, t } from './i18n.js';
-import { loginPage, registerPage } from './pages/account.js';
+import { loginPage, registerPage, resetPasswordPage } from './pages/account.js';
 import { assessmentPage, assessmentResultPage, assessmentsPage } from './pages/assessment.js';
 import { bookingsPage } from './pages/bookings.js';
 import { certificatePage } from './pages/certificates.js';
@@ -19,6 +19,7 @@ const ROUTES = [
   [/^\/offers\/([^/]+)$/, offerPage],
   [/^\/login$/, loginPage],
   [/^\/register$/, registerPage],
+  [/^\/reset-password$/, resetPasswordPage],
   [/^\/bookings$/, bookingsPage],
   [/^\/inbox$/, inboxPage],
   [/^\/invoices$/, invoicesPage],

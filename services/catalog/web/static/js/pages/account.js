@@ -27,7 +27,38 @@ export async function loginPage({ query }) {
   });
   return h('section', {}, h('h1', {}, t('login.title')),
     notice ? h('p', { class: 'notice', role: 'status' }, notice) : null, form,
-    h('p', {}, t('login.noaccount'), ' ', h('a', { href: withNext('#/register', query) }, t('nav.register'))));
+    h('p', {}, t('login.noaccount'), ' ', h('a', { href: withNext('#/register', query) }, t('nav.register'))),
+    h('p', {}, h('a', { href: '#/reset-password' }, t('reset.forgot'))));
+}
+
+/** A forgotten password: without a token, ask for the mail; with the token from the mail, set the new one. */
+export async function resetPasswordPage({ query }) {
+  const token = query.get('token');
+  const done = h('p', { class: 'notice', role: 'status', hidden: true });
+  if (!token) {
+    const form = h('form', { class: 'narrow', novalidate: true },
+      field(t('login.email'), input('email', { type: 'email', autocomplete: 'username', required: true })),
+      h('div', { class: 'actions' }, h('button', { type: 'submit' }, t('reset.send'))));
+    onSubmit(form, async (data) => {
+      await api('/auth/password-reset', { method: 'POST', body: { email: String(data.get('email')) } });
+      done.textContent = t('reset.sent');
+      done.hidden = false;
+      form.hidden = true;
+    });
+    return h('section', {}, h('h1', {}, t('reset.title')), h('p', {}, t('reset.explain')), form, done);
+  }
+  const form = h('form', { class: 'narrow', novalidate: true },
+    field(t('reset.new'), input('new_password', { type: 'password', autocomplete: 'new-password', required: true }),
+      t('register.password.hint')),
+    h('div', { class: 'actions' }, h('button', { type: 'submit' }, t('reset.save'))));
+  onSubmit(form, async (data) => {
+    await api('/auth/password-reset/confirm', { method: 'POST',
+      body: { token, new_password: String(data.get('new_password')) } });
+    form.hidden = true;
+    done.replaceChildren(t('reset.saved'), ' ', h('a', { href: '#/login' }, t('nav.signin')));
+    done.hidden = false;
+  });
+  return h('section', {}, h('h1', {}, t('reset.title')), form, done);
 }
 
 export async function registerPage({ query }) {
