@@ -17,6 +17,7 @@ from academy.registry import load_all
 from services.catalog.gateway import upstream_for
 from shared.auth import ensure_keypair
 from shared.config import Settings
+from shared.cors import Cors
 from shared.migrations import upgrade
 from shared.outbox import listen_for_wakes, wake_relays_at
 from shared.service import Runtime
@@ -64,8 +65,11 @@ def use_embedded_environment(data_dir: Path) -> None:
     os.environ["ACADEMY_DATA_DIR"] = str(data_dir)
 
 
-def academy_apps(runtimes: dict[str, Runtime]) -> GatewayDispatcher:
-    return GatewayDispatcher({name: definition.create_app(runtimes[name]) for name, definition in load_all().items()})
+def academy_apps(runtimes: dict[str, Runtime]) -> Cors:
+    """Every service's app behind one dispatcher, with the gateway's cross-origin rules around all of them."""
+    dispatcher = GatewayDispatcher({name: definition.create_app(runtimes[name])
+                                    for name, definition in load_all().items()})
+    return Cors(dispatcher, runtimes["catalog"].settings.allowed_origins)
 
 
 def open_runtimes() -> dict[str, Runtime]:

@@ -7,6 +7,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import limits
 import limits.storage
@@ -94,6 +95,16 @@ def _networks(raw: str) -> tuple[str, ...]:
     return networks
 
 
+def _origins(raw: str) -> tuple[str, ...]:
+    """Web origins (scheme://host[:port]) allowed to call the public API from a browser."""
+    origins = tuple(part.strip().rstrip("/") for part in raw.split(",") if part.strip())
+    for origin in origins:
+        parts = urlsplit(origin)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.path or parts.query:
+            raise InvalidSetting(f"ALLOWED_ORIGINS: expected origins like https://app.example, got {origin!r}")
+    return origins
+
+
 def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
     raw = env.get(name)
     if raw is None or raw == "":
@@ -137,6 +148,7 @@ class Settings:
     refresh_rate_limit: str = "60/minute"
     rate_limit_storage_url: str = "memory://"
     trusted_proxies: tuple[str, ...] = ()
+    allowed_origins: tuple[str, ...] = ()
 
     @property
     def local_bus_url(self) -> str:
@@ -203,4 +215,5 @@ class Settings:
             refresh_rate_limit=_rate_limit(env, "REFRESH_RATE_LIMIT", "60/minute"),
             rate_limit_storage_url=_limit_storage(env.get("RATE_LIMIT_STORAGE_URL") or "memory://"),
             trusted_proxies=_networks(env.get("TRUSTED_PROXIES", "")),
+            allowed_origins=_origins(env.get("ALLOWED_ORIGINS", "")),
         )

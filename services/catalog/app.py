@@ -13,6 +13,7 @@ from services.catalog.gateway import register_proxy
 from services.catalog.offers_api import offers_blp
 from services.catalog.web import register_web_front_end
 from shared.config import MissingSettings, Settings
+from shared.cors import Cors
 from shared.ratelimit import register_address_limits
 from shared.service import Runtime
 from shared.web import create_service_app
@@ -23,6 +24,15 @@ def register_accounts(private_key: str) -> Callable[[Flask], None]:
 
     def setup(app: Flask) -> None:
         app.config.update(JWT_PRIVATE_KEY=private_key)
+
+    return setup
+
+
+def register_cors(allowed_origins: tuple[str, ...]):
+    """Browsers on the ALLOWED_ORIGINS may call the public API, the proxied paths included."""
+
+    def setup(app: Flask) -> None:
+        app.wsgi_app = Cors(app.wsgi_app, allowed_origins)
 
     return setup
 
@@ -56,5 +66,6 @@ def create_app(runtime: Runtime) -> Flask:
              register_web_front_end]
     if settings.upstreams:
         setup.append(register_proxy(settings.upstreams))
+    setup.append(register_cors(settings.allowed_origins))
     return create_service_app(runtime, title="Academy catalog", extra_setup=setup,
                               blueprints=[members_blp, offers_blp, topic_requests_blp, ratings_blp])
