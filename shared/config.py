@@ -132,6 +132,9 @@ class Settings:
     log_level: str = "INFO"
     port: int = 8000
     upstreams: dict[str, str] = field(default_factory=dict)
+    # The gateway's patience with a service: to connect, and for its answer.
+    upstream_connect_timeout_s: float = 3.05
+    upstream_read_timeout_s: float = 30.0
     smtp_host: str | None = None
     smtp_port: int = 25
     message_retention_days: int = 30
@@ -198,6 +201,8 @@ class Settings:
             log_level=env.get("LOG_LEVEL", "INFO").upper(),
             port=_int(env, "PORT", SERVICE_PORTS[service], 1, 65535),
             upstreams=upstreams,
+            upstream_connect_timeout_s=_int(env, "UPSTREAM_CONNECT_TIMEOUT_MS", 3050, 100, 60_000) / 1000,
+            upstream_read_timeout_s=_int(env, "UPSTREAM_READ_TIMEOUT_MS", 30_000, 100, 600_000) / 1000,
             smtp_host=env.get("SMTP_HOST") or None,
             smtp_port=_int(env, "SMTP_PORT", 25, 1, 65535),
             # A consumed event's id must outlive every redelivery of it; a day is the least that is safe.

@@ -65,7 +65,8 @@ def create_app(runtime: Runtime) -> Flask:
              register_deleted_member_check,
              register_web_front_end]
     if settings.upstreams:
-        setup.append(register_proxy(settings.upstreams))
+        setup.append(register_proxy(settings.upstreams, (settings.upstream_connect_timeout_s,
+                                                         settings.upstream_read_timeout_s)))
     setup.append(register_cors(settings.allowed_origins))
     return create_service_app(runtime, title="Academy catalog", extra_setup=setup,
                               blueprints=[members_blp, offers_blp, topic_requests_blp, ratings_blp])

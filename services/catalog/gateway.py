@@ -24,7 +24,6 @@ UPSTREAM_ROUTES: tuple[tuple[re.Pattern, str], ...] = tuple(
     )
 )
 FORWARDED_HEADERS = ("Authorization", "Content-Type", "Accept", "Idempotency-Key")
-PROXY_TIMEOUT_S = (3.05, 30)
 # Headers about one connection (RFC 9110 7.6.1), and the body's framing, which requests has already undone
 # (it decodes gzip and reads chunks), so the gateway's server frames the body anew. Date and Server are the
 # gateway's own server's to send; copied, they would go out twice.
@@ -73,8 +72,9 @@ def _answer_headers(upstream: requests.Response) -> list[tuple[str, str]]:
     return [(name, value) for name, value in upstream.headers.items() if name.lower() not in dropped]
 
 
-def register_proxy(upstreams: dict[str, str]):
-    """Forward the routed paths to the services at `upstreams` (service name -> base URL)."""
+def register_proxy(upstreams: dict[str, str], timeout_s: tuple[float, float] = (3.05, 30.0)):
+    """Forward the routed paths to the services at `upstreams` (service name -> base URL), giving each
+    `timeout_s` (to connect, to answer) before the caller gets a 503 naming it."""
     http = requests.Session()
     # One session serves every caller: a cookie one caller's answer set must not go out with the next request.
     http.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
@@ -93,7 +93,7 @@ def register_proxy(upstreams: dict[str, str]):
             upstream = http.send(
                 exact_request(http, request.method, base + upstream_target(request.path, request.query_string),
                               headers, request.get_data()),
-                timeout=PROXY_TIMEOUT_S,
+                timeout=timeout_s,
                 allow_redirects=False,
             )
         except requests.RequestException as exc:

@@ -247,18 +247,36 @@ def test_hop_by_hop_headers_of_the_answer_are_not_copied(gateway, upstreams):
     assert copied & hop_by_hop == set()
 
 
-def test_an_unreachable_service_is_a_503_problem(tmp_path):
+def test_an_unreachable_service_is_a_503_problem_naming_it_while_catalog_answers(tmp_path):
     runtime, client = gateway_client(tmp_path, BOOKING_URL=f"http://127.0.0.1:{free_port()}")
     try:
         unreachable = client.get("/api/v1/bookings/b-1")
         unconfigured = client.get("/api/v1/invoices/i-1")
+        own = client.get("/api/v1/offers")
     finally:
         runtime.close()
 
-    for response in (unreachable, unconfigured):
+    for response, service in ((unreachable, "booking"), (unconfigured, "billing")):
         assert response.status_code == 503
         assert response.mimetype == PROBLEM_JSON
         assert response.get_json()["status"] == 503
+        assert f"the {service} service" in response.get_json()["detail"]
+        assert int(response.headers["Retry-After"]) > 0
+    assert own.status_code == 200, "catalog's own routes do not depend on the others"
+
+
+def test_a_service_slower_than_the_read_timeout_is_a_503(tmp_path):
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()  # accepts the connection, never answers
+    runtime, client = gateway_client(tmp_path, BOOKING_URL=f"http://127.0.0.1:{listener.getsockname()[1]}",
+                                     UPSTREAM_READ_TIMEOUT_MS="300")
+    try:
+        answer = client.get("/api/v1/bookings")
+    finally:
+        runtime.close()
+        listener.close()
+    assert answer.status_code == 503 and "ReadTimeout" in answer.get_json()["detail"]
 
 
 # --- where each path goes ----------------------------------------------------------------------------------
