@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import signal
@@ -11,10 +12,12 @@ import threading
 from pathlib import Path
 
 from prometheus_client import multiprocess
+from werkzeug.test import Client
 
 from academy.gunicorn_app import AcademyApplication
 from academy.registry import load_all
 from services.catalog.gateway import upstream_for
+from services.catalog.openapi_merge import SPEC_PATH, merge
 from shared.auth import ensure_keypair
 from shared.config import Settings
 from shared.cors import Cors
@@ -37,11 +40,15 @@ class GatewayDispatcher:
 
     def __init__(self, apps: dict):
         self.apps = apps
+        self._merged_document: bytes | None = None
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
         if unsafe_path(environ):
             return self.apps["catalog"](environ, start_response)
+        if path == SPEC_PATH and environ["REQUEST_METHOD"] == "GET":
+            start_response("200 OK", [("Content-Type", "application/json")])
+            return [self.merged_document()]
         if path.startswith(MOUNT_PREFIX):
             name, _, rest = path[len(MOUNT_PREFIX):].partition("/")
             if name in self.apps:
@@ -50,6 +57,16 @@ class GatewayDispatcher:
                 return self.apps[name](environ, start_response)
         app = self.apps.get(upstream_for(path) or "catalog", self.apps["catalog"])
         return app(environ, start_response)
+
+
+    def merged_document(self) -> bytes:
+        """The whole public API in one document, as the distributed gateway serves it (made once: the apps in
+        this process do not change)."""
+        if self._merged_document is None:
+            catalog_first = sorted(self.apps, key=lambda name: name != "catalog")
+            documents = {name: Client(self.apps[name]).get(SPEC_PATH).get_json() for name in catalog_first}
+            self._merged_document = json.dumps(merge(documents)).encode()
+        return self._merged_document
 
 
 def use_embedded_environment(data_dir: Path) -> None:

@@ -410,6 +410,7 @@ def create_service_app(
     })
     for blueprint in blueprints:
         api.register_blueprint(blueprint)
+    app.extensions["academy_api"] = api  # the gateway merges this service's document with the others'
     app.register_error_handler(DomainError, _handle_domain_error)
     app.register_error_handler(sqlalchemy.exc.OperationalError, _handle_database_unavailable)
     app.register_error_handler(sqlalchemy.exc.DataError, _handle_unstorable_value)

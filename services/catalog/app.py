@@ -11,6 +11,7 @@ from services.catalog.community_api import ratings_blp, topic_requests_blp
 from services.catalog.deleted_members import register_deleted_member_check
 from services.catalog.gateway import register_proxy
 from services.catalog.offers_api import offers_blp
+from services.catalog.openapi_merge import register_merged_document
 from services.catalog.web import register_web_front_end
 from shared.config import MissingSettings, Settings
 from shared.cors import Cors
@@ -65,6 +66,7 @@ def create_app(runtime: Runtime) -> Flask:
              register_deleted_member_check,
              register_web_front_end]
     if settings.upstreams:
+        setup.append(register_merged_document(settings.upstreams))
         setup.append(register_proxy(settings.upstreams, (settings.upstream_connect_timeout_s,
                                                          settings.upstream_read_timeout_s)))
     setup.append(register_cors(settings.allowed_origins))
