@@ -5,10 +5,16 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from services.catalog import demand, framework, learning_gain, ratings
+from services.catalog import demand, framework, learning_gain, ratings, search
 from shared.consumer import HandlerRegistry
 from shared.events import ParsedEvent
-from shared.events.declarations import AttendanceRecorded, DemandUpdated, FrameworkPublished, LearningGainRecorded
+from shared.events.declarations import (
+    AttendanceRecorded,
+    AvailabilityChanged,
+    DemandUpdated,
+    FrameworkPublished,
+    LearningGainRecorded,
+)
 
 
 def framework_published(event: ParsedEvent[FrameworkPublished], db: Session) -> None:
@@ -28,9 +34,16 @@ def learning_gain_recorded(event: ParsedEvent[LearningGainRecorded], db: Session
     learning_gain.keep_latest(db, event.data)
 
 
+def availability_changed(event: ParsedEvent[AvailabilityChanged], db: Session) -> None:
+    """Free seats for the search's filter."""
+    search.keep_availability(db, event.data.session_id, {seats.format: seats.free for seats in event.data.formats},
+                             event.data.changed_at)
+
+
 HANDLERS: HandlerRegistry = {
     FrameworkPublished: framework_published,
     DemandUpdated: demand_updated,
     AttendanceRecorded: attendance_recorded,
     LearningGainRecorded: learning_gain_recorded,
+    AvailabilityChanged: availability_changed,
 }

@@ -222,6 +222,10 @@ class OfferSession(Base):
     updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     cancelled_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     cancellation_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    # Free seats as booking last told (availability.changed); None until it has, when the seats offered count.
+    free_online: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    free_in_person: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    availability_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
     offer: Mapped[Offer] = relationship(back_populates="sessions")
 

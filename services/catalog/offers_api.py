@@ -56,8 +56,9 @@ class Offers(MethodView):
     def get(self, args):
         """Find published offers: words, filters, sorting, facet counts"""
         filters = {name: value for name, value in args.items() if name not in ("page", "per_page", "sort")}
+        sort = args.get("sort") or ("relevance" if "q" in filters else "newest")
         with transaction() as db:
-            total, found = search.search_offers(db, filters, args["page"], args["per_page"], args["sort"])
+            total, found = search.search_offers(db, filters, args["page"], args["per_page"], sort)
             return {**paginate(total, found, args), "facets": search.facet_counts(db, filters)}
 
     @require_roles("member")

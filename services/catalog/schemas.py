@@ -19,6 +19,7 @@ from services.catalog.domain import (
     MIN_PASSWORD_LENGTH,
 )
 from services.catalog.profiles import DEFAULT_LANGUAGE, DEFAULT_TIME_ZONE, is_language, is_region, is_time_zone
+from services.catalog.search import SORTS
 from shared.events.declarations import FORMATS, LANGUAGES, VAT_RATES
 from shared.schemas import SearchArgs, StrictSchema, page_schema
 from shared.web import runtime_of
@@ -344,7 +345,12 @@ class OfferSearchArgs(SearchArgs):
     max_price_cents = fields.Integer(validate=validate.Range(min=0, max=MAX_PRICE_CENTS))
     starts_from = UtcTimestamp(data_key="from", metadata={"description": "a session starts at or after this"})
     starts_before = UtcTimestamp(data_key="to", metadata={"description": "a session starts before this"})
-    sort = fields.String(load_default="newest", validate=validate.OneOf(("newest", "price", "next_session")))
+    free_seats = fields.Boolean(load_default=False, metadata={
+        "description": "only offers with an upcoming session that has a free seat (in `format`, if given), as "
+                       "booking last reported"})
+    sort = fields.String(validate=validate.OneOf(SORTS), metadata={
+        "description": "relevance (words in the title count double; the default with `q`), newest (the "
+                       "default without), price, next_session, rating (best average stars first)"})
 
 
 class ProviderOut(Schema):

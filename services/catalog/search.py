@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import snowballstemmer
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import Select, and_, case, func, literal, or_, select
 from sqlalchemy.orm import Session, lazyload
 
 from services.catalog.domain import PUBLIC
@@ -22,6 +22,7 @@ from services.catalog.models import (
     OfferProvider,
     OfferSession,
     OfferTerm,
+    Rating,
 )
 from shared.db import fetch_page
 
@@ -88,6 +89,10 @@ def _conditions(filters: dict[str, Any]) -> list:
     for name in ("format", "level"):
         if name in filters:
             conditions.append(getattr(Offer, name) == filters[name])
+    if filters.get("free_seats"):
+        conditions.append(Offer.id.in_(select(OfferSession.offer_id).where(
+            OfferSession.cancelled_at.is_(None), OfferSession.starts_at > datetime.now(UTC),
+            _has_free_seat(filters.get("format")))))
     if "starts_from" in filters or "starts_before" in filters:
         dated = [OfferSession.cancelled_at.is_(None)]
         if "starts_from" in filters:
@@ -98,6 +103,41 @@ def _conditions(filters: dict[str, Any]) -> list:
     return conditions
 
 
+def _has_free_seat(format: str | None):
+    """A free seat in `format`, or in either kind for a hybrid offer or none asked; the seats offered count
+    until booking has reported."""
+    online = func.coalesce(OfferSession.free_online, OfferSession.seats_online) > 0
+    in_person = func.coalesce(OfferSession.free_in_person, OfferSession.seats_in_person) > 0
+    return {"online": online, "in_person": in_person}.get(format or "", or_(online, in_person))
+
+
+def keep_availability(db: Session, session_id: str, free: dict[str, int], changed_at: datetime) -> bool:
+    """Keep booking's newest count of free seats of a session (availability.changed arrives coalesced and
+    possibly out of order); whether it was newer."""
+    session = db.get(OfferSession, session_id, with_for_update=True)
+    if session is None or (session.availability_at is not None and session.availability_at >= changed_at):
+        return False
+    session.free_online = free.get("online", session.free_online)
+    session.free_in_person = free.get("in_person", session.free_in_person)
+    session.availability_at = changed_at
+    return True
+
+
+def _relevance(query: str) -> Any:
+    """Two points per query word found in the title, one if only in the summary (by any of its stems)."""
+    score = literal(0)
+    for word in WORD.findall(query)[:MAX_QUERY_WORDS]:
+        word_stems = sorted(stems(word))
+        in_title = or_(*(func.lower(Offer.title).contains(stem) for stem in word_stems))
+        in_summary = or_(*(func.lower(Offer.summary).contains(stem) for stem in word_stems))
+        score = score + case((in_title, 2), (in_summary, 1), else_=0)
+    return score
+
+
+def _average_stars() -> Any:
+    return select(func.avg(Rating.stars)).where(Rating.offer_id == Offer.id).correlate(Offer).scalar_subquery()
+
+
 def _next_session() -> Any:
     return (select(func.min(OfferSession.starts_at))
             .where(OfferSession.offer_id == Offer.id, OfferSession.cancelled_at.is_(None),
@@ -106,11 +146,17 @@ def _next_session() -> Any:
 
 
 ORDERS = {
-    "newest": lambda: (Offer.published_at.desc(), Offer.id),
-    "price": lambda: (Offer.price_cents, Offer.id),
+    "newest": lambda filters: (Offer.published_at.desc(), Offer.id),
+    "price": lambda filters: (Offer.price_cents, Offer.id),
     # Offers without an upcoming session last (NULL sorts differently on the two backends, hence the flag).
-    "next_session": lambda: (_next_session().is_(None), _next_session(), Offer.id),
+    "next_session": lambda filters: (_next_session().is_(None), _next_session(), Offer.id),
+    # Best rated first; unrated offers after the rated ones.
+    "rating": lambda filters: (_average_stars().is_(None), _average_stars().desc(), Offer.published_at.desc(),
+                               Offer.id),
+    # Without words to weigh, the newest first.
+    "relevance": lambda filters: (_relevance(filters.get("q", "")).desc(), Offer.published_at.desc(), Offer.id),
 }
+SORTS = tuple(ORDERS)
 
 
 def search_offers(db: Session, filters: dict[str, Any], page: int, per_page: int,
@@ -118,7 +164,7 @@ def search_offers(db: Session, filters: dict[str, Any], page: int, per_page: int
     """Published offers matching every given filter, in the order asked for, and how many there are."""
     # A page of results shows no sessions: not loading them saves most of the rows read.
     query: Select = (select(Offer).options(lazyload(Offer.sessions)).where(*_conditions(filters))
-                     .order_by(*ORDERS[sort]()))
+                     .order_by(*ORDERS[sort](filters)))
     return fetch_page(db, query, page, per_page)
 
 

@@ -380,6 +380,27 @@ def test_search_facets_count_offers_and_a_refused_filter_stands_at_its_field(pag
     page.get_by_role("button", name="Search").click()
     expect(page.get_by_text("No offer matches.")).to_be_visible()
 
+    page.get_by_label("Price up to (€)").fill("")
+    page.get_by_label("Only with free seats").check()
+    page.get_by_label("Order").select_option("rating")
+    page.get_by_role("button", name="Search").click()
+    expect(page).to_have_url(re.compile(r"free_seats=true.*sort=rating"))
+    expect(page.get_by_role("link", name=title)).to_be_visible()
+    assert_accessible(page, "search-free-seats")
+
+
+def test_a_forgotten_password_is_asked_for_from_the_log_in(page):
+    page.goto("/#/login")
+    page.get_by_role("link", name="Forgot your password?").click()
+    page.get_by_label("E-mail address").fill("nobody-here@example.org")
+    page.get_by_role("button", name="Mail me the link").click()
+    expect(page.get_by_role("status")).to_contain_text("If this address has an account")
+    page.goto("/#/reset-password?token=made-up")
+    page.get_by_label("New password").fill("a meadow of quiet lanterns")
+    page.get_by_role("button", name="Save the new password").click()
+    expect(page.get_by_role("alert")).to_contain_text("not valid")
+    assert_accessible(page, "reset-password")
+
 
 def test_a_booking_whose_answer_was_lost_is_retried_with_its_key_and_books_once(page, api):
     session_id, title = published_offer(api, seats=1)

@@ -8,8 +8,12 @@ from urllib.parse import urlencode
 import pytest
 
 from services.catalog import SERVICE
+from services.catalog.models import Rating
 from services.catalog.search import stems, terms
-from shared.testing import bearer
+from shared.bus import Outcome
+from shared.consumer import EventConsumer
+from shared.events.declarations import AvailabilityChanged, SeatsLeft
+from shared.testing import bearer, delivery, sample
 from tests.integration.offer_helpers import know_framework, publish
 
 ANN, BEN = "provider-ann", "provider-ben"
@@ -97,8 +101,8 @@ def test_facets_count_each_value_under_the_other_filters(client, offers):
     assert answer["facets"]["language"] == {"de": 2, "en": 2}
 
 
-@pytest.mark.parametrize("query", ["sort=relevance", "from=yesterday", "max_price_cents=-1", "level=0",
-                                   "to=2030-01-01T00:00:00"])
+@pytest.mark.parametrize("query", ["sort=popularity", "free_seats=perhaps", "from=yesterday", "max_price_cents=-1",
+                                   "level=0", "to=2030-01-01T00:00:00"])
 def test_a_wrong_search_parameter_is_refused(client, query):
     answer = client.get(f"/api/v1/offers?{query}")
 
@@ -120,3 +124,43 @@ def test_a_changed_title_is_found_by_its_new_words_only(client, offers):
     assert changed.status_code == 200, changed.json
     assert found(client, q="partnerships") == []
     assert found(client, q="roadmap") == [offers["partners"]]
+
+
+def test_relevance_puts_words_in_the_title_first_and_is_the_default_with_words(client, offers):
+    roadmap = offer(client, BEN, 30, title="Regional roadmaps", summary="For cluster managers", price_cents=500)
+
+    assert found(client, q="cluster", sort="relevance") == [offers["strategy"], offers["partners"], roadmap]
+    assert found(client, q="cluster") == found(client, q="cluster", sort="relevance")
+    assert found(client) == found(client, sort="newest"), "without words, the newest first"
+
+
+def test_rating_sorts_the_best_rated_first_and_the_unrated_last(runtime_on_each_database, client, offers):
+    now = datetime.now(UTC)
+    with runtime_on_each_database.session_factory.begin() as db:
+        for number, (name, stars) in enumerate((("funding", 5), ("funding", 4), ("partners", 3))):
+            db.add(Rating(id=f"rating-{number}", session_id=f"session-{number}", offer_id=offers[name],
+                          provider_id=ANN, member_id=f"member-{number}", stars=stars, comment="",
+                          created_at=now, updated_at=now))
+
+    assert found(client, sort="rating") == [offers["funding"], offers["partners"], offers["strategy"]]
+
+
+def test_free_seats_follow_what_booking_reports_newest_first(runtime_on_each_database, client, offers):
+    consumer = EventConsumer(SERVICE.name, SERVICE.handlers, runtime_on_each_database.session_factory)
+
+    def report(name: str, free: int, at: datetime) -> None:
+        [session] = client.get(f"/api/v1/offers/{offers[name]}").json["sessions"]
+        seats = [SeatsLeft(format="online", capacity=10, free=free, waiting=0 if free else 3)]
+        settled = consumer.handle_batch([delivery(sample(AvailabilityChanged, session_id=session["id"],
+                                                         offer_id=offers[name], formats=seats, changed_at=at))])
+        assert [s.outcome for s in settled] == [Outcome.ACK]
+
+    assert len(found(client, free_seats="true")) == 3, "before booking reports, the seats offered count"
+    report("partners", 0, in_days(-1))
+    report("strategy", 0, in_days(-1))
+    report("strategy", 4, in_days(-2))  # an older count arriving late changes nothing
+
+    assert found(client, free_seats="true") == [offers["funding"]]
+    assert found(client, free_seats="true", format="online") == [offers["funding"]]
+    report("partners", 2, in_days(0))
+    assert sorted(found(client, free_seats="true")) == sorted([offers["funding"], offers["partners"]])

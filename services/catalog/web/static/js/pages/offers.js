@@ -7,10 +7,12 @@ import { policyText } from './policy.js';
 import { isProvider, offerManagement, parseCents, sessionTools } from './provide.js';
 
 // What the search form keeps in the page's address; the API's names where they differ are mapped below.
-const FILTERS = ['q', 'format', 'level', 'language', 'area', 'competence', 'max_price', 'from', 'to', 'sort'];
+const FILTERS = ['q', 'format', 'level', 'language', 'area', 'competence', 'max_price', 'from', 'to', 'free_seats',
+  'sort'];
 const PER_PAGE = 10;
 const SEARCH_LANGUAGES = ['de', 'en'];
-const SORTS = ['newest', 'price', 'next_session'];
+// '' lets the API choose: by relevance when there are words, else the newest first.
+const SORTS = ['', 'newest', 'price', 'next_session', 'rating'];
 
 function languageName(code) {
   try {
@@ -52,15 +54,18 @@ function searchForm(query, choices, facets = {}) {
       value: query.get('max_price') || '', 'data-api-name': 'max_price_cents' })),
     field(t('search.from'), input('from', { type: 'date', value: query.get('from') || '' })),
     field(t('search.to'), input('to', { type: 'date', value: query.get('to') || '' })),
-    field(t('search.sort'), select('sort', SORTS.map((sort) => [sort, t(`search.sort.${sort}`)]),
-      query.get('sort') || 'newest')))),
+    h('div', { class: 'field' }, h('label', {},
+      h('input', { type: 'checkbox', name: 'free_seats', value: 'true', checked: query.get('free_seats') === 'true' }),
+      ' ', t('search.freeseats'))),
+    field(t('search.sort'), select('sort', SORTS.map((sort) => [sort, t(`search.sort.${sort || 'best'}`)]),
+      query.get('sort') || '')))),
     h('div', { class: 'actions' }, h('button', { type: 'submit' }, t('search.submit'))));
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     const next = new URLSearchParams();
     for (const name of FILTERS) {
       const value = String(new FormData(form).get(name) || '').trim();
-      if (value && !(name === 'sort' && value === 'newest')) next.set(name, value);
+      if (value) next.set(name, value);
     }
     location.hash = `#/?${next}`;
   });
@@ -70,7 +75,7 @@ function searchForm(query, choices, facets = {}) {
 /** The API's query for the page's: a price in euros as cents, days as the start of that day here. */
 function searchParameters(query, page) {
   const params = new URLSearchParams({ page: String(page), per_page: String(PER_PAGE) });
-  for (const name of ['q', 'format', 'level', 'language', 'area', 'competence', 'sort']) {
+  for (const name of ['q', 'format', 'level', 'language', 'area', 'competence', 'free_seats', 'sort']) {
     if (query.get(name)) params.set(name, query.get(name));
   }
   if (query.get('max_price')) {
