@@ -23,6 +23,8 @@ class MessageKind(StrEnum):
     GO_DECISION_MADE = "go_decision_made"
     REASSESSMENT_INVITED = "reassessment_invited"
     PASSWORD_RESET = "password_reset"
+    VOTE_OPENED = "vote_opened"
+    VOTE_CLOSED = "vote_closed"
 
 
 class Category(StrEnum):
@@ -36,6 +38,7 @@ class Category(StrEnum):
     TOPIC_REQUESTS = "topic_requests"
     ASSESSMENTS = "assessments"
     ACCOUNT = "account"
+    GOVERNANCE = "governance"
 
 
 # Money, lost seats and the account itself must reach the member whatever they chose.
@@ -60,6 +63,8 @@ CATEGORY_OF: dict[MessageKind, Category] = {
     MessageKind.TOPIC_REQUEST_ANSWERED: Category.TOPIC_REQUESTS,
     MessageKind.REASSESSMENT_INVITED: Category.ASSESSMENTS,
     MessageKind.PASSWORD_RESET: Category.ACCOUNT,
+    MessageKind.VOTE_OPENED: Category.GOVERNANCE,
+    MessageKind.VOTE_CLOSED: Category.GOVERNANCE,
 }
 
 # Every declared event (CloudEvents type) that tells a person something, and the message it becomes.
@@ -80,6 +85,9 @@ KIND_OF_EVENT: dict[str, MessageKind] = {
     "academy.go_decision.made.v1": MessageKind.GO_DECISION_MADE,
     "academy.reassessment.invited.v1": MessageKind.REASSESSMENT_INVITED,
     "academy.password_reset.requested.v1": MessageKind.PASSWORD_RESET,
+    "academy.proposal.opened.v1": MessageKind.VOTE_OPENED,
+    "academy.proposal.accepted.v1": MessageKind.VOTE_CLOSED,
+    "academy.proposal.rejected.v1": MessageKind.VOTE_CLOSED,
 }
 
 # Every other declared event, with the reason no person is told of it; a new event belongs in one of the two.
@@ -99,6 +107,7 @@ NOT_FOR_A_PERSON: dict[str, str] = {
     "academy.notification.delivered.v1": "notify's own record",
     "academy.notification.failed.v1": "notify's own record, for operators",
     "academy.payment.recorded.v1": "the invoice shows it paid; a refund comes with the credit note's message",
+    "academy.revenue_policy.adopted.v1": "the vote's result told the voters already",
 }
 
 

@@ -35,6 +35,9 @@ from shared.events.declarations import (
     OfferUpdated,
     PasswordResetRequested,
     PayoutIssued,
+    ProposalAccepted,
+    ProposalOpened,
+    ProposalRejected,
     ReassessmentInvited,
     SessionCancelled,
     SessionRescheduled,
@@ -255,6 +258,21 @@ def topic_request_answered(event: ParsedEvent[TopicRequestAnswered], db: Session
                                          "offer_id": answer.offer_id})
 
 
+def proposal_opened(event: ParsedEvent[ProposalOpened], db: Session) -> None:
+    """The catalog names the eligible members in the event: only it knows who booked or offered lately."""
+    opened = event.data
+    _tell(event, db, opened.member_ids, {"title": opened.title, "voting_closes_at": opened.voting_closes_at})
+
+
+def proposal_closed(event: ParsedEvent[ProposalAccepted] | ParsedEvent[ProposalRejected], db: Session) -> None:
+    """Everyone who voted learns the counts, accepted or not."""
+    closed = event.data
+    accepted = isinstance(closed, ProposalAccepted)
+    _tell(event, db, closed.voter_ids, {
+        "title": closed.title, "accepted": accepted, "quorum_reached": accepted or closed.quorum_reached,
+        "yes": closed.yes, "no": closed.no, "abstain": closed.abstain, "eligible": closed.eligible})
+
+
 def go_decision_made(event: ParsedEvent[GoDecisionMade], db: Session) -> None:
     decision = event.data
     offer = db.get(OfferRecord, decision.offer_id)
@@ -300,4 +318,7 @@ HANDLERS = {
     GoDecisionMade: go_decision_made,
     ReassessmentInvited: reassessment_invited,
     PasswordResetRequested: password_reset_requested,
+    ProposalOpened: proposal_opened,
+    ProposalAccepted: proposal_closed,
+    ProposalRejected: proposal_closed,
 }

@@ -242,6 +242,57 @@ class SessionCancelled(Event):
     reason: str = ""
 
 
+@declare("proposal.opened", 1, owner="catalog", subject="proposal_id")
+class ProposalOpened(Event):
+    """A proposal's discussion ended and its vote opened; `member_ids` are the members eligible to vote then
+    (only the catalog knows who booked or offered within two years)."""
+
+    proposal_id: str
+    kind: str = wire(validate=validate.OneOf(("policy", "reviewer", "motion")))
+    title: str
+    voting_closes_at: datetime
+    member_ids: list[str]
+    opened_at: datetime
+
+
+@declare("proposal.accepted", 1, owner="catalog", subject="proposal_id")
+class ProposalAccepted(Event):
+    """The members accepted a proposal: quorum and majority reached. Counts only; `voter_ids` are told the
+    result. A policy carries its shares in basis points and effective date, a reviewer proposal the member
+    and whether the role is granted or removed."""
+
+    proposal_id: str
+    kind: str = wire(validate=validate.OneOf(("policy", "reviewer", "motion")))
+    title: str
+    yes: int = wire(validate=NOT_NEGATIVE)
+    no: int = wire(validate=NOT_NEGATIVE)
+    abstain: int = wire(validate=NOT_NEGATIVE)
+    eligible: int = wire(validate=NOT_NEGATIVE)
+    voter_ids: list[str]
+    closed_at: datetime
+    shares_bp: dict[str, int] | None = wire(default=None, keys=fields.String(),
+                                            values=fields.Integer(strict=True, validate=NOT_NEGATIVE))
+    effective_from: datetime | None = None
+    member_id: str | None = None
+    action: str | None = wire(default=None, validate=validate.OneOf(("grant", "remove")))
+
+
+@declare("proposal.rejected", 1, owner="catalog", subject="proposal_id")
+class ProposalRejected(Event):
+    """A proposal's vote closed without quorum or majority; nothing changes."""
+
+    proposal_id: str
+    kind: str = wire(validate=validate.OneOf(("policy", "reviewer", "motion")))
+    title: str
+    yes: int = wire(validate=NOT_NEGATIVE)
+    no: int = wire(validate=NOT_NEGATIVE)
+    abstain: int = wire(validate=NOT_NEGATIVE)
+    eligible: int = wire(validate=NOT_NEGATIVE)
+    quorum_reached: bool
+    voter_ids: list[str]
+    closed_at: datetime
+
+
 # --- booking ----------------------------------------------------------------------------------------------
 @declare("booking.confirmed", 1, owner="booking", subject="booking_id")
 class BookingConfirmed(Event):
@@ -414,6 +465,17 @@ class PayoutIssued(Event):
     credits_cents: int = wire(default=0, validate=NOT_NEGATIVE)
     currency: str = wire(validate=CURRENCY)
     issued_at: datetime
+
+
+@declare("revenue_policy.adopted", 1, owner="billing", subject="proposal_id")
+class RevenuePolicyAdopted(Event):
+    """Billing added the policy version an accepted proposal asked for (effective from the proposal's date, or
+    from its acceptance if that date had passed)."""
+
+    proposal_id: str
+    version: int = wire(validate=validate.Range(min=1))
+    effective_from: datetime
+    adopted_at: datetime
 
 
 # --- assessment -------------------------------------------------------------------------------------------

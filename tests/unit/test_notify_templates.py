@@ -45,6 +45,9 @@ FACTS: dict[MessageKind, dict] = {
     MessageKind.TOPIC_REQUEST_ANSWERED: {"title": "EU funding", "offer_title": "Horizon", "offer_id": "offer-1"},
     MessageKind.GO_DECISION_MADE: {**SESSION, "offer_id": "offer-1", "outcome": "called_off", "confirmed": 2,
                                    "minimum": 3},
+    MessageKind.VOTE_OPENED: {"title": "More for the <community> fund", "voting_closes_at": WHEN},
+    MessageKind.VOTE_CLOSED: {"title": "More for the community fund", "accepted": False, "quorum_reached": False,
+                              "yes": 3, "no": 1, "abstain": 0, "eligible": 80},
 }
 
 
