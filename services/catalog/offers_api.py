@@ -58,8 +58,8 @@ class Offers(MethodView):
         filters = {name: value for name, value in args.items() if name not in ("page", "per_page", "sort")}
         sort = args.get("sort") or ("relevance" if "q" in filters else "newest")
         with transaction() as db:
-            total, found = search.search_offers(db, filters, args["page"], args["per_page"], sort)
-            return {**paginate(total, found, args), "facets": search.facet_counts(db, filters)}
+            total, found, facets = search.search_offers(db, filters, args["page"], args["per_page"], sort)
+            return {**paginate(total, found, args), "facets": facets}
 
     @require_roles("member")
     @offers_blp.arguments(OfferRequest)

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import snowballstemmer
-from sqlalchemy import Select, and_, case, func, literal, or_, select
+from sqlalchemy import and_, case, func, literal, or_, select
 from sqlalchemy.orm import Session, lazyload
 
 from services.catalog.domain import PUBLIC
@@ -24,7 +24,6 @@ from services.catalog.models import (
     OfferTerm,
     Rating,
 )
-from shared.db import fetch_page
 
 WORD = re.compile(r"[^\W_]+")
 MAX_QUERY_WORDS = 10
@@ -160,26 +159,48 @@ SORTS = tuple(ORDERS)
 
 
 def search_offers(db: Session, filters: dict[str, Any], page: int, per_page: int,
-                  sort: str = "newest") -> tuple[int, list[Offer]]:
-    """Published offers matching every given filter, in the order asked for, and how many there are."""
-    # A page of results shows no sessions: not loading them saves most of the rows read.
-    query: Select = (select(Offer).options(lazyload(Offer.sessions)).where(*_conditions(filters))
-                     .order_by(*ORDERS[sort](filters)))
-    return fetch_page(db, query, page, per_page)
+                  sort: str = "newest") -> tuple[int, list[Offer], dict[str, dict[str, int]]]:
+    """Published offers matching every given filter, in the order asked for, how many there are, and the facet
+    counts: how many of the offers found have each format, level and language, each facet counted under the
+    other filters, so choosing a value shows what the others would add.
 
-
-def facet_counts(db: Session, filters: dict[str, Any]) -> dict[str, dict[str, int]]:
-    """How many of the offers found have each format, level and language (each facet counted under the other
-    filters, so choosing a value shows what the others would add)."""
-    counts: dict[str, dict[str, int]] = {}
-    for facet in FACETS:
-        others = {name: value for name, value in filters.items() if name != facet}
-        matching = select(Offer.id).where(*_conditions(others))
-        if facet == "language":
-            column, source = OfferLanguage.code, select(OfferLanguage.code, func.count()).where(
-                OfferLanguage.offer_id.in_(matching))
+    The matching is the expensive part, so it runs as few times as it can: one grouped count gives the total and
+    the format and level facets at once (for each facet whose own filter is not set), one more the languages.
+    """
+    conditions = _conditions(filters)
+    by_format_and_level = db.execute(select(Offer.format, Offer.level, func.count()).where(*conditions)
+                                     .group_by(Offer.format, Offer.level)).all()
+    total = sum(count for _, _, count in by_format_and_level)
+    items = []
+    if total > (page - 1) * per_page:
+        # A page of results shows no sessions: not loading them saves most of the rows read.
+        items = list(db.scalars(select(Offer).options(lazyload(Offer.sessions)).where(*conditions)
+                                .order_by(*ORDERS[sort](filters)).offset((page - 1) * per_page).limit(per_page)))
+    facets = {}
+    for facet, position in (("format", 0), ("level", 1)):
+        if facet in filters:
+            facets[facet] = _facet(db, facet, filters)
         else:
-            column = getattr(Offer, facet)
-            source = select(column, func.count()).where(Offer.id.in_(matching))
-        counts[facet] = {str(value): count for value, count in db.execute(source.group_by(column).order_by(column))}
-    return counts
+            counted: dict[str, int] = {}
+            for row in by_format_and_level:
+                counted[str(row[position])] = counted.get(str(row[position]), 0) + row[2]
+            facets[facet] = dict(sorted(counted.items(), key=lambda item: _facet_order(facet, item[0])))
+    facets["language"] = _facet(db, "language", filters)
+    return total, items, facets
+
+
+def _facet_order(facet: str, value: str):
+    return int(value) if facet == "level" else value
+
+
+def _facet(db: Session, facet: str, filters: dict[str, Any]) -> dict[str, int]:
+    """One facet's counts under every filter but its own."""
+    others = {name: value for name, value in filters.items() if name != facet}
+    if facet == "language":
+        column = OfferLanguage.code
+        source = (select(column, func.count()).join(Offer, Offer.id == OfferLanguage.offer_id)
+                  .where(*_conditions(others)))
+    else:
+        column = getattr(Offer, facet)
+        source = select(column, func.count()).where(*_conditions(others))
+    return {str(value): count for value, count in db.execute(source.group_by(column).order_by(column))}

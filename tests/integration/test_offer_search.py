@@ -6,6 +6,8 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from services.catalog import SERVICE
 from services.catalog.models import Rating
@@ -164,3 +166,22 @@ def test_free_seats_follow_what_booking_reports_newest_first(runtime_on_each_dat
     assert found(client, free_seats="true", format="online") == [offers["funding"]]
     report("partners", 2, in_days(0))
     assert sorted(found(client, free_seats="true")) == sorted([offers["funding"], offers["partners"]])
+
+
+FACET_VALUES = {"format": ("online", "hybrid", "in_person"), "level": (2, 3), "language": ("de", "en")}
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.fixed_dictionaries({}, optional={name: st.sampled_from(values) for name, values in FACET_VALUES.items()}),
+       st.sampled_from(("", "cluster", "förderprogramm")))
+def test_facet_counts_are_the_offers_found_under_the_other_filters(client, offers, chosen, words):
+    query = {**chosen, **({"q": words} if words else {})}
+    answer = client.get(f"/api/v1/offers?{urlencode(query)}").json
+
+    assert answer["total"] == len(found(client, per_page=100, **query))
+    for facet in FACET_VALUES:
+        others = {name: value for name, value in query.items() if name != facet}
+        every = [client.get(f"/api/v1/offers/{offer_id}").json for offer_id in found(client, per_page=100, **others)]
+        values = [str(value) for item in every
+                  for value in (item["languages"] if facet == "language" else [item[facet]])]
+        assert answer["facets"][facet] == {value: values.count(value) for value in set(values)}, (facet, query)
