@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 from fpdf import FPDF
 
-# DejaVu covers the names members write (Latin, Greek, Cyrillic); the PDF's core font only Latin-1.
-UNICODE_FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+from shared.pdf import text_for, unicode_font
 
 
 @dataclass(frozen=True)
@@ -51,8 +49,8 @@ def render_document(document: AccountingDocument) -> bytes:
     # The issue date as creation date: the same document is byte for byte the same whenever it is downloaded.
     pdf.set_creation_date(document.issued_at)
     pdf.add_page()
-    family = _font(pdf)
-    text = _text_for(family)
+    family = unicode_font(pdf)
+    text = text_for(family)
 
     def write(value: str, size: int = 10, *, space: float = 1) -> None:
         pdf.set_font(family, size=size)
@@ -84,16 +82,3 @@ def render_document(document: AccountingDocument) -> bytes:
     if document.note:
         write(document.note, 9)
     return bytes(pdf.output())
-
-
-def _font(pdf: FPDF) -> str:
-    if UNICODE_FONT.exists():
-        pdf.add_font("DejaVu", fname=str(UNICODE_FONT))
-        return "DejaVu"
-    return "Helvetica"
-
-
-def _text_for(family: str):
-    if family != "Helvetica":
-        return lambda value: value
-    return lambda value: value.encode("latin-1", "replace").decode("latin-1")

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 from fpdf import FPDF
 
-# DejaVu covers the names members write (Latin, Greek, Cyrillic); without it the PDF's core font can only show
-# Latin-1, and other letters are replaced.
-UNICODE_FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+from shared.pdf import text_for, unicode_font
 
 
 @dataclass(frozen=True)
@@ -33,8 +30,8 @@ def render_certificate(content: CertificateContent) -> bytes:
     # A fixed creation date keeps the same certificate byte for byte the same whenever it is downloaded.
     pdf.set_creation_date(content.starts_at)
     pdf.add_page()
-    family = _font(pdf)
-    text = _text_for(family)
+    family = unicode_font(pdf)
+    text = text_for(family)
 
     def line(value: str, size: int, *, space: float = 4) -> None:
         pdf.set_font(family, size=size)
@@ -56,19 +53,6 @@ def render_certificate(content: CertificateContent) -> bytes:
     line(f"Certificate {content.certificate_id}", 9, space=1)
     line(f"Verify at {content.verify_path}", 9)
     return bytes(pdf.output())
-
-
-def _font(pdf: FPDF) -> str:
-    if UNICODE_FONT.exists():
-        pdf.add_font("DejaVu", fname=str(UNICODE_FONT))
-        return "DejaVu"
-    return "Helvetica"
-
-
-def _text_for(family: str):
-    if family != "Helvetica":
-        return lambda value: value
-    return lambda value: value.encode("latin-1", "replace").decode("latin-1")
 
 
 def _hours(hours: float) -> str:
