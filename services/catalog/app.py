@@ -12,6 +12,7 @@ from services.catalog.deleted_members import register_deleted_member_check
 from services.catalog.gateway import register_proxy
 from services.catalog.offers_api import offers_blp
 from services.catalog.openapi_merge import register_merged_document
+from services.catalog.proposals_api import proposals_blp, register_governance
 from services.catalog.web import register_web_front_end
 from shared.config import MissingSettings, Settings
 from shared.cors import Cors
@@ -63,7 +64,7 @@ def create_app(runtime: Runtime) -> Flask:
     if missing:
         raise MissingSettings(missing)
     setup = [register_accounts(settings.jwt_private_key), register_address_limits(settings, address_limits(settings)),
-             register_deleted_member_check,
+             register_deleted_member_check, register_governance,
              register_web_front_end]
     if settings.upstreams:
         setup.append(register_merged_document(settings.upstreams))
@@ -71,4 +72,4 @@ def create_app(runtime: Runtime) -> Flask:
                                                          settings.upstream_read_timeout_s)))
     setup.append(register_cors(settings.allowed_origins))
     return create_service_app(runtime, title="Academy catalog", extra_setup=setup,
-                              blueprints=[members_blp, offers_blp, topic_requests_blp, ratings_blp])
+                              blueprints=[members_blp, offers_blp, topic_requests_blp, ratings_blp, proposals_blp])

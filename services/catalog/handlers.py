@@ -5,15 +5,19 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from services.catalog import demand, framework, learning_gain, ratings, search
+from services.catalog import demand, framework, learning_gain, proposals, ratings, search
 from shared.consumer import HandlerRegistry
 from shared.events import ParsedEvent
 from shared.events.declarations import (
     AttendanceRecorded,
     AvailabilityChanged,
+    BookingConfirmed,
+    BookingPromoted,
+    BookingWaitlisted,
     DemandUpdated,
     FrameworkPublished,
     LearningGainRecorded,
+    RevenuePolicyAdopted,
 )
 
 
@@ -40,10 +44,33 @@ def availability_changed(event: ParsedEvent[AvailabilityChanged], db: Session) -
                              event.data.changed_at)
 
 
+def booking_confirmed(event: ParsedEvent[BookingConfirmed], db: Session) -> None:
+    """A booking makes its member eligible to propose and vote for two years."""
+    proposals.keep_booking(db, event.data.member_id, event.data.confirmed_at)
+
+
+def booking_waitlisted(event: ParsedEvent[BookingWaitlisted], db: Session) -> None:
+    proposals.keep_booking(db, event.data.member_id, event.data.waitlisted_at)
+
+
+def booking_promoted(event: ParsedEvent[BookingPromoted], db: Session) -> None:
+    proposals.keep_booking(db, event.data.member_id, event.data.promoted_at)
+
+
+def revenue_policy_adopted(event: ParsedEvent[RevenuePolicyAdopted], db: Session) -> None:
+    """Billing carried out an accepted policy proposal."""
+    adopted = event.data
+    proposals.policy_adopted(db, adopted.proposal_id, adopted.version, adopted.effective_from, adopted.adopted_at)
+
+
 HANDLERS: HandlerRegistry = {
     FrameworkPublished: framework_published,
     DemandUpdated: demand_updated,
     AttendanceRecorded: attendance_recorded,
     LearningGainRecorded: learning_gain_recorded,
     AvailabilityChanged: availability_changed,
+    BookingConfirmed: booking_confirmed,
+    BookingWaitlisted: booking_waitlisted,
+    BookingPromoted: booking_promoted,
+    RevenuePolicyAdopted: revenue_policy_adopted,
 }

@@ -343,3 +343,59 @@ class Rating(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
     answer: Mapped[str | None] = mapped_column(Text, nullable=True)
     answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+# --- self-governance: proposals, their comments and votes, and who may vote ------------------------------
+class Proposal(Base):
+    """A member's proposal: discussed until voting opens, voted on until it closes, then accepted or rejected."""
+
+    __tablename__ = "proposals"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))  # governance.ProposalKind
+    title: Mapped[str] = mapped_column(String(200))
+    reasons: Mapped[str] = mapped_column(Text)
+    # None once the proposer deleted their account; the proposal stays for those who voted.
+    proposer_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
+    # policy: {shares_bp, effective_from}; reviewer: {member_id, action: grant|remove}; motion: {}
+    terms: Mapped[dict] = mapped_column(JSON)
+    # The quorum and majorities in force when it was proposed, as fractions ("1/10"), so later settings
+    # do not change a running vote.
+    rules: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    voting_opens_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    voting_closes_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    opening_announced_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    outcome: Mapped[str | None] = mapped_column(String(20), nullable=True)  # accepted | rejected
+    # The counts at closing (who voted how is never kept beyond the votes themselves).
+    result: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    carried_out_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    # What carrying it out made, e.g. {"policy_version": 3}.
+    carried_out: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+
+
+class ProposalComment(Base):
+    __tablename__ = "proposal_comments"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    proposal_id: Mapped[str] = mapped_column(ForeignKey("proposals.id"), index=True)
+    member_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class ProposalVote(Base):
+    """A member's current choice on a proposal; changing it replaces it."""
+
+    __tablename__ = "proposal_votes"
+    proposal_id: Mapped[str] = mapped_column(ForeignKey("proposals.id"), primary_key=True)
+    member_id: Mapped[str] = mapped_column(String(36), primary_key=True, index=True)
+    choice: Mapped[str] = mapped_column(String(10))
+    voted_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class MemberBookingActivity(Base):
+    """A member's latest booking, from booking's events: a booking within two years makes a member eligible."""
+
+    __tablename__ = "member_booking_activity"
+    member_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    last_booked_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)

@@ -22,6 +22,7 @@ from academy.registry import load_all
 from services.assessment import commands as assessment_commands
 from services.billing.commands import invoices_of
 from services.catalog import ratings, topic_requests
+from services.catalog.models import Proposal
 from services.catalog.offers import create_offer
 from services.notify.commands import messages_of
 from shared.consumer import EventConsumer
@@ -160,6 +161,11 @@ def objects_of_the_sweeping_member(runtimes: dict) -> dict[str, str]:
         ratings.keep_attendance(db, sample(AttendanceRecorded, session_id="session-of-m-1", attendees=[
             Attendee(booking_id="booking-of-m-1", member_id=MEMBER_ID, certificate_id="certificate-of-m-1")]))
         rating = ratings.rate(db, "session-of-m-1", MEMBER_ID, 4, "")
+        now = datetime.now(UTC)
+        db.add(Proposal(id="proposal-of-m-1", kind="motion", title="Sessions in Polish", reasons="Neighbours.",
+                        proposer_id=MEMBER_ID, terms={}, rules={"quorum": "1/10", "simple_majority": "1/2",
+                                                               "policy_majority": "2/3"},
+                        created_at=now, voting_opens_at=now, voting_closes_at=now + timedelta(days=14)))
     notify = EventConsumer("notify", load_all()["notify"].handlers, runtimes["notify"].session_factory)
     notify.handle_batch([delivery(sample(MemberRegistered, member_id=MEMBER_ID)),
                          delivery(sample(BookingConfirmed, member_id=MEMBER_ID))])
@@ -181,7 +187,8 @@ def objects_of_the_sweeping_member(runtimes: dict) -> dict[str, str]:
         [reassessment] = assessment_commands.reassessments_of(db, MEMBER_ID)
     return {"offer_id": offer.id, "notification_id": message.id, "session_id": "session-of-m-1",
             "request_id": request.id, "rating_id": rating.id, "assessment_id": assessment.id,
-            "reassessment_id": reassessment.id, "invoice_id": invoice.id}
+            "reassessment_id": reassessment.id, "invoice_id": invoice.id,
+            "proposal_id": "proposal-of-m-1"}
 
 
 def problem_failures(response, what: str) -> list[str]:
