@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 from services.notify.domain import Message, MessageKind
-from services.notify.mail import build_email, mail_payload
+from services.notify.mail import build_email as build_message
+from services.notify.mail import mail_payload
 from services.notify.settings import MailSettings
 
 SETTINGS = MailSettings(smtp_host=None, smtp_port=25, smtp_security="none", smtp_username=None, smtp_password=None,
                         smtp_timeout=5, sender="Academy <noreply@cluster.example>", mail_dir=Path("/nonexistent"))
 MESSAGE = Message(MessageKind.BOOKING_CONFIRMED, "Your seat", "Hello", "Hello\n-- \nfooter", "<p>Hello</p>")
 WHEN = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def build_email(payload: dict, settings: MailSettings) -> email.message.EmailMessage:
+    """The mail as a receiving client reads it."""
+    return email.message_from_bytes(build_message(payload, settings).as_bytes(), policy=email.policy.default)
 
 
 def test_headers_a_mail_client_expects():
