@@ -1,0 +1,34 @@
+"""Billing's part in members' self-governance: an accepted policy proposal becomes a revenue-share policy version."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from services.billing.models import RevenuePolicy
+from services.billing.policies import add_policy
+from shared.events import ParsedEvent
+from shared.events.declarations import ProposalAccepted, RevenuePolicyAdopted
+from shared.outbox import record_event
+
+
+def effective_from(proposed: datetime, now: datetime) -> datetime:
+    """The proposal's date, or, if it passed while the vote ran, the next full second: invoices already issued
+    keep the policy they were issued under."""
+    return max(proposed, now.replace(microsecond=0) + timedelta(seconds=1))
+
+
+def proposal_accepted(event: ParsedEvent[ProposalAccepted], db: Session) -> None:
+    """Adds the version once per proposal (the row names the proposal in created_by) and answers the catalog."""
+    accepted = event.data
+    if accepted.kind != "policy" or accepted.shares_bp is None or accepted.effective_from is None:
+        return
+    if db.scalar(select(RevenuePolicy.version).where(RevenuePolicy.created_by == accepted.proposal_id)) is not None:
+        return
+    now = datetime.now(UTC)
+    row = add_policy(db, shares_bp=dict(accepted.shares_bp),
+                     effective_from=effective_from(accepted.effective_from, now), created_by=accepted.proposal_id)
+    record_event(db, RevenuePolicyAdopted(proposal_id=accepted.proposal_id, version=row.version,
+                                          effective_from=row.effective_from, adopted_at=now))
