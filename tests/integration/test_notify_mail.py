@@ -50,6 +50,8 @@ from shared.events.declarations import (
     OfferReviewed,
     PasswordResetRequested,
     PayoutIssued,
+    ProposalAccepted,
+    ProposalOpened,
     ProviderShare,
     ReassessmentInvited,
     SessionCancelled,
@@ -176,6 +178,8 @@ def every_kind_for(member_id: str) -> list:
         sample(GoDecisionMade, session_id=session, offer_id=offer),
         sample(ReassessmentInvited, member_id=member_id, session_id=session, offer_id=offer),
         sample(PasswordResetRequested, member_id=member_id),
+        sample(ProposalOpened, member_ids=[member_id]),
+        sample(ProposalAccepted, voter_ids=[member_id]),
         sample(SessionCancelled, session_id=session, offer_id=offer),
     ]
 
