@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from services.catalog import ratings, topic_requests
+from services.catalog import proposals, ratings, topic_requests
 from services.catalog.credentials import (
     FAILURE_MEMORY,
     RefreshStep,
@@ -203,6 +203,7 @@ def delete_account(db: Session, member_id: str, password: str, now: datetime, *,
     db.execute(delete(RefreshToken).where(RefreshToken.member_id == member.id))
     topic_requests.forget_member(db, member.id)
     ratings.forget_member(db, member.id)
+    proposals.forget_member(db, member.id)
     for name, value in anonymised_member(member.id).items():
         setattr(member, name, value)
     member.updated_at = member.deleted_at = now

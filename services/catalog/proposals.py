@@ -10,10 +10,10 @@ from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from services.catalog.commands import revoke_sessions
+from services.catalog import commands
 from services.catalog.domain import with_role
 from services.catalog.governance import (
     ELIGIBILITY_WINDOW,
@@ -112,6 +112,16 @@ def keep_booking(db: Session, member_id: str, booked_at: datetime) -> None:
         db.add(MemberBookingActivity(member_id=member_id, last_booked_at=booked_at))
     elif booked_at > activity.last_booked_at:
         activity.last_booked_at = booked_at
+
+
+def forget_member(db: Session, member_id: str) -> None:
+    """A deleted member's votes go (closed proposals keep their counts), and their proposals and comments no longer
+    name them. The member is no longer eligible, so a vote of theirs would count without them being counted."""
+    db.execute(delete(ProposalVote).where(ProposalVote.member_id == member_id))
+    db.execute(update(Proposal).where(Proposal.proposer_id == member_id).values(proposer_id=None)
+               .execution_options(synchronize_session=False))
+    db.execute(update(ProposalComment).where(ProposalComment.member_id == member_id).values(member_id=None)
+               .execution_options(synchronize_session=False))
 
 
 # --- proposing, commenting, voting -------------------------------------------------------------------------
@@ -312,7 +322,7 @@ def _change_reviewer(db: Session, proposal: Proposal, member_id: str, action: st
     else:
         member.roles = (with_role(member.roles, "reviewer") if action == "grant"
                         else [role for role in member.roles if role != "reviewer"])
-        revoke_sessions(db, member.id)
+        commands.revoke_sessions(db, member.id)
         proposal.carried_out = {"roles": list(member.roles)}
     proposal.carried_out_at = now
 

@@ -8,8 +8,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select, update
+from werkzeug.security import generate_password_hash
 
 from services import catalog
+from services.catalog.commands import delete_account
 from services.catalog.models import Member, Proposal
 from services.catalog.proposals import keep_booking, open_and_close_due_votes
 from shared.bus import Outcome
@@ -293,3 +295,21 @@ def test_two_workers_close_a_window_once(make_postgres_database, tmp_path):
         assert sum(done) == 6
     finally:
         runtime.close()
+
+
+def test_a_deleted_member_leaves_no_vote_and_no_name(client, runtime, consumer, members):
+    proposal_id = propose(client, BEN).json["id"]
+    voting(runtime, proposal_id)
+    client.post(f"/api/v1/proposals/{proposal_id}/comments", json={"text": "Yes!"}, headers=bearer(BEN))
+    for member_id in (ANN, BEN):
+        client.put(f"/api/v1/proposals/{proposal_id}/vote", json={"choice": "yes"}, headers=bearer(member_id))
+    with runtime.session_factory.begin() as db:
+        db.get(Member, BEN).password_hash = generate_password_hash("a meadow of quiet lanterns")
+    with runtime.session_factory.begin() as db:
+        assert delete_account(db, BEN, "a meadow of quiet lanterns", datetime.now(UTC), max_failures=5) is None
+    shown = client.get(f"/api/v1/proposals/{proposal_id}").json
+    assert shown["proposer_id"] is None and [c["member_id"] for c in shown["comments"]] == [None]
+    closed_window(runtime, proposal_id)
+    open_and_close_due_votes(runtime.session_factory)
+    [accepted] = outbox_events(runtime, "proposal.accepted")
+    assert (accepted.yes, accepted.eligible, accepted.voter_ids) == (1, 2, [ANN])
