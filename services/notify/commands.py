@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
 from sqlalchemy import delete, event, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.notify.domain import ALWAYS_MAILED, MAIL_ONLY, MAIL_ONLY_CATEGORIES, Category, Message, wants_email
@@ -41,36 +42,32 @@ def tell(db: Session, member: MemberRecord, cause_event_id: str, message: Messag
         queue_email(db, member, cause_event_id, message)
 
 
-def deliver_to_inbox(db: Session, member_id: str, cause_event_id: str, message: Message) -> InboxMessage | None:
-    """Put `message` in the member's inbox once per cause; None if this event already reached them."""
-    already = db.scalar(
-        select(InboxMessage.id).where(
-            InboxMessage.member_id == member_id, InboxMessage.cause_event_id == cause_event_id
-        )
-    )
-    if already is not None:
-        return None
+def deliver_to_inbox(db: Session, member_id: str, cause_event_id: str, message: Message) -> str | None:
+    """Put `message` in the member's inbox once per cause; its id, or None if this event already reached them."""
     now = datetime.now(UTC)
-    delivered = InboxMessage(
-        id=str(uuid.uuid4()),
-        member_id=member_id,
-        cause_event_id=cause_event_id,
-        kind=message.kind.value,
-        subject=message.subject[:200],
-        body=message.text,
-        created_at=now,
-    )
-    db.add(delivered)
-    db.flush()
+    delivered_id = _insert_once(db, InboxMessage, id=str(uuid.uuid4()), member_id=member_id,
+                                cause_event_id=cause_event_id, kind=message.kind.value,
+                                subject=message.subject[:200], body=message.text, created_at=now)
+    if delivered_id is None:
+        return None
     record_event(db, NotificationDelivered(
-        notification_id=delivered.id,
+        notification_id=delivered_id,
         member_id=member_id,
         channel=INBOX_CHANNEL,
         cause_event_id=cause_event_id,
         delivered_at=now,
     ))
     _count_inbox_message_on_commit(db)
-    return delivered
+    return delivered_id
+
+
+def _insert_once(db: Session, model: type[InboxMessage] | type[EmailDelivery], **values) -> str | None:
+    """Insert a row unless one for the same member and cause exists (its unique key): one statement where a
+    look first and an insert after took two. The new row's id, or None."""
+    insert = postgresql.insert if db.get_bind().dialect.name == "postgresql" else sqlite.insert
+    statement = (insert(model).values(**values)
+                 .on_conflict_do_nothing(index_elements=["member_id", "cause_event_id"]).returning(model.id))
+    return db.execute(statement).scalar_one_or_none()
 
 
 def _count_inbox_message_on_commit(db: Session) -> None:
@@ -90,21 +87,19 @@ def _count_inbox_message_on_commit(db: Session) -> None:
     db.info["inbox_messages_added"] += 1
 
 
-def queue_email(db: Session, member: MemberRecord, cause_event_id: str, message: Message) -> EmailDelivery | None:
-    """Record one mail and its side effect; None if this event already has a mail for this member."""
-    already = db.scalar(select(EmailDelivery.id).where(
-        EmailDelivery.member_id == member.member_id, EmailDelivery.cause_event_id == cause_event_id))
-    if already is not None:
-        return None
+def queue_email(db: Session, member: MemberRecord, cause_event_id: str, message: Message) -> str | None:
+    """Record one mail and its side effect; the delivery's id, or None if this event already has a mail for this
+    member."""
     now = datetime.now(UTC)
-    delivery = EmailDelivery(id=str(uuid.uuid4()), member_id=member.member_id, cause_event_id=cause_event_id,
-                             kind=message.kind.value, status="pending", created_at=now)
-    db.add(delivery)
-    db.flush()
+    delivery_id = _insert_once(db, EmailDelivery, id=str(uuid.uuid4()), member_id=member.member_id,
+                               cause_event_id=cause_event_id, kind=message.kind.value, status="pending",
+                               created_at=now)
+    if delivery_id is None:
+        return None
     unsubscribe = None if message.category in ALWAYS_MAILED else unsubscribe_url(member, message.category)
-    record_side_effect(db, MAIL_EFFECT, mail_key(delivery.id), mail_payload(
-        delivery.id, member.display_name, member.email, member.preferred_language, message, now, unsubscribe))
-    return delivery
+    record_side_effect(db, MAIL_EFFECT, mail_key(delivery_id), mail_payload(
+        delivery_id, member.display_name, member.email, member.preferred_language, message, now, unsubscribe))
+    return delivery_id
 
 
 def record_mail_outcomes(session_factory: sessionmaker, batch_size: int = 500) -> int:
