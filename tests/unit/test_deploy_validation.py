@@ -148,13 +148,18 @@ def test_the_readme_says_how_to_create_every_secret_the_workloads_read():
         assert not missing, f"README's command for {name} lacks {sorted(missing)}"
 
 
-def test_kustomize_renders_the_base_into_valid_resources_in_one_namespace():
+def kustomized(folder: Path) -> list[dict]:
+    """The documents `kubectl kustomize` renders of `folder` (the test is skipped without kubectl)."""
     kubectl = shutil.which("kubectl")
     if kubectl is None:
-        pytest.skip("kubectl (Debian package kubectl) is not installed: its built-in kustomize renders the base")
-    rendered = subprocess.run([kubectl, "kustomize", str(K8S_DIR)], capture_output=True, text=True, timeout=60,
+        pytest.skip("kubectl (Debian package kubectl) is not installed: its built-in kustomize renders the files")
+    rendered = subprocess.run([kubectl, "kustomize", str(folder)], capture_output=True, text=True, timeout=60,
                               check=True).stdout
-    documents = [document for document in yaml.safe_load_all(rendered) if document]
+    return [document for document in yaml.safe_load_all(rendered) if document]
+
+
+def test_kustomize_renders_the_base_into_valid_resources_in_one_namespace():
+    documents = kustomized(K8S_DIR)
     assert len(documents) == len(base_documents())
     tags = {image["name"]: image["newTag"] for image in _kustomization()["images"]}
     for document in documents:
@@ -170,13 +175,8 @@ def test_kustomize_renders_the_base_into_valid_resources_in_one_namespace():
 
 
 def test_kustomize_renders_the_trial_overlay_as_the_base_and_its_secrets():
-    kubectl = shutil.which("kubectl")
-    if kubectl is None:
-        pytest.skip("kubectl (Debian package kubectl) is not installed: its built-in kustomize renders the overlay")
-    rendered = subprocess.run([kubectl, "kustomize", str(TRIAL_DIR)], capture_output=True, text=True, timeout=60,
-                              check=True).stdout
     trial_resources = yaml.safe_load((TRIAL_DIR / "kustomization.yaml").read_text())["resources"][1:]
-    kinds = [document["kind"] for document in yaml.safe_load_all(rendered) if document]
+    kinds = [document["kind"] for document in kustomized(TRIAL_DIR)]
     assert len(kinds) == len(base_documents()) + len(trial_resources)
     assert kinds.count("Secret") == len(trial_resources)
 
