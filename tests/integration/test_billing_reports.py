@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import codecs
+import csv
+import io
 import uuid
 from datetime import timedelta
 
@@ -14,7 +17,7 @@ from services.billing.domain import ACADEMY, COMMUNITY_FUND, DEFAULT_POLICY, PRO
 from services.billing.reports import GROUPINGS, revenue_report, simulate
 from shared.bus import Outcome
 from shared.events.declarations import BookingCancelled, BookingConfirmed, OfferPublishedV2
-from shared.testing import OFFER, WHEN, delivery, sample
+from shared.testing import OFFER, WHEN, bearer, delivery, sample
 
 SERVICE = billing.SERVICE
 START, END = WHEN - timedelta(days=700), WHEN + timedelta(days=700)
@@ -92,3 +95,56 @@ def test_the_what_if_under_the_actual_policy_is_the_actual_report(history, group
                           group_by=group_by)
     assert result["simulated"]["groups"] == result["actual"]["groups"]
     assert result["difference"] == {PROVIDER: 0, ACADEMY: 0, COMMUNITY_FUND: 0}
+
+
+PARTNER = bearer("partner-1", "partner")
+RANGE = {"from": START.isoformat(), "to": END.isoformat()}
+
+
+def test_partners_read_the_report_as_json_csv_and_png(history, client):
+    report = client.get("/api/v1/reports/revenue", query_string={**RANGE, "group_by": "area"}, headers=PARTNER)
+    assert report.status_code == 200, report.json
+    assert report.json["total"]["gross_cents"] == 12_345 + 999 + 5_000
+
+    table = client.get("/api/v1/reports/revenue", query_string={**RANGE, "format": "csv"}, headers=PARTNER)
+    assert table.data.startswith(codecs.BOM_UTF8)
+    rows = list(csv.DictReader(io.StringIO(table.data.decode("utf-8-sig")), delimiter=";"))
+    assert rows[-1]["group"] == "total"
+    assert int(rows[-1]["gross_cents"]) == report.json["total"]["gross_cents"]
+    assert sum(int(row["net_revenue_cents"]) for row in rows[:-1]) == int(rows[-1]["net_revenue_cents"])
+
+    chart = client.get("/api/v1/reports/revenue", query_string={**RANGE, "format": "png"}, headers=PARTNER)
+    assert chart.mimetype == "image/png" and chart.data.startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_the_simulation_endpoint_answers_the_difference_per_party(history, client):
+    body = {**RANGE, "group_by": "month",
+            "policy": {"provider_percent": 80, "academy_percent": 10, "community_fund_percent": 10}}
+    answer = client.post("/api/v1/reports/simulate", json=body, headers=PARTNER)
+    assert answer.status_code == 200, answer.json
+    assert answer.json["difference"]["provider"] > 0
+    assert sum(answer.json["difference"].values()) == 0
+
+
+@pytest.mark.parametrize("query", [
+    {"from": END.isoformat(), "to": START.isoformat()},
+    {"from": START.isoformat(), "to": (START + timedelta(days=6 * 366)).isoformat()},
+    {**RANGE, "group_by": "planet"}, {**RANGE, "format": "xls"}, {"from": "yesterday", "to": END.isoformat()},
+])
+def test_bad_report_queries_are_422_problems(client, query):
+    answer = client.get("/api/v1/reports/revenue", query_string=query, headers=PARTNER)
+    assert answer.status_code == 422 and answer.mimetype == "application/problem+json"
+
+
+def test_shares_that_do_not_add_up_are_422(client):
+    body = {**RANGE, "policy": {"provider_percent": 80, "academy_percent": 20, "community_fund_percent": 10}}
+    answer = client.post("/api/v1/reports/simulate", json=body, headers=PARTNER)
+    assert answer.status_code == 422 and answer.mimetype == "application/problem+json"
+
+
+@pytest.mark.parametrize("roles", [("member",), ("provider",)])
+def test_only_partners_and_operators_read_reports(client, roles):
+    headers = bearer("member-1", *roles)
+    assert client.get("/api/v1/reports/revenue", query_string=RANGE, headers=headers).status_code == 403
+    body = {**RANGE, "policy": {"provider_percent": 70, "academy_percent": 20, "community_fund_percent": 10}}
+    assert client.post("/api/v1/reports/simulate", json=body, headers=headers).status_code == 403
