@@ -41,8 +41,7 @@ def _bucket(group_by: str, day: date, value: str | None) -> str:
 
 def _signed():
     """The posting's amount seen from the member: positive when invoiced, negative when credited back."""
-    debit = select(Account.kind).where(Account.id == Posting.debit_account_id).scalar_subquery()
-    return case((debit == ledger.MEMBER_RECEIVABLE, Posting.amount_cents), else_=-Posting.amount_cents)
+    return case((Account.kind == ledger.MEMBER_RECEIVABLE, Posting.amount_cents), else_=-Posting.amount_cents)
 
 
 def _rows(db: Session, start: datetime, end: datetime, group_by: str, *extra):
@@ -51,6 +50,7 @@ def _rows(db: Session, start: datetime, end: datetime, group_by: str, *extra):
     query = (
         select(Posting.day, column.label("value"), Posting.set_kind, Posting.purpose, *extra,
                func.sum(signed).label("cents"))
+        .join(Account, Account.id == Posting.debit_account_id)
         .where(and_(Posting.occurred_at >= start, Posting.occurred_at < end, Posting.set_kind.in_(REVENUE_KINDS)))
         .group_by(Posting.day, column, Posting.set_kind, Posting.purpose, *extra)
     )
@@ -99,6 +99,7 @@ def revenue_report(db: Session, start: datetime, end: datetime, group_by: str) -
     earnings: dict[str, int] = defaultdict(int)
     provider_rows = db.execute(
         select(Posting.provider_id, func.sum(_signed()))
+        .join(Account, Account.id == Posting.debit_account_id)
         .where(Posting.occurred_at >= start, Posting.occurred_at < end, Posting.set_kind.in_(REVENUE_KINDS),
                Posting.purpose == PROVIDER)
         .group_by(Posting.provider_id)
