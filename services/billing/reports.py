@@ -154,14 +154,15 @@ def simulate(db: Session, *, shares_bp: dict[str, int], start: datetime, end: da
     invoices = {invoice_id: (net, providers) for invoice_id, net, providers in db.execute(
         select(Invoice.id, Invoice.net_cents, Invoice.providers).where(
             Invoice.id.in_({invoice_id for _, _, invoice_id in nets})))}
+    splits: dict[int, dict[str, int]] = {}  # the split depends on the net only; many invoices share a price
     for (key, set_kind, invoice_id), net in nets.items():
         whole, providers = invoices[invoice_id]
         shares = {member: int(percent) for member, percent in providers or []}
         if set_kind == "invoice":
-            parts = _parts(net, weights, shares, by_provider, key)
+            parts = _parts(net, weights, shares, by_provider, key, splits)
         else:
-            before = _parts(whole, weights, shares, by_provider, key)
-            kept = _parts(whole + net, weights, shares, by_provider, key)
+            before = _parts(whole, weights, shares, by_provider, key, splits)
+            kept = _parts(whole + net, weights, shares, by_provider, key, splits)
             parts = {where: kept[where] - before[where] for where in before}
         for (group, party), cents in parts.items():
             groups[group][party + "_cents"] += cents
@@ -176,9 +177,11 @@ def simulate(db: Session, *, shares_bp: dict[str, int], start: datetime, end: da
 
 
 def _parts(net: int, weights: dict[str, int], providers: dict[str, int], by_provider: bool,
-           key: str) -> dict[tuple[str, str], int]:
+           key: str, splits: dict[int, dict[str, int]]) -> dict[tuple[str, str], int]:
     """Each party's part of an invoice's net, per provider when grouping by provider, else in the group `key`."""
-    split = largest_remainder(net, weights)
+    split = splits.get(net)
+    if split is None:
+        split = splits[net] = largest_remainder(net, weights)
     if not by_provider or not providers:
         return {(key, party): cents for party, cents in split.items()}
     return {(provider_id, party): cents
