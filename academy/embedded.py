@@ -17,7 +17,7 @@ from werkzeug.test import Client
 from academy.gunicorn_app import AcademyApplication
 from academy.registry import load_all
 from services.catalog.gateway import upstream_for
-from services.catalog.openapi_merge import SPEC_PATH, merge
+from services.catalog.openapi_merge import EMBEDDED_DOCUMENT, SPEC_PATH, merge
 from shared.auth import ensure_keypair
 from shared.config import Settings
 from shared.cors import Cors
@@ -47,8 +47,8 @@ class GatewayDispatcher:
         if unsafe_path(environ):
             return self.apps["catalog"](environ, start_response)
         if path == SPEC_PATH and environ["REQUEST_METHOD"] == "GET":
-            start_response("200 OK", [("Content-Type", "application/json")])
-            return [self.merged_document()]
+            environ[EMBEDDED_DOCUMENT] = self.merged_document()
+            return self.apps["catalog"](environ, start_response)
         if path.startswith(MOUNT_PREFIX):
             name, _, rest = path[len(MOUNT_PREFIX):].partition("/")
             if name in self.apps:

@@ -11,7 +11,7 @@ from services.catalog.community_api import ratings_blp, topic_requests_blp
 from services.catalog.deleted_members import register_deleted_member_check
 from services.catalog.gateway import register_proxy
 from services.catalog.offers_api import offers_blp
-from services.catalog.openapi_merge import register_merged_document
+from services.catalog.openapi_merge import register_embedded_document, register_merged_document
 from services.catalog.proposals_api import proposals_blp, register_governance
 from services.catalog.web import register_web_front_end
 from shared.config import MissingSettings, Settings
@@ -65,7 +65,7 @@ def create_app(runtime: Runtime) -> Flask:
         raise MissingSettings(missing)
     setup = [register_accounts(settings.jwt_private_key), register_address_limits(settings, address_limits(settings)),
              register_deleted_member_check, register_governance,
-             register_web_front_end]
+             register_web_front_end, register_embedded_document]
     if settings.upstreams:
         setup.append(register_merged_document(settings.upstreams))
         setup.append(register_proxy(settings.upstreams, (settings.upstream_connect_timeout_s,
