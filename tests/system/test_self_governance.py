@@ -63,6 +63,9 @@ def test_members_adopt_a_revenue_policy_by_vote(tmp_path, monkeypatch):
         assert rejected == "rejected"
 
         _, cleo = academy.member("cleo")
+        # The adopted version takes effect from the next full second after billing adopted it: book after that.
+        eventually(lambda: academy.call("GET", "/api/v1/revenue-policies", cleo).json()["in_force"] == version,
+                   timeout=30)
         academy.book(cleo, session_id)
         [later] = eventually(lambda: academy.invoices(cleo), timeout=60)
 
