@@ -11,7 +11,6 @@ import argparse
 import random
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime
@@ -20,12 +19,13 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent))
 
-from sqlalchemy import Engine, create_engine, insert, select, text  # noqa: E402
+from sqlalchemy import Engine, insert, select, text  # noqa: E402
 
+from bench.scratch_databases import scratch_engines  # noqa: E402
 from services.assessment import SERVICE, demand  # noqa: E402
 from services.assessment.domain import Framework, load_framework_file  # noqa: E402
 from services.assessment.models import Assessment, Rating  # noqa: E402
-from shared.db import make_engine, make_session_factory  # noqa: E402
+from shared.db import make_session_factory  # noqa: E402
 from shared.migrations import upgrade  # noqa: E402
 
 FRAMEWORK = Framework(load_framework_file("2026.1"))
@@ -172,27 +172,8 @@ def main() -> None:
                         help="an administrator's URL: the run creates its database there and drops it")
     args = parser.parse_args()
     results = []
-    for backend in args.backends.split(","):
-        if backend == "sqlite":
-            with tempfile.TemporaryDirectory(prefix="bench-demand-") as scratch:
-                engine = make_engine(f"sqlite:///{scratch}/assessment.db")
-                try:
-                    results.append(run("SQLite", engine, args))
-                finally:
-                    engine.dispose()
-        else:
-            admin = create_engine(args.postgres_url, isolation_level="AUTOCOMMIT")
-            name = f"bench_demand_{uuid.uuid4().hex[:8]}"
-            with admin.connect() as connection:
-                connection.execute(text(f'CREATE DATABASE "{name}"'))
-            engine = make_engine(admin.url.set(database=name).render_as_string(hide_password=False))
-            try:
-                results.append(run("PostgreSQL", engine, args))
-            finally:
-                engine.dispose()
-                with admin.connect() as connection:
-                    connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-                admin.dispose()
+    for label, engine in scratch_engines(args.backends.split(","), args.postgres_url, "demand"):
+        results.append(run(label, engine, args))
     print(f"demand over {args.assessments:,} completed assessments x {len(CODES)} competences "
           f"(median of {args.rounds} runs)")
     print("| backend | rating rows | demand by competence | by area and quarter (one path) | plain GROUP BY "

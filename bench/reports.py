@@ -11,7 +11,6 @@ import argparse
 import random
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -20,13 +19,14 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent))
 
-from sqlalchemy import Engine, create_engine, insert, text  # noqa: E402
+from sqlalchemy import Engine, insert, text  # noqa: E402
 
+from bench.scratch_databases import scratch_engines  # noqa: E402
 from services.billing import SERVICE, ledger  # noqa: E402
 from services.billing.domain import DEFAULT_POLICY, invoice_shares  # noqa: E402
 from services.billing.models import Account, Invoice, Posting, PostingSet  # noqa: E402
 from services.billing.reports import revenue_report, simulate  # noqa: E402
-from shared.db import make_engine, make_session_factory  # noqa: E402
+from shared.db import make_session_factory  # noqa: E402
 from shared.migrations import upgrade  # noqa: E402
 
 START = datetime(2025, 1, 1, tzinfo=UTC)
@@ -131,27 +131,8 @@ def main() -> None:
                         help="an administrator's URL: the run creates its database there and drops it")
     args = parser.parse_args()
     results = []
-    for backend in args.backends.split(","):
-        if backend == "sqlite":
-            with tempfile.TemporaryDirectory(prefix="bench-reports-") as scratch:
-                engine = make_engine(f"sqlite:///{scratch}/billing.db")
-                try:
-                    results.append(run("SQLite", engine, args))
-                finally:
-                    engine.dispose()
-        else:
-            admin = create_engine(args.postgres_url, isolation_level="AUTOCOMMIT")
-            name = f"bench_reports_{uuid.uuid4().hex[:8]}"
-            with admin.connect() as connection:
-                connection.execute(text(f'CREATE DATABASE "{name}"'))
-            engine = make_engine(admin.url.set(database=name).render_as_string(hide_password=False))
-            try:
-                results.append(run("PostgreSQL", engine, args))
-            finally:
-                engine.dispose()
-                with admin.connect() as connection:
-                    connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-                admin.dispose()
+    for label, engine in scratch_engines(args.backends.split(","), args.postgres_url, "reports"):
+        results.append(run(label, engine, args))
     print(f"revenue report by month over two years (median of {args.rounds} runs)")
     print("| backend | postings | revenue report | what-if | plain GROUP BY | months (report / plain) | load |")
     print("|---|---|---|---|---|---|---|")
