@@ -1,4 +1,5 @@
-"""Billing's part in members' self-governance: an accepted policy proposal becomes a revenue-share policy version."""
+"""Billing's part in members' self-governance: a proposed policy's what-if, and an accepted policy proposal becoming
+a revenue-share policy version."""
 
 from __future__ import annotations
 
@@ -7,11 +8,30 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from services.billing import reports
+from services.billing.domain import PARTIES
 from services.billing.models import RevenuePolicy
 from services.billing.policies import add_policy
 from shared.events import ParsedEvent
-from shared.events.declarations import ProposalAccepted, RevenuePolicyAdopted
+from shared.events.declarations import PolicyProposed, ProposalAccepted, ProposalSimulated, RevenuePolicyAdopted
 from shared.outbox import record_event
+
+WHAT_IF_PERIOD = timedelta(days=365)
+
+
+def policy_proposed(event: ParsedEvent[PolicyProposed], db: Session) -> None:
+    """Answers a policy proposal with what the year before it would have paid each party under the proposed shares.
+    Computing it again (a redelivery) gives the same figures for the same year, so the answer is safe to repeat."""
+    proposed = event.data
+    end = proposed.proposed_at
+    start = end - WHAT_IF_PERIOD
+    what_if = reports.simulate(db, shares_bp=dict(proposed.shares_bp), start=start, end=end, group_by="month")
+    actual, simulated = what_if["actual"]["total"], what_if["simulated"]["total"]
+    record_event(db, ProposalSimulated(
+        proposal_id=proposed.proposal_id, period_start=start, period_end=end,
+        actual_cents={party: actual[party + "_cents"] for party in PARTIES},
+        simulated_cents={party: simulated[party + "_cents"] for party in PARTIES},
+        simulated_at=datetime.now(UTC)))
 
 
 def effective_from(proposed: datetime, now: datetime) -> datetime:

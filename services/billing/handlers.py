@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from services.billing.commands import issue_credit_note, issue_invoice, offer_terms, record_attendance, refund_of
 from services.billing.domain import V1_VAT_RATE
-from services.billing.governance import proposal_accepted
+from services.billing.governance import policy_proposed, proposal_accepted
 from services.billing.models import Invoice, MemberRecord, OfferVersion
 from shared.consumer import RetryLater
 from shared.events import ParsedEvent
@@ -25,6 +25,7 @@ from shared.events.declarations import (
     OfferPublishedV2,
     OfferSnapshot,
     OfferUpdated,
+    PolicyProposed,
     ProposalAccepted,
 )
 
@@ -129,4 +130,5 @@ HANDLERS = {
     MemberUpdated: member_updated,
     MemberDeleted: member_deleted,
     ProposalAccepted: proposal_accepted,
+    PolicyProposed: policy_proposed,
 }

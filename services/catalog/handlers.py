@@ -17,6 +17,7 @@ from shared.events.declarations import (
     DemandUpdated,
     FrameworkPublished,
     LearningGainRecorded,
+    ProposalSimulated,
     RevenuePolicyAdopted,
 )
 
@@ -63,6 +64,11 @@ def revenue_policy_adopted(event: ParsedEvent[RevenuePolicyAdopted], db: Session
     proposals.policy_adopted(db, adopted.proposal_id, adopted.version, adopted.effective_from, adopted.adopted_at)
 
 
+def proposal_simulated(event: ParsedEvent[ProposalSimulated], db: Session) -> None:
+    """Billing's what-if for a policy proposal, for members to vote informed."""
+    proposals.keep_what_if(db, event.data)
+
+
 HANDLERS: HandlerRegistry = {
     FrameworkPublished: framework_published,
     DemandUpdated: demand_updated,
@@ -73,4 +79,5 @@ HANDLERS: HandlerRegistry = {
     BookingWaitlisted: booking_waitlisted,
     BookingPromoted: booking_promoted,
     RevenuePolicyAdopted: revenue_policy_adopted,
+    ProposalSimulated: proposal_simulated,
 }

@@ -372,6 +372,9 @@ class Proposal(Base):
     carried_out_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     # What carrying it out made, e.g. {"policy_version": 3}.
     carried_out: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    # A policy's what-if from billing: each party's cents over the last year as they were and as they would have
+    # been (None until billing answers).
+    what_if: Mapped[dict | None] = mapped_column(JSON, nullable=True)
 
 
 class ProposalComment(Base):

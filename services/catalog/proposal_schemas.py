@@ -72,6 +72,10 @@ class ProposalOut(Schema):
                                                                    "eligible, quorum_reached"})
     carried_out_at = fields.AwareDateTime(allow_none=True)
     carried_out = fields.Dict(allow_none=True)
+    what_if = fields.Dict(allow_none=True, metadata={
+        "description": "policies only, once billing has answered: from, to, and per party (provider, academy, "
+                       "community_fund) the actual, simulated and difference in cents over the year before "
+                       "the proposal"})
     my_vote = fields.String(allow_none=True, metadata={"description": "the caller's own choice (none without a "
                                                                       "token or vote)"})
     comments = fields.List(fields.Nested(CommentOut))

@@ -39,7 +39,13 @@ from services.catalog.models import (
 from shared.config import InvalidSetting
 from shared.db import fetch_page
 from shared.errors import Conflict, Forbidden, NotFound, Unprocessable
-from shared.events.declarations import ProposalAccepted, ProposalOpened, ProposalRejected
+from shared.events.declarations import (
+    PolicyProposed,
+    ProposalAccepted,
+    ProposalOpened,
+    ProposalRejected,
+    ProposalSimulated,
+)
 from shared.outbox import record_event
 
 POLICY_PARTIES = ("provider", "academy", "community_fund")
@@ -149,6 +155,10 @@ def propose(db: Session, member_id: str, fields: dict[str, Any], settings: Gover
     )
     db.add(proposal)
     db.flush()
+    if kind is ProposalKind.POLICY:
+        # Billing answers with the what-if (proposal.simulated), shown on the proposal once it arrives.
+        record_event(db, PolicyProposed(proposal_id=proposal.id, shares_bp=terms["shares_bp"],
+                                        effective_from=fields["policy"]["effective_from"], proposed_at=now))
     return _view(db, proposal, member_id, now)
 
 
@@ -335,3 +345,19 @@ def policy_adopted(db: Session, proposal_id: str, version: int, effective_from: 
         return
     proposal.carried_out_at = adopted_at
     proposal.carried_out = {"policy_version": version, "effective_from": effective_from.isoformat()}
+
+
+def keep_what_if(db: Session, simulated: ProposalSimulated) -> None:
+    """Billing's what-if for a policy proposal; a later computation replaces an earlier one."""
+    proposal = db.get(Proposal, simulated.proposal_id, with_for_update=True)
+    if proposal is None or proposal.kind != ProposalKind.POLICY.value:
+        return
+    if proposal.what_if is not None and proposal.what_if["simulated_at"] >= simulated.simulated_at.isoformat():
+        return
+    proposal.what_if = {
+        "from": simulated.period_start.isoformat(), "to": simulated.period_end.isoformat(),
+        "actual": dict(simulated.actual_cents), "simulated": dict(simulated.simulated_cents),
+        "difference": {party: simulated.simulated_cents.get(party, 0) - cents
+                       for party, cents in simulated.actual_cents.items()},
+        "simulated_at": simulated.simulated_at.isoformat(),
+    }

@@ -108,6 +108,8 @@ NOT_FOR_A_PERSON: dict[str, str] = {
     "academy.notification.failed.v1": "notify's own record, for operators",
     "academy.payment.recorded.v1": "the invoice shows it paid; a refund comes with the credit note's message",
     "academy.revenue_policy.adopted.v1": "the vote's result told the voters already",
+    "academy.policy.proposed.v1": "billing's question for the what-if; the vote's opening is told",
+    "academy.proposal.simulated.v1": "shown on the proposal; the vote's opening is told",
 }
 
 

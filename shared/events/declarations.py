@@ -255,6 +255,16 @@ class ProposalOpened(Event):
     opened_at: datetime
 
 
+@declare("policy.proposed", 1, owner="catalog", subject="proposal_id")
+class PolicyProposed(Event):
+    """A member proposed a revenue-share policy; billing answers with what it would have done over the last year."""
+
+    proposal_id: str
+    shares_bp: dict[str, int] = wire(keys=fields.String(), values=fields.Integer(strict=True, validate=NOT_NEGATIVE))
+    effective_from: datetime
+    proposed_at: datetime
+
+
 @declare("proposal.accepted", 1, owner="catalog", subject="proposal_id")
 class ProposalAccepted(Event):
     """The members accepted a proposal: quorum and majority reached. Counts only; `voter_ids` are told the
@@ -476,6 +486,19 @@ class RevenuePolicyAdopted(Event):
     version: int = wire(validate=validate.Range(min=1))
     effective_from: datetime
     adopted_at: datetime
+
+
+@declare("proposal.simulated", 1, owner="billing", subject="proposal_id")
+class ProposalSimulated(Event):
+    """The what-if of a proposed policy over [period_start, period_end): each party's part of the net revenue in
+    cents as it was and as it would have been (provider, academy, community_fund)."""
+
+    proposal_id: str
+    period_start: datetime
+    period_end: datetime
+    actual_cents: dict[str, int] = wire(keys=fields.String(), values=fields.Integer(strict=True))
+    simulated_cents: dict[str, int] = wire(keys=fields.String(), values=fields.Integer(strict=True))
+    simulated_at: datetime
 
 
 # --- assessment -------------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from services.catalog.models import Member, Proposal
 from services.catalog.proposals import keep_booking, open_and_close_due_votes
 from shared.bus import Outcome
 from shared.events import parse_event
-from shared.events.declarations import BookingConfirmed, RevenuePolicyAdopted
+from shared.events.declarations import BookingConfirmed, ProposalSimulated, RevenuePolicyAdopted
 from shared.tables import outbox
 from shared.testing import bearer, delivery, make_runtime, sample
 
@@ -232,6 +232,30 @@ def test_billings_answer_marks_a_policy_carried_out_once(client, runtime, consum
     for event in (adopted, sample(RevenuePolicyAdopted, proposal_id=proposal_id, version=3)):
         assert [s.outcome for s in consumer.handle_batch([delivery(event)])] == [Outcome.ACK]
     assert client.get(f"/api/v1/proposals/{proposal_id}").json["carried_out"]["policy_version"] == 2
+
+
+def test_a_policy_proposal_asks_billing_for_its_what_if_and_shows_the_answer(client, runtime, consumer, members):
+    answer = propose(client)
+    proposal_id = answer.json["id"]
+    assert answer.json["what_if"] is None  # until billing answers
+    [asked] = outbox_events(runtime, "policy.proposed")
+    assert (asked.proposal_id, asked.shares_bp) == (proposal_id, POLICY["shares_bp"])
+    motion = {"kind": "motion", "title": "Sessions in Polish too", "reasons": "Partners in Silesia."}
+    assert client.post("/api/v1/proposals", json=motion, headers=bearer(ANN)).status_code == 201
+    assert len(outbox_events(runtime, "policy.proposed")) == 1  # only policies have a what-if
+
+    now = datetime.now(UTC)
+    older = sample(ProposalSimulated, proposal_id=proposal_id, simulated_at=now - timedelta(minutes=1),
+                   actual_cents={"provider": 1, "academy": 1, "community_fund": 1})
+    newer = sample(ProposalSimulated, proposal_id=proposal_id, simulated_at=now,
+                   actual_cents={"provider": 7_000, "academy": 2_000, "community_fund": 1_000},
+                   simulated_cents={"provider": 8_000, "academy": 1_200, "community_fund": 800})
+    for event in (newer, older):  # the bus may deliver them in any order: the latest computation stays
+        assert [s.outcome for s in consumer.handle_batch([delivery(event)])] == [Outcome.ACK]
+    what_if = client.get(f"/api/v1/proposals/{proposal_id}").json["what_if"]
+    assert what_if["actual"] == {"provider": 7_000, "academy": 2_000, "community_fund": 1_000}
+    assert what_if["simulated"] == {"provider": 8_000, "academy": 1_200, "community_fund": 800}
+    assert what_if["difference"] == {"provider": 1_000, "academy": -800, "community_fund": -200}
 
 
 def test_too_few_votes_reject_and_change_nothing(client, runtime, consumer, members):

@@ -1,6 +1,6 @@
-"""Self-governance through the gateway of `academy run`: a policy proposal, votes from several members, the window
-closed by the worker's schedule, the adopted policy on the next booking's invoice and the old one on earlier ones;
-a proposal nobody votes for changes nothing."""
+"""Self-governance through the gateway of `academy run`: a policy proposal with its what-if, votes from several
+members, the window closed by the worker's schedule, the adopted policy on the next booking's invoice and the old one
+on earlier ones; a proposal nobody votes for changes nothing."""
 
 from __future__ import annotations
 
@@ -47,6 +47,10 @@ def test_members_adopt_a_revenue_policy_by_vote(tmp_path, monkeypatch):
         adopted = propose(academy, ann, "A larger community fund")
         ignored = propose(academy, ben, "Nobody cares for this one")
         url = f"/api/v1/proposals/{adopted['id']}"
+        # Members vote informed: billing's what-if over the last year, with the two invoices booked above.
+        what_if = eventually(lambda: academy.call("GET", url).json()["what_if"], timeout=30)
+        assert sum(what_if["actual"].values()) == sum(what_if["simulated"].values()) > 0
+        assert what_if["difference"]["community_fund"] > 0 > what_if["difference"]["provider"]
         eventually(lambda: academy.call("GET", url).json()["phase"] == "voting", timeout=30)
         for token, choice in ((provider, "yes"), (ann, "yes"), (ben, "no")):
             voted = academy.call("PUT", f"{url}/vote", token, json={"choice": choice})
