@@ -9,9 +9,11 @@ import { bookingsPage } from './pages/bookings.js';
 import { certificatePage } from './pages/certificates.js';
 import { inboxPage } from './pages/inbox.js';
 import { invoicePage, invoicesPage } from './pages/invoices.js';
+import { creditsPage, payoutsPage } from './pages/credits.js';
 import { offerPage, searchPage } from './pages/offers.js';
 import { profilePage } from './pages/profile.js';
 import { proposePage, reviewQueuePage } from './pages/provide.js';
+import { readsReports, revenuePoliciesPage, revenueReportPage, simulatePage } from './pages/reports.js';
 import { topicsPage } from './pages/topics.js';
 
 const ROUTES = [
@@ -24,6 +26,11 @@ const ROUTES = [
   [/^\/inbox$/, inboxPage],
   [/^\/invoices$/, invoicesPage],
   [/^\/invoices\/([^/]+)$/, invoicePage],
+  [/^\/credits$/, creditsPage],
+  [/^\/payouts$/, payoutsPage],
+  [/^\/reports\/revenue$/, revenueReportPage],
+  [/^\/reports\/simulate$/, simulatePage],
+  [/^\/revenue-policies$/, revenuePoliciesPage],
   [/^\/certificates(?:\/([^/]+))?$/, certificatePage],
   [/^\/assessments$/, assessmentsPage],
   [/^\/profile$/, profilePage],
@@ -83,6 +90,9 @@ async function renderNav() {
     if ((member?.roles || []).some((role) => role === 'reviewer' || role === 'operator')) {
       links.push(navLink('#/reviews', t('nav.reviews')));
     }
+    links.push(navLink('#/credits', t('nav.credits')));
+    // Reports are for partners and operators, as the API allows them.
+    if (readsReports(member)) links.push(navLink('#/reports/revenue', t('nav.reports')));
     // The tokens are forgotten at once; ending the session at the academy need not hold the member up.
     const signOutButton = h('button', { type: 'button', class: 'link-button', onclick: () => {
       signOut();
