@@ -36,6 +36,7 @@ from sqlalchemy import create_engine, text  # noqa: E402
 from bench.bus import scratch_vhost  # noqa: E402
 from shared.auth import ensure_keypair  # noqa: E402
 from shared.config import SERVICES, Settings  # noqa: E402
+from tests.system.mailbox import ConfirmationSource  # noqa: E402
 from tests.system.processes import DistributedAcademy, EmbeddedProcess, Process, free_port, wait_until_ready  # noqa: E402
 from tests.system.slice import Academy, eventually  # noqa: E402
 
@@ -98,12 +99,17 @@ def log_in(http: requests.Session, gateway: str, member: Member) -> None:
     member.expires_at = token_expiry(answer.json())
 
 
-def register(http: requests.Session, gateway: str) -> Member:
+def register(http: requests.Session, gateway: str, mailbox: ConfirmationSource) -> Member:
+    """A member registered and confirmed with the link from the mail the academy sent."""
     member = Member(email=f"bench-{uuid.uuid4().hex}@example.org", password=random_password())
     answer = patient_post(http, f"{gateway}/api/v1/members",
                           {"email": member.email, "password": member.password, "display_name": "Bench Member"})
-    if answer.status_code != 201:
+    if answer.status_code != 202:
         raise RuntimeError(f"registering {member.email}: {answer.status_code} {answer.text[:300]}")
+    token = eventually(lambda: mailbox.confirmation_token(member.email), timeout=120)
+    answer = patient_post(http, f"{gateway}/api/v1/members/confirmation", {"token": token})
+    if answer.status_code != 200:
+        raise RuntimeError(f"confirming {member.email}: {answer.status_code} {answer.text[:300]}")
     member.id = answer.json()["id"]
     log_in(http, gateway, member)
     return member
@@ -466,8 +472,8 @@ def run_mode(target: Target, args: argparse.Namespace) -> list[Row]:
     gateway, clients, loads = target.gateway, args.clients, args.loads
     started = time.perf_counter()
     markers = args.rounds * len(loads) + 1  # a member with a single booking per round, and one for the warm-up
-    members = in_parallel(lambda http, _: register(http, gateway), [None] * (1 + args.bookings + markers),
-                          target.setup_clients)
+    members = in_parallel(lambda http, _: register(http, gateway, academy.mailbox),
+                          [None] * (1 + args.bookings + markers), target.setup_clients)
     provider, pool, spare = members[0], members[1:1 + args.bookings], iter(members[1 + args.bookings:])
     per_client = math.ceil(args.bookings / clients) + 2  # room for the marker
     warmup_per_client = min(WARMUP_PER_CLIENT, len(pool) // clients)

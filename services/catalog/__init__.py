@@ -7,6 +7,7 @@ from services.catalog.commands import forget_stale_credentials
 from services.catalog.handlers import HANDLERS
 from services.catalog.models import Base
 from services.catalog.proposals import open_and_close_due_votes
+from services.catalog.registration import forget_unconfirmed
 from shared.service import ServiceDefinition
 
 SERVICE = ServiceDefinition(
@@ -15,5 +16,6 @@ SERVICE = ServiceDefinition(
     handlers=HANDLERS,
     create_app=create_app,
     migrations=Path(__file__).parent / "migrations",
-    scheduled={"stale credentials": forget_stale_credentials, "votes": open_and_close_due_votes},
+    scheduled={"stale credentials": forget_stale_credentials, "votes": open_and_close_due_votes,
+               "unconfirmed registrations": forget_unconfirmed},
 )

@@ -8,7 +8,7 @@ from typing import TypeVar
 from flask import current_app
 from flask.views import MethodView
 
-from services.catalog import commands, password_reset
+from services.catalog import commands, password_reset, registration
 from services.catalog.schemas import (
     AccountDeletion,
     MemberOut,
@@ -19,6 +19,8 @@ from services.catalog.schemas import (
     ProfilePatch,
     RefreshRequest,
     Registration,
+    RegistrationAccepted,
+    RegistrationConfirmation,
     TokenOut,
     TokenRequest,
 )
@@ -56,18 +58,35 @@ def _token_pair(renewal: commands.Renewal) -> dict:
             "refresh_token": renewal.refresh_token}
 
 
+REGISTRATION_ACCEPTED = ("Thank you. A mail to this address tells how to go on: a link to confirm it (valid for a "
+                         "day), or, if it has an account already, how to sign in.")
+
+
 @members_blp.route("/members")
 class Members(MethodView):
     @members_blp.arguments(Registration)
-    @members_blp.response(201, MemberOut)
+    @members_blp.response(202, RegistrationAccepted)
     @members_blp.alt_response(429, **THROTTLED)
     def post(self, body):
-        """Register as a member"""
+        """Register as a member: the answer is the same whether the address has an account or not; the mail to it
+        carries the link that confirms it, and only a confirmed member can sign in"""
         with transaction() as db:
-            member = commands.register_member(db, body["email"], body["password"], body["display_name"],
-                                              preferred_language=body["preferred_language"],
-                                              time_zone=body["time_zone"])
-            return member
+            registration.register(db, body["email"], body["password"], body["display_name"],
+                                  preferred_language=body["preferred_language"], time_zone=body["time_zone"],
+                                  now=datetime.now(UTC))
+        return {"detail": REGISTRATION_ACCEPTED}
+
+
+@members_blp.route("/members/confirmation")
+class MemberConfirmation(MethodView):
+    @members_blp.arguments(RegistrationConfirmation)
+    @members_blp.response(200, MemberOut)
+    @members_blp.alt_response(429, **THROTTLED)
+    def post(self, body):
+        """Confirm my address with the token from the registration mail (once, within a day); then sign in with
+        the password of that registration"""
+        with transaction() as db:
+            return registration.confirm(db, body["token"], datetime.now(UTC))
 
 
 @members_blp.route("/members/me")

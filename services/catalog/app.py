@@ -50,6 +50,7 @@ def address_limits(settings: Settings) -> dict[str, str]:
         # A reset costs a mail, and its confirmation a password hash.
         "members.PasswordResets": settings.registration_rate_limit,
         "members.PasswordResetConfirm": settings.login_rate_limit,
+        "members.MemberConfirmation": settings.login_rate_limit,
     }
 
 

@@ -11,7 +11,6 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -29,7 +28,6 @@ from services.catalog.credentials import (
     refresh_step,
 )
 from services.catalog.domain import (
-    MEMBER_ROLE,
     check_password,
     login_identifier,
     normalise_email,
@@ -37,11 +35,10 @@ from services.catalog.domain import (
 )
 from services.catalog.framework import check_career_path
 from services.catalog.models import LoginThrottle, Member, RefreshToken
-from services.catalog.profiles import DEFAULT_LANGUAGE, DEFAULT_TIME_ZONE, PROFILE_FIELDS, anonymised_member
-from shared.errors import Conflict, NotFound, Unauthorized, Unprocessable
+from services.catalog.profiles import PROFILE_FIELDS, anonymised_member
+from shared.errors import NotFound, Unauthorized, Unprocessable
 from shared.events.declarations import (
     MemberDeleted,
-    MemberRegistered,
     MemberUpdated,
 )
 from shared.outbox import record_event
@@ -61,37 +58,6 @@ class Renewal:
 
 
 # --- members ----------------------------------------------------------------------------------------------
-def register_member(db: Session, email: str, password: str, display_name: str, *,
-                    preferred_language: str = DEFAULT_LANGUAGE, time_zone: str = DEFAULT_TIME_ZONE) -> Member:
-    address = normalise_email(email)
-    check_password(password, context=[address, display_name])
-    member = Member(
-        id=str(uuid.uuid4()),
-        email=address,
-        display_name=display_name,
-        password_hash=generate_password_hash(password),
-        roles=[MEMBER_ROLE],
-        created_at=datetime.now(UTC),
-        languages=[],
-        preferred_language=preferred_language,
-        preferred_formats=[],
-        time_zone=time_zone,
-    )
-    db.add(member)
-    try:
-        db.flush()
-    except IntegrityError as exc:
-        # The unique index on the normalised address decides, so two registrations racing cannot both win.
-        raise Conflict(
-            "a member with this e-mail address exists already", errors={"email": ["already registered"]}
-        ) from exc
-    record_event(db, MemberRegistered(
-        member_id=member.id, email=member.email, display_name=member.display_name, registered_at=member.created_at,
-        preferred_language=member.preferred_language, time_zone=member.time_zone,
-    ))
-    return member
-
-
 def update_profile(db: Session, member_id: str, changes: dict[str, Any]) -> Member:
     """Apply the fields a member changed and publish the whole profile, once per change that changed something."""
     member = db.get(Member, member_id, with_for_update=True)
@@ -146,14 +112,17 @@ def _count_failure(throttle: LoginThrottle, max_failures: int, now: datetime) ->
 def authenticate(db: Session, email: str, password: str, now: datetime, *, max_failures: int) -> Member | Unauthorized:
     """The member these credentials belong to, or the refusal to answer once the failure it counted is committed.
 
-    An unknown address and a wrong password fail alike, are counted and locked alike (TooManyRequests while
-    locked), and cost one password hash alike, so neither the answer nor its time tells which one was wrong.
+    An unknown or unconfirmed address and a wrong password fail alike, are counted and locked alike
+    (TooManyRequests while locked), and cost one password hash alike, so neither the answer nor its time tells
+    which one was wrong.
     """
     identifier = login_identifier(email)
     throttle = _throttle(db, identifier, now)
     member = db.scalar(select(Member).where(Member.email == identifier))
-    password_matches = check_password_hash(member.password_hash if member else _decoy_hash(), password)
-    if member is None or not password_matches:
+    # An address not yet confirmed signs in as little as an unknown one, and fails the same way.
+    usable = member is not None and member.email_verified_at is not None
+    password_matches = check_password_hash(member.password_hash if usable else _decoy_hash(), password)
+    if not usable or not password_matches:
         _count_failure(throttle, max_failures, now)
         return Unauthorized(WRONG_CREDENTIALS)
     db.delete(throttle)

@@ -35,6 +35,8 @@ class Member(Base):
     updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     # Set when the member deleted their account: the row stays, anonymised, so that ids elsewhere still resolve.
     deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    # Set when the member opened the mailed confirmation link (or a password-reset link); no sign-in before.
+    email_verified_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
 
 class PasswordReset(Base):
@@ -43,6 +45,23 @@ class PasswordReset(Base):
     __tablename__ = "password_resets"
     digest: Mapped[str] = mapped_column(String(64), primary_key=True)
     member_id: Mapped[str] = mapped_column(ForeignKey("members.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+class EmailVerification(Base):
+    """A registration waiting for its address to be confirmed by the mailed link. It holds the password and profile
+    of that registration, so the link sets what the person who registered chose, whoever registered the address
+    before or after."""
+
+    __tablename__ = "email_verifications"
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    member_id: Mapped[str] = mapped_column(ForeignKey("members.id"), index=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    display_name: Mapped[str] = mapped_column(String(100))
+    preferred_language: Mapped[str] = mapped_column(String(2))
+    time_zone: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
     used_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)

@@ -15,6 +15,7 @@ from services.catalog.commands import revoke_sessions
 from services.catalog.credentials import login_key
 from services.catalog.domain import check_password, login_identifier
 from services.catalog.models import LoginThrottle, Member, PasswordReset
+from services.catalog.registration import mark_confirmed
 from shared.errors import Unprocessable
 from shared.events.declarations import PasswordResetRequested
 from shared.outbox import record_event
@@ -41,7 +42,8 @@ def request_reset(db: Session, email: str, now: datetime) -> None:
 
 def confirm_reset(db: Session, token: str, new_password: str, now: datetime) -> Member:
     """Set the new password of the member the token was mailed to; every session of theirs ends, every other
-    reset link of theirs stops working, and a lock from failed sign-ins is lifted."""
+    reset link of theirs stops working, a lock from failed sign-ins is lifted, and the address counts as
+    confirmed (the link reached it)."""
     reset = db.get(PasswordReset, reset_digest(token), with_for_update=True)
     if reset is None or reset.used_at is not None or reset.expires_at <= now:
         raise Unprocessable(INVALID, errors={"token": ["not valid (any more)"]})
@@ -50,6 +52,7 @@ def confirm_reset(db: Session, token: str, new_password: str, now: datetime) -> 
         raise Unprocessable(INVALID, errors={"token": ["not valid (any more)"]})
     check_password(new_password, context=[member.email, member.display_name], field="new_password")
     member.password_hash = generate_password_hash(new_password)
+    mark_confirmed(member, now)
     for pending in db.scalars(select(PasswordReset).where(PasswordReset.member_id == member.id,
                                                           PasswordReset.used_at.is_(None))):
         pending.used_at = now

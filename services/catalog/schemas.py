@@ -118,6 +118,15 @@ class Registration(StrictSchema):
     time_zone = time_zone_field(load_default=DEFAULT_TIME_ZONE)
 
 
+class RegistrationAccepted(Schema):
+    detail = fields.String(metadata={"description": "the same for every address, with an account or without"})
+
+
+class RegistrationConfirmation(StrictSchema):
+    token = fields.String(required=True, validate=validate.Length(min=1, max=100),
+                          metadata={"description": "from the link in the registration mail"})
+
+
 class ProfilePatch(StrictSchema):
     """The profile fields a member may change; a PATCH changes only those it names (null clears an optional one)."""
 

@@ -23,6 +23,7 @@ class MessageKind(StrEnum):
     GO_DECISION_MADE = "go_decision_made"
     REASSESSMENT_INVITED = "reassessment_invited"
     PASSWORD_RESET = "password_reset"
+    REGISTRATION = "registration"
     VOTE_OPENED = "vote_opened"
     VOTE_CLOSED = "vote_closed"
 
@@ -43,8 +44,9 @@ class Category(StrEnum):
 
 # Money, lost seats and the account itself must reach the member whatever they chose.
 ALWAYS_MAILED = frozenset({Category.INVOICES, Category.CANCELLATIONS, Category.ACCOUNT})
-# Mail only: the message carries a secret (a reset link) that an inbox, read once signed in, must not keep.
-MAIL_ONLY = frozenset({MessageKind.PASSWORD_RESET})
+# Mail only: the message carries a secret (a reset or confirmation link) that an inbox, read once signed in, must
+# not keep; a registration's mail also goes to someone who cannot sign in yet.
+MAIL_ONLY = frozenset({MessageKind.PASSWORD_RESET, MessageKind.REGISTRATION})
 
 CATEGORY_OF: dict[MessageKind, Category] = {
     MessageKind.BOOKING_CONFIRMED: Category.BOOKINGS,
@@ -63,6 +65,7 @@ CATEGORY_OF: dict[MessageKind, Category] = {
     MessageKind.TOPIC_REQUEST_ANSWERED: Category.TOPIC_REQUESTS,
     MessageKind.REASSESSMENT_INVITED: Category.ASSESSMENTS,
     MessageKind.PASSWORD_RESET: Category.ACCOUNT,
+    MessageKind.REGISTRATION: Category.ACCOUNT,
     MessageKind.VOTE_OPENED: Category.GOVERNANCE,
     MessageKind.VOTE_CLOSED: Category.GOVERNANCE,
 }
@@ -85,6 +88,7 @@ KIND_OF_EVENT: dict[str, MessageKind] = {
     "academy.go_decision.made.v1": MessageKind.GO_DECISION_MADE,
     "academy.reassessment.invited.v1": MessageKind.REASSESSMENT_INVITED,
     "academy.password_reset.requested.v1": MessageKind.PASSWORD_RESET,
+    "academy.registration.requested.v1": MessageKind.REGISTRATION,
     "academy.proposal.opened.v1": MessageKind.VOTE_OPENED,
     "academy.proposal.accepted.v1": MessageKind.VOTE_CLOSED,
     "academy.proposal.rejected.v1": MessageKind.VOTE_CLOSED,
@@ -92,7 +96,7 @@ KIND_OF_EVENT: dict[str, MessageKind] = {
 
 # Every other declared event, with the reason no person is told of it; a new event belongs in one of the two.
 NOT_FOR_A_PERSON: dict[str, str] = {
-    "academy.member.registered.v1": "read model; catalog itself confirms the address at sign-up",
+    "academy.member.registered.v1": "read model; registration.requested mails the confirmation link",
     "academy.member.updated.v1": "read model: name, address, language, time zone",
     "academy.member.deleted.v1": "erases the member's messages; nobody is left to tell",
     "academy.offer.published.v1": "superseded by v2",

@@ -39,6 +39,7 @@ from shared.events.declarations import (
     ProposalOpened,
     ProposalRejected,
     ReassessmentInvited,
+    RegistrationRequested,
     SessionCancelled,
     SessionRescheduled,
     SessionScheduled,
@@ -295,6 +296,13 @@ def password_reset_requested(event: ParsedEvent[PasswordResetRequested], db: Ses
     _tell(event, db, [reset.member_id], {"reset_token": reset.reset_token, "expires_at": reset.expires_at})
 
 
+def registration_requested(event: ParsedEvent[RegistrationRequested], db: Session) -> None:
+    """The confirmation link, or, without one, word that the address has an account already."""
+    registration = event.data
+    _tell(event, db, [registration.member_id], {"verification_token": registration.verification_token,
+                                                "expires_at": registration.expires_at})
+
+
 HANDLERS = {
     MemberRegistered: member_registered,
     MemberUpdated: member_updated,
@@ -318,6 +326,7 @@ HANDLERS = {
     GoDecisionMade: go_decision_made,
     ReassessmentInvited: reassessment_invited,
     PasswordResetRequested: password_reset_requested,
+    RegistrationRequested: registration_requested,
     ProposalOpened: proposal_opened,
     ProposalAccepted: proposal_closed,
     ProposalRejected: proposal_closed,

@@ -69,6 +69,19 @@ class PasswordResetRequested(Event):
     expires_at: datetime
 
 
+@declare("registration.requested", 1, owner="catalog", subject="member_id")
+class RegistrationRequested(Event):
+    """Someone registered with a member's address. For an address not yet confirmed it carries the confirmation
+    token (single use, valid until `expires_at`, kept by catalog only as a digest), which only a mail to the address
+    may deliver; for a confirmed account it carries none, and the mail says the address has an account already.
+    Registration answers the same either way, so only the address's owner learns which case it was."""
+
+    member_id: str
+    verification_token: str | None = None
+    expires_at: datetime | None = None
+    requested_at: datetime
+
+
 @declare("member.deleted", 1, owner="catalog", subject="member_id")
 class MemberDeleted(Event):
     """A member deleted their account: every service anonymises what it holds about them."""

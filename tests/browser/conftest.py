@@ -7,9 +7,11 @@ import os
 import shutil
 import signal
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
+from tests.system.mailbox import Mailbox
 from tests.system.processes import REPO, EmbeddedProcess
 from tests.system.slice import Academy
 
@@ -50,10 +52,21 @@ def academy(tmp_path_factory):
     # elsewhere (and the page's answer to a 429 was seen here when they were not raised).
     process.process.env.update(REGISTRATION_RATE_LIMIT="1000/hour", LOGIN_RATE_LIMIT="1000/minute")
     process.start()
+    MAILBOXES[process.url] = Mailbox(folder / "data" / "mail")
     try:
         yield process
     finally:
         process.kill(signal.SIGTERM)  # stopped as an operator would, so it tidies its metrics folder away
+        del MAILBOXES[process.url]
+
+
+# The mails each running academy wrote (no SMTP server), by its address: where a journey opens its links.
+MAILBOXES: dict[str, Mailbox] = {}
+
+
+def mailbox_of(page) -> Mailbox:
+    origin = urlsplit(page.url)
+    return MAILBOXES[f"{origin.scheme}://{origin.netloc}"]
 
 
 @pytest.fixture

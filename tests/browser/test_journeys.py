@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import accessibility_violations, screenshot
+from tests.browser.conftest import accessibility_violations, mailbox_of, screenshot
 from tests.system.slice import Academy, eventually
 
 pytestmark = pytest.mark.slow
@@ -41,6 +41,13 @@ def register(page: Page, name: str = "Lena Schmidt") -> str:
     page.get_by_label("E-mail address").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Register").click()
+    expect(page.get_by_role("status")).to_contain_text("We have sent a mail to this address")
+    token = eventually(lambda: mailbox_of(page).confirmation_token(email), timeout=30)
+    page.goto(f"/#/confirm-email?token={token}")
+    page.get_by_role("button", name="Confirm my address").click()
+    expect(page.get_by_role("status")).to_contain_text("Your address is confirmed")
+    page.goto("/#/login?next=/")  # back to the search, where registering led before
+    sign_in(page, email)
     expect(page.get_by_text(f"Signed in as {name}")).to_be_visible()
     return email
 

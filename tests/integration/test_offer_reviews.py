@@ -15,6 +15,7 @@ from services.catalog.domain import TRANSITIONS, OfferAction, OfferStatus
 from shared.events import parse_event
 from shared.tables import outbox
 from shared.testing import bearer
+from tests.integration.member_helpers import register
 from tests.integration.offer_helpers import APPROVAL, REVIEWER, approve, know_framework, publish
 
 PASSWORD = "correct horse battery"
@@ -32,8 +33,8 @@ def client(runtime):
 def member(client, name: str) -> tuple[str, dict[str, str]]:
     """A registered member: (id, headers of their token)."""
     email = f"{name}@cluster.example"
-    registered = client.post("/api/v1/members", json={"email": email, "password": PASSWORD, "display_name": name})
-    assert registered.status_code == 201, registered.json
+    registered = register(client, email, PASSWORD, name)
+    assert registered.status_code == 200, registered.json
     token = client.post("/api/v1/auth/token", json={"email": email, "password": PASSWORD}).json["access_token"]
     return registered.json["id"], {"Authorization": f"Bearer {token}"}
 

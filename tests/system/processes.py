@@ -81,6 +81,8 @@ class DistributedAcademy:
             **os.environ,
             "JWT_PRIVATE_KEY_FILE": str(keys_dir / "jwt-private.pem"),
             "JWT_PUBLIC_KEY_FILE": str(keys_dir / "jwt-public.pem"),
+            # Notify writes its mails (no SMTP_HOST) beside the keys, where Academy(..., keys_dir) reads them.
+            "ACADEMY_DATA_DIR": str(keys_dir.parent),
             "EVENT_RETRY_DELAYS": "0.5,1,2,4,8",
             "WEB_CONCURRENCY": "2",
             "LOG_LEVEL": "INFO",

@@ -11,6 +11,7 @@ from pathlib import Path
 import requests
 
 from shared.auth import issue_token
+from tests.system.mailbox import ConfirmationSource, Mailbox
 
 PRICE_CENTS = 24_900
 COMPETENCE = "INT-2"  # of assessment's framework 2026.1
@@ -38,9 +39,15 @@ class Academy:
     """A client of the public gateway; with the academy's signing keys it can also act as a reviewer."""
 
     base_url: str
+    # The academy's data folder's keys; its mails (without an SMTP server) lie beside them, in mail/.
     keys_dir: Path | None = None
     http: requests.Session = field(default_factory=requests.Session)
     last_booking_traceparent: str | None = None
+    mailbox: ConfirmationSource | None = None  # where the academy's mails are read; see __post_init__
+
+    def __post_init__(self) -> None:
+        if self.mailbox is None and self.keys_dir is not None:
+            self.mailbox = Mailbox(self.keys_dir.parent / "mail")
 
     def reviewer(self) -> str:
         """A reviewer's token. Roles are granted on the command line (`academy roles grant`), which a test
@@ -61,10 +68,19 @@ class Academy:
         password = "correct horse battery staple"
         created = self.call("POST", "/api/v1/members",
                             json={"email": email, "password": password, "display_name": name.title()})
-        assert created.status_code == 201, created.text
+        assert created.status_code == 202, created.text
+        member = self.confirm(email)
         token = self.call("POST", "/api/v1/auth/token", json={"email": email, "password": password})
         assert token.status_code == 200, token.text
-        return created.json()["id"], token.json()["access_token"]
+        return member["id"], token.json()["access_token"]
+
+    def confirm(self, email: str) -> dict:
+        """Open the confirmation link mailed to `email`, as its owner would; the confirmed member."""
+        assert self.mailbox is not None, "Academy(base_url, keys_dir=...) is needed to read the academy's mail"
+        token = eventually(lambda: self.mailbox.confirmation_token(email), timeout=60)
+        confirmed = self.call("POST", "/api/v1/members/confirmation", json={"token": token})
+        assert confirmed.status_code == 200, confirmed.text
+        return confirmed.json()
 
     def published_offer(self, provider_token: str, seats: int = 10,
                         title: str = "Running an international cluster partnership") -> tuple[str, str]:

@@ -12,12 +12,26 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from tests.integration.test_notify_mail import MailCatcher, free_port
+from tests.system.mailbox import CONFIRMATION_LINK
 from tests.system.processes import EmbeddedProcess
 from tests.system.slice import Academy, eventually
 
 pytestmark = pytest.mark.slow
 PASSWORD = "correct horse battery staple"
 CONFIRMED, CANCELLED = "Ihr Platz ist bestätigt", "Ihre Buchung ist storniert"
+
+
+class CaughtMail:
+    """The confirmation links among the mails a real SMTP server received."""
+
+    def __init__(self, catcher: MailCatcher):
+        self.catcher = catcher
+
+    def confirmation_token(self, address: str) -> str | None:
+        bodies = [mail.get_body(("plain",)).get_content() for mail in list(self.catcher.messages)
+                  if mail["To"].addresses[0].addr_spec == address]
+        tokens = [found.group(1) for body in bodies if (found := CONFIRMATION_LINK.search(body))]
+        return tokens[-1] if tokens else None
 
 
 def subject_of(mail: email.message.EmailMessage) -> str:
@@ -32,7 +46,8 @@ def german_member(academy: Academy) -> tuple[str, str]:
     created = academy.call("POST", "/api/v1/members", json={
         "email": address, "password": PASSWORD, "display_name": "Lena Schmidt",
         "preferred_language": "de", "time_zone": "Europe/Berlin"})
-    assert created.status_code == 201, created.text
+    assert created.status_code == 202, created.text
+    academy.confirm(address)
     token = academy.call("POST", "/api/v1/auth/token", json={"email": address, "password": PASSWORD})
     assert token.status_code == 200, token.text
     return address, token.json()["access_token"]
@@ -74,7 +89,7 @@ def test_a_german_member_books_and_cancels_and_gets_both_mails_in_german(tmp_pat
     monkeypatch.setenv("SMTP_PORT", str(port))
     academy_process = EmbeddedProcess(tmp_path / "data", tmp_path).start()
     try:
-        academy = Academy(academy_process.url, academy_process.keys_dir)
+        academy = Academy(academy_process.url, academy_process.keys_dir, mailbox=CaughtMail(catcher))
         address, _, inbox = book_and_cancel_in_german(academy)
         assert all(message["body"].startswith("Guten Tag Lena Schmidt,") for message in inbox)
 

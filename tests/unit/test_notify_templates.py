@@ -31,6 +31,7 @@ FACTS: dict[MessageKind, dict] = {
     MessageKind.SESSION_CANCELLED: {**SESSION, "reason": "Illness <of the trainer>"},
     MessageKind.CERTIFICATE_ISSUED: {**SESSION, "certificate_id": "certificate-1"},
     MessageKind.PASSWORD_RESET: {"reset_token": "reset-token-1", "expires_at": WHEN},
+    MessageKind.REGISTRATION: {"verification_token": "verification-token-1", "expires_at": WHEN},
     MessageKind.REASSESSMENT_INVITED: {**SESSION, "reassessment_id": "reassessment-1", "competence_count": 3},
     MessageKind.INVOICE_ISSUED: {"number": "VCA-1", "total_cents": 123_450, "currency": "EUR",
                                  "booking_id": "booking-1", "invoice_id": "invoice-1", "offer_title": None},
@@ -143,3 +144,14 @@ def test_amounts_read_back_as_the_cents_they_came_from(cents):
     assert Decimal(english.replace("€", "").replace(",", "")) * 100 == cents
     assert german.endswith("\u00a0€")
     assert Decimal(german.removesuffix("\u00a0€").replace(".", "").replace(",", ".")) * 100 == cents
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_registration_mail_says_whether_to_confirm_or_to_sign_in(language):
+    """The registration's answer is the same for every address; only its owner learns which case it was."""
+    confirm = render(MessageKind.REGISTRATION, language, "UTC", {"name": "Ada", **FACTS[MessageKind.REGISTRATION]}, URL)
+    known = render(MessageKind.REGISTRATION, language, "UTC",
+                   {"name": "Ada", "verification_token": None, "expires_at": None}, URL)
+    assert f"{URL}/#/confirm-email?token=verification-token-1" in confirm.text
+    assert "confirm-email" not in known.text and f"{URL}/#/login" in known.text
+    assert f"{URL}/#/reset-password" in known.text and confirm.subject != known.subject

@@ -3,7 +3,7 @@ import { api, currentMember, signOut, signedIn, SignInNeeded } from './api.js';
 import { clear, h } from './dom.js';
 import { describeError } from './forms.js';
 import { currentLanguage, setLanguage, t } from './i18n.js';
-import { loginPage, registerPage, resetPasswordPage } from './pages/account.js';
+import { confirmEmailPage, loginPage, registerPage, resetPasswordPage } from './pages/account.js';
 import { assessmentPage, assessmentResultPage, assessmentsPage } from './pages/assessment.js';
 import { bookingsPage } from './pages/bookings.js';
 import { certificatePage } from './pages/certificates.js';
@@ -22,6 +22,7 @@ const ROUTES = [
   [/^\/login$/, loginPage],
   [/^\/register$/, registerPage],
   [/^\/reset-password$/, resetPasswordPage],
+  [/^\/confirm-email$/, confirmEmailPage],
   [/^\/bookings$/, bookingsPage],
   [/^\/inbox$/, inboxPage],
   [/^\/invoices$/, invoicesPage],

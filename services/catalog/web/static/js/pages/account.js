@@ -73,9 +73,29 @@ export async function registerPage({ query }) {
     const body = Object.fromEntries(['display_name', 'email', 'password'].map((name) => [name, String(data.get(name))]));
     // Messages come in the language the member is reading the academy in; the profile can change it.
     await api('/members', { method: 'POST', body: { ...body, preferred_language: currentLanguage() } });
-    await signIn(body.email, body.password);
-    location.hash = query.get('next') ? nextPage(query) : '#/';
+    form.hidden = true;
+    sent.hidden = false;
+    sent.focus();
   });
-  return h('section', {}, h('h1', {}, t('register.title')), form,
+  // The answer is the same for every address; the mail says whether to confirm it or to sign in.
+  const sent = h('p', { class: 'notice', role: 'status', tabindex: '-1', hidden: true }, t('register.sent'));
+  return h('section', {}, h('h1', {}, t('register.title')), form, sent,
     h('p', {}, t('register.haveaccount'), ' ', h('a', { href: withNext('#/login', query) }, t('nav.signin'))));
+}
+
+/** The link from the registration mail. It asks for a click rather than confirming on opening, so that a mail
+ * scanner opening links does not use it up. */
+export async function confirmEmailPage({ query }) {
+  const token = query.get('token') || '';
+  const done = h('p', { class: 'notice', role: 'status', tabindex: '-1', hidden: true });
+  const form = h('form', { class: 'narrow', novalidate: true },
+    h('div', { class: 'actions' }, h('button', { type: 'submit' }, t('confirm.submit'))));
+  onSubmit(form, async () => {
+    await api('/members/confirmation', { method: 'POST', body: { token } });
+    form.hidden = true;
+    done.replaceChildren(t('confirm.done'), ' ', h('a', { href: '#/login' }, t('nav.signin')));
+    done.hidden = false;
+    done.focus();
+  });
+  return h('section', {}, h('h1', {}, t('confirm.title')), h('p', {}, t('confirm.explain')), form, done);
 }
