@@ -8,11 +8,12 @@ import re
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.test_journeys import PASSWORD, assert_accessible, register, sign_in
+from tests.browser.test_journeys import PASSWORD, assert_accessible, register, reload_until, sign_in
 from tests.browser.test_provider_journeys import grant
 from tests.system.slice import APPROVAL, COMPETENCE, PRICE_CENTS, Academy, eventually
 
@@ -117,7 +118,7 @@ def test_a_partner_opens_the_revenue_report_and_runs_a_what_if(page, academy, mo
     assert page.evaluate("(image) => image.naturalWidth", chart.element_handle()) > 0
     with page.expect_download() as download:
         page.get_by_role("button", name="Download as CSV").click()
-    csv = open(download.value.path(), encoding="utf-8-sig").read()
+    csv = Path(download.value.path()).read_text(encoding="utf-8-sig")
     assert csv.splitlines()[0].startswith("group;gross_cents") and f"{this_month};" in csv
     assert_accessible(page, "revenue-report")
 
@@ -141,11 +142,12 @@ def test_a_partner_opens_the_revenue_report_and_runs_a_what_if(page, academy, mo
         "policy": {"provider_percent": 50, "academy_percent": 30, "community_fund_percent": 20},
         "from": start, "to": end, "group_by": "month"}).json()
     for party, name in (("provider", "Providers"), ("academy", "Academy"), ("community_fund", "Community fund")):
-        actual, simulated = expected["actual"]["total"][f"{party}_cents"], expected["simulated"]["total"][f"{party}_cents"]
-        difference = expected["difference"][party]
+        actual = expected["actual"]["total"][f"{party}_cents"]
+        simulated, difference = expected["simulated"]["total"][f"{party}_cents"], expected["difference"][party]
         assert difference == simulated - actual
         cells = page.get_by_role("row", name=re.compile(f"^{name}")).get_by_role("cell")
-        expect(cells).to_have_text([euros(actual), euros(simulated), ("+" if difference > 0 else "") + euros(difference)])
+        sign = "+" if difference > 0 else ""
+        expect(cells).to_have_text([euros(actual), euros(simulated), sign + euros(difference)])
     assert expected["difference"]["provider"] != 0
     assert_accessible(page, "what-if")
 
@@ -153,6 +155,20 @@ def test_a_partner_opens_the_revenue_report_and_runs_a_what_if(page, academy, mo
     expect(page.get_by_role("heading", name="Revenue-share policy", level=1)).to_be_visible()
     expect(page.get_by_text("in force")).to_be_visible()
     assert_accessible(page, "revenue-policies")
+
+    # In German: the report with its chart, and a refusal of the what-if in words at its field.
+    page.get_by_role("button", name="Auf Deutsch anzeigen").click()
+    page.get_by_role("link", name="Umsatzbericht").click()
+    expect(page.get_by_role("heading", name="Umsatzbericht", level=1)).to_be_visible()
+    expect(page.get_by_role("columnheader", name="Nettoumsatz")).to_be_visible()
+    expect(page.get_by_role("img", name=re.compile("^Balkendiagramm: Nettoumsatz je Monat"))).to_be_visible()
+    assert_accessible(page, "revenue-report-de")
+    page.get_by_role("link", name="Was wäre, wenn").click()
+    page.get_by_label("Akademie (%)").fill("150")
+    page.get_by_role("button", name="Berechnen").click()
+    expect(page.locator(".field", has=page.get_by_label("Akademie (%)")).locator(".field-error")).to_have_text(
+        "Muss zwischen 0 und 100 liegen.")
+    assert_accessible(page, "what-if-de")
 
 
 def test_a_provider_converts_released_earnings_into_credits_and_pays_an_invoice_with_them(page, money):
@@ -199,7 +215,7 @@ def test_a_provider_converts_released_earnings_into_credits_and_pays_an_invoice_
     _, session_id = client.published_offer(other_token, title=f"Paid with credits {uuid.uuid4().hex[:6]}")
     eventually(lambda: client.call("GET", f"/api/v1/sessions/{session_id}/participants", other_token)
                .status_code == 200)
-    client.book(provider_token, session_id)
+    booking = client.book(provider_token, session_id)
     invoice = eventually(lambda: client.invoices(provider_token))[0]
     page.locator("#nav").get_by_role("link", name="Invoices").click()
     expect(page.get_by_role("row", name=re.compile(re.escape(invoice["number"])))).to_contain_text("Open")
@@ -219,4 +235,22 @@ def test_a_provider_converts_released_earnings_into_credits_and_pays_an_invoice_
     expect(page.locator("#invoice-status")).to_have_text("Paid" if after["open_cents"] == 0 else "Open")
     with page.expect_download() as download:
         page.get_by_role("button", name="Invoice as PDF").click()
-    assert open(download.value.path(), "rb").read(5) == b"%PDF-"
+    assert Path(download.value.path()).read_bytes().startswith(b"%PDF-")
+
+    # Cancelled, the booking gets a credit note; what was paid beyond what remains due goes back as credits.
+    cancelled = client.call("POST", f"/api/v1/bookings/{booking['id']}/cancel", provider_token)
+    assert cancelled.status_code == 200, cancelled.text
+    reload_until(page, page.get_by_role("button", name="Credit note as PDF"))
+    credited = client.call("GET", f"/api/v1/invoices/{invoice['id']}", provider_token).json()
+    overpaid = paid - credited["credit_note"]["fee_cents"]
+    assert overpaid > 0, credited
+    refunds = [payment for payment in credited["payments"] if payment["method"] == "credits_refund"]
+    assert [abs(refund["amount_cents"]) for refund in refunds] == [overpaid]
+    expect(page.get_by_role("row", name=re.compile("Refund in credits"))).to_contain_text(
+        euros(-overpaid))
+    expect(page.locator("#invoice-status")).to_have_text(credited["status"].title())
+    expect(page.get_by_text("Cancelled by you")).to_be_visible()
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Credit note as PDF").click()
+    assert Path(download.value.path()).read_bytes().startswith(b"%PDF-")
+    assert_accessible(page, "invoice-credit-note")

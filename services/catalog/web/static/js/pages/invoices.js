@@ -74,7 +74,9 @@ function paymentsTable(invoice) {
       h('td', {}, date(payment.received_at)),
       h('th', { scope: 'row' }, label('invoice.method', payment.method)),
       h('td', {}, payment.reference || ''),
-      h('td', { class: 'number' }, money(payment.amount_cents, invoice.currency)))))));
+      // A refund is money going back: shown with its sign, so the column adds up to what was paid.
+      h('td', { class: 'number' }, money(payment.method.endsWith('_refund') ? -payment.amount_cents
+        : payment.amount_cents, invoice.currency)))))));
 }
 
 /** Paying what is open from credits, offered when the member holds credits; the API refuses more than either. */
@@ -140,7 +142,7 @@ export async function invoicePage({ params }) {
       ? h('section', { class: 'notice' }, h('h2', {}, t('invoice.creditnote', { number: note.number })),
         pairList([
           [t('invoices.date'), date(note.issued_at)],
-          [t('invoice.reason'), note.reason],
+          [t('invoice.reason'), label('invoice.reason', note.reason)],
           [t('invoice.credited.amount'), money(note.total_cents, note.currency)],
           [t('invoice.remaining'), money(note.fee_cents, note.currency)],
         ]),
