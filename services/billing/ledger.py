@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import uuid
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -10,7 +12,8 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from services.billing.models import Account, Posting, PostingSet
+from services.billing import domain
+from services.billing.models import Account, Invoice, Posting, PostingSet, ReportLine
 
 # Account kinds; an owner is a member id for the per-member kinds and '' for the academy's own accounts.
 MEMBER_RECEIVABLE = "member_receivable"  # what a member owes (debit) or is owed back (credit)
@@ -26,6 +29,7 @@ ACCOUNT_KINDS = (MEMBER_RECEIVABLE, VAT_PAYABLE, PROVIDER_PENDING, PROVIDER_RELE
                  COMMUNITY_FUND, BANK, MEMBER_CREDITS, CREDIT_BONUS)
 ACADEMY_OWNER = ""
 
+REVENUE_KINDS = ("invoice", "credit_note")  # the posting sets reports read, through report_lines
 _NAMESPACE = uuid.UUID("6f1d2b0e-9a41-4c3e-8f57-2d9b1c7a0e11")
 _INSERT_BY_DIALECT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
@@ -103,7 +107,36 @@ def post(db: Session, cause: str, kind: str, transfers: list[Transfer], dimensio
             format=dimensions.format, area=dimensions.area, region=dimensions.region,
             occurred_at=at, day=at.date(), period=at.strftime("%Y-%m"),
         ))
+    if kind in REVENUE_KINDS:
+        _report_lines(db, set_id, kind, transfers, dimensions, at)
     return True
+
+
+def _report_lines(db: Session, set_id: str, kind: str, transfers: list[Transfer], dimensions: Dimensions,
+                  at: datetime) -> None:
+    """The set's postings summed per provider and purpose, from the member's side, in the same transaction."""
+    sums: dict[str, dict[str, int]] = defaultdict(dict)
+    for transfer in transfers:
+        if transfer.amount_cents == 0:
+            continue
+        # A posting whose debit is the member's receivable is invoiced to them; the other way, credited back.
+        signed = transfer.amount_cents if transfer.debit[0] == MEMBER_RECEIVABLE else -transfer.amount_cents
+        purposes = sums[transfer.provider_id or ""]
+        purposes[transfer.purpose] = purposes.get(transfer.purpose, 0) + signed
+    invoice = db.get(Invoice, dimensions.invoice_id) if dimensions.invoice_id else None
+    net = sum(cents for purposes in sums.values() for purpose, cents in purposes.items() if purpose != domain.VAT)
+    for n, provider_id in enumerate(sorted(sums)):
+        purposes = sums[provider_id]
+        db.add(ReportLine(
+            set_id=set_id, provider_id=provider_id, set_kind=kind, invoice_id=dimensions.invoice_id,
+            member_id=dimensions.member_id, format=dimensions.format, area=dimensions.area,
+            region=dimensions.region, occurred_at=at, day=at.date(), period=at.strftime("%Y-%m"),
+            vat_cents=purposes.get(domain.VAT), provider_cents=purposes.get(domain.PROVIDER),
+            academy_cents=purposes.get(domain.ACADEMY), community_fund_cents=purposes.get(domain.COMMUNITY_FUND),
+            first_of_set=n == 0, set_net_cents=net,
+            invoice_net_cents=invoice.net_cents if invoice is not None else None,
+            providers=json.dumps(invoice.providers) if invoice is not None and invoice.providers is not None else None,
+        ))
 
 
 @dataclass(frozen=True)

@@ -8,12 +8,14 @@ from datetime import date, datetime
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     CheckConstraint,
     Date,
     ForeignKey,
     Index,
     Integer,
     String,
+    Text,
     UniqueConstraint,
     event,
 )
@@ -253,6 +255,39 @@ class Posting(Base):
         CheckConstraint("amount_cents > 0 AND debit_account_id <> credit_account_id", name="ck_postings_transfer"),
         Index("ix_postings_report", "day", "set_kind", "purpose"),
     )
+
+
+class ReportLine(Base):
+    """An invoice's or credit note's postings summed per provider, written with them: what reports read.
+
+    Amounts are seen from the member (positive invoiced, negative credited back), NULL where the set has no
+    posting of that purpose. The set's first line (by provider) also carries what the what-if splits again:
+    the set's net, the invoice's net and its providers' percentages, so a million postings are a quarter
+    as many narrow rows with no join.
+    """
+
+    __tablename__ = "report_lines"
+    set_id: Mapped[str] = mapped_column(ForeignKey("posting_sets.id"), primary_key=True)
+    provider_id: Mapped[str] = mapped_column(String(36), primary_key=True)  # '' for postings without one
+    set_kind: Mapped[str] = mapped_column(String(20))
+    invoice_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    member_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    format: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    area: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    region: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    day: Mapped[date] = mapped_column(Date)
+    period: Mapped[str] = mapped_column(String(7))
+    vat_cents: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    provider_cents: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    academy_cents: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    community_fund_cents: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    first_of_set: Mapped[bool] = mapped_column(Boolean)
+    set_net_cents: Mapped[int] = mapped_column(BigInteger)  # the whole set's, on every line
+    invoice_net_cents: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    providers: Mapped[str | None] = mapped_column(Text, nullable=True)  # the invoice's, as JSON text
+
+    __table_args__ = (Index("ix_report_lines_occurred_at", "occurred_at"),)
 
 
 class ImmutableRecord(Exception):

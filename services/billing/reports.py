@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from services.billing import ledger
 from services.billing.domain import ACADEMY, BASIS_POINTS, COMMUNITY_FUND, PARTIES, PROVIDER, VAT, largest_remainder
-from services.billing.models import Account, Invoice, Posting
+from services.billing.models import ReportLine
 
 GROUPINGS = ("day", "week", "month", "format", "area", "provider", "region")
-REVENUE_KINDS = ("invoice", "credit_note")
 MAX_RANGE = timedelta(days=5 * 366)
-_COLUMNS = {"format": Posting.format, "area": Posting.area, "provider": Posting.provider_id, "region": Posting.region}
+# What the database groups by: the day for days and weeks (weeks are made in Python, alike on both databases).
+_COLUMNS = {"day": ReportLine.day, "week": ReportLine.day, "month": ReportLine.period, "format": ReportLine.format,
+            "area": ReportLine.area, "provider": ReportLine.provider_id, "region": ReportLine.region}
+_PARTS = {VAT: ReportLine.vat_cents, PROVIDER: ReportLine.provider_cents, ACADEMY: ReportLine.academy_cents,
+          COMMUNITY_FUND: ReportLine.community_fund_cents}
 
 
 def _check(start: datetime, end: datetime, group_by: str) -> None:
@@ -27,34 +30,18 @@ def _check(start: datetime, end: datetime, group_by: str) -> None:
         raise ValueError("a report covers at most five years")
 
 
-def _bucket(group_by: str, day: date, value: str | None) -> str:
-    """The group a posting falls in: its day, ISO week, month or dimension ('' when the posting has none)."""
+def _bucket(group_by: str, value: date | str | None) -> str:
+    """The group of a value of the grouping's column: its day, ISO week, month or dimension ('' for none)."""
     if group_by == "day":
-        return day.isoformat()
+        return value.isoformat()
     if group_by == "week":
-        year, week, _ = day.isocalendar()
+        year, week, _ = value.isocalendar()
         return f"{year}-W{week:02d}"
-    if group_by == "month":
-        return day.strftime("%Y-%m")
     return value or ""
 
 
-def _signed():
-    """The posting's amount seen from the member: positive when invoiced, negative when credited back."""
-    return case((Account.kind == ledger.MEMBER_RECEIVABLE, Posting.amount_cents), else_=-Posting.amount_cents)
-
-
-def _rows(db: Session, start: datetime, end: datetime, group_by: str, *extra):
-    column = _COLUMNS.get(group_by, Posting.day)
-    signed = _signed()
-    query = (
-        select(Posting.day, column.label("value"), Posting.set_kind, Posting.purpose, *extra,
-               func.sum(signed).label("cents"))
-        .join(Account, Account.id == Posting.debit_account_id)
-        .where(and_(Posting.occurred_at >= start, Posting.occurred_at < end, Posting.set_kind.in_(REVENUE_KINDS)))
-        .group_by(Posting.day, column, Posting.set_kind, Posting.purpose, *extra)
-    )
-    return db.execute(query)
+def _in_range(start: datetime, end: datetime):
+    return (ReportLine.occurred_at >= start, ReportLine.occurred_at < end)
 
 
 def _empty() -> dict[str, int]:
@@ -87,31 +74,34 @@ def _quantile(values: list[int], q: float) -> int:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0
 
 
+def _groups(db: Session, start: datetime, end: datetime, group_by: str) -> dict[str, dict[str, int]]:
+    column = _COLUMNS[group_by]
+    query = (select(column, ReportLine.set_kind, *(func.sum(part) for part in _PARTS.values()))
+             .where(*_in_range(start, end)).group_by(column, ReportLine.set_kind))
+    groups: dict[str, dict[str, int]] = defaultdict(_empty)
+    for value, set_kind, *sums in db.execute(query):
+        figures = groups[_bucket(group_by, value)]
+        for purpose, cents in zip(_PARTS, sums, strict=True):
+            if cents is not None:
+                _add(figures, set_kind, purpose, int(cents))
+    return groups
+
+
 def revenue_report(db: Session, start: datetime, end: datetime, group_by: str) -> dict:
     """Gross, refunds, VAT, net revenue and each party's part per group over [start, end), with totals.
 
     Gross minus refunds is net revenue plus VAT, and academy + community fund + providers is net revenue.
     """
     _check(start, end, group_by)
-    groups: dict[str, dict[str, int]] = defaultdict(_empty)
-    for row in _rows(db, start, end, group_by):
-        _add(groups[_bucket(group_by, row.day, row.value)], row.set_kind, row.purpose, int(row.cents))
-    earnings: dict[str, int] = defaultdict(int)
-    provider_rows = db.execute(
-        select(Posting.provider_id, func.sum(_signed()))
-        .join(Account, Account.id == Posting.debit_account_id)
-        .where(Posting.occurred_at >= start, Posting.occurred_at < end, Posting.set_kind.in_(REVENUE_KINDS),
-               Posting.purpose == PROVIDER)
-        .group_by(Posting.provider_id)
-    )
-    for provider_id, cents in provider_rows:
-        earnings[provider_id or ""] += int(cents)
+    groups = _groups(db, start, end, group_by)
+    earnings = {provider_id: int(cents) for provider_id, cents in db.execute(
+        select(ReportLine.provider_id, func.sum(ReportLine.provider_cents)).where(*_in_range(start, end))
+        .group_by(ReportLine.provider_id).having(func.count(ReportLine.provider_cents) > 0))}
     values = list(earnings.values())
-    learners = select(Posting.member_id).where(
-        Posting.occurred_at >= start, Posting.occurred_at < end, Posting.set_kind == "invoice")
-    both = db.scalar(select(func.count(func.distinct(Posting.provider_id))).where(
-        Posting.occurred_at >= start, Posting.occurred_at < end, Posting.set_kind == "invoice",
-        Posting.provider_id.in_(learners)))
+    invoiced = (*_in_range(start, end), ReportLine.set_kind == "invoice")
+    learners = select(ReportLine.member_id).where(*invoiced)
+    both = db.scalar(select(func.count(func.distinct(ReportLine.provider_id))).where(
+        *invoiced, ReportLine.provider_id != "", ReportLine.provider_id.in_(learners)))
     return {
         "from": start.isoformat(), "to": end.isoformat(), "group_by": group_by,
         "groups": [{"group": key, **groups[key]} for key in sorted(groups)],
@@ -131,58 +121,85 @@ def simulate(db: Session, *, shares_bp: dict[str, int], start: datetime, end: da
 
     Each invoice's net goes to the parties by largest remainder as billing does; a credit note takes back
     the split of the invoice's net minus the split of what the member kept, as billing's credit notes do.
+    Gross, refunds and VAT stay as they were.
     """
     if set(shares_bp) != set(PARTIES) or min(shares_bp.values()) < 0 or sum(shares_bp.values()) != BASIS_POINTS:
         raise ValueError(f"shares for {', '.join(PARTIES)} adding up to {BASIS_POINTS} basis points")
     actual = revenue_report(db, start, end, group_by)
     weights = {party: shares_bp[party] for party in PARTIES}
-    by_provider = group_by == "provider"
-    nets: dict[tuple[str, str, str], int] = defaultdict(int)
-    groups: dict[str, dict[str, int]] = defaultdict(_empty)
-    for row in _rows(db, start, end, group_by, Posting.invoice_id):
-        key = _bucket(group_by, row.day, row.value)
-        cents = int(row.cents)
-        if row.purpose == VAT:
-            _add(groups[key], row.set_kind, VAT, cents)
-            continue
-        # Per provider, an invoice's net is split once and then among its providers, as billing does.
-        nets[("" if by_provider else key, row.set_kind, row.invoice_id)] += cents
-        if row.set_kind == "invoice":
-            groups[key]["gross_cents"] += cents
-        else:
-            groups[key]["refunds_cents"] -= cents
-    invoices = {invoice_id: (net, providers) for invoice_id, net, providers in db.execute(
-        select(Invoice.id, Invoice.net_cents, Invoice.providers).where(
-            Invoice.id.in_({invoice_id for _, _, invoice_id in nets})))}
-    splits: dict[int, dict[str, int]] = {}  # the split depends on the net only; many invoices share a price
-    for (key, set_kind, invoice_id), net in nets.items():
-        whole, providers = invoices[invoice_id]
-        shares = {member: int(percent) for member, percent in providers or []}
-        if set_kind == "invoice":
-            parts = _parts(net, weights, shares, by_provider, key, splits)
-        else:
-            before = _parts(whole, weights, shares, by_provider, key, splits)
-            kept = _parts(whole + net, weights, shares, by_provider, key, splits)
-            parts = {where: kept[where] - before[where] for where in before}
-        for (group, party), cents in parts.items():
-            groups[group][party + "_cents"] += cents
-            groups[group]["net_revenue_cents"] += cents
-    total = _total(groups)
+    groups = {group["group"]: {**group, "net_revenue_cents": 0, **{party + "_cents": 0 for party in PARTIES}}
+              for group in actual["groups"]}
+    by_group = _provider_parts if group_by == "provider" else _group_parts
+    for (group, party), cents in by_group(db, start, end, group_by, weights).items():
+        figures = groups.setdefault(group, {"group": group, **_empty()})
+        figures[party + "_cents"] += cents
+        figures["net_revenue_cents"] += cents
+    simulated = [groups[key] for key in sorted(groups)]
+    total = {figure: sum(group[figure] for group in simulated) for figure in _empty()}
     return {
         "actual": actual,
-        "simulated": {"shares_bp": weights, "groups": [{"group": key, **groups[key]} for key in sorted(groups)],
-                      "total": total},
+        "simulated": {"shares_bp": weights, "groups": simulated, "total": total},
         "difference": {party: total[party + "_cents"] - actual["total"][party + "_cents"] for party in PARTIES},
     }
 
 
-def _parts(net: int, weights: dict[str, int], providers: dict[str, int], by_provider: bool,
-           key: str, splits: dict[int, dict[str, int]]) -> dict[tuple[str, str], int]:
-    """Each party's part of an invoice's net, per provider when grouping by provider, else in the group `key`."""
-    split = splits.get(net)
-    if split is None:
-        split = splits[net] = largest_remainder(net, weights)
-    if not by_provider or not providers:
-        return {(key, party): cents for party, cents in split.items()}
+def _split(net, weights: dict[str, int]) -> dict:
+    """`largest_remainder(net, weights)` as SQL over a column of nets of zero or more, weights adding up to
+    BASIS_POINTS: each party gets the floor of its exact share, and the cents left over go one each to the
+    largest remainders, ties in the order of `weights`."""
+    floors = {party: net * weight // BASIS_POINTS for party, weight in weights.items()}
+    rests = {party: net * weight % BASIS_POINTS for party, weight in weights.items()}
+    left_over = net - sum(floors.values())
+    order = list(weights)
+    parts = {}
+    for i, party in enumerate(order):
+        # How many parties come before this one for a left-over cent: a larger remainder, or an equal one earlier.
+        ahead = sum(case((rests[other] >= rests[party] if j < i else rests[other] > rests[party], 1), else_=0)
+                    for j, other in enumerate(order) if other != party)
+        parts[party] = floors[party] + case((left_over > ahead, 1), else_=0)
+    return parts
+
+
+def _group_parts(db: Session, start: datetime, end: datetime, group_by: str,
+                 weights: dict[str, int]) -> dict[tuple[str, str], int]:
+    """Each party's part per group, split set by set inside the database: a million postings return as groups."""
+    net, whole = ReportLine.set_net_cents, ReportLine.invoice_net_cents
+    invoiced, before, kept = _split(net, weights), _split(whole, weights), _split(whole + net, weights)
+    column = _COLUMNS[group_by]
+    sums = [func.sum(case((ReportLine.set_kind == "invoice", invoiced[party]), else_=kept[party] - before[party]))
+            for party in PARTIES]
+    parts: dict[tuple[str, str], int] = defaultdict(int)
+    for value, *cents in db.execute(select(column, *sums).where(*_in_range(start, end), ReportLine.first_of_set)
+                                    .group_by(column)):
+        for party, party_cents in zip(PARTIES, cents, strict=True):
+            parts[(_bucket(group_by, value), party)] += int(party_cents or 0)
+    return parts
+
+
+def _provider_parts(db: Session, start: datetime, end: datetime, group_by: str,
+                    weights: dict[str, int]) -> dict[tuple[str, str], int]:
+    """Each party's part per provider: a set's net is split once and then among its providers by their percent,
+    as billing does. Sets alike in kind, net, invoice net and providers are counted by the database and split
+    once."""
+    alike = (ReportLine.set_kind, ReportLine.set_net_cents, ReportLine.invoice_net_cents, ReportLine.providers)
+    query = select(*alike, func.count()).where(*_in_range(start, end), ReportLine.first_of_set).group_by(*alike)
+    parts: dict[tuple[str, str], int] = defaultdict(int)
+    for set_kind, net, whole, providers, count in db.execute(query):
+        shares = {member: int(percent) for member, percent in (json.loads(providers) if providers else [])}
+        if set_kind == "invoice":
+            split = _by_provider(net, weights, shares)
+        else:
+            before, kept = _by_provider(whole, weights, shares), _by_provider(whole + net, weights, shares)
+            split = {where: kept[where] - before[where] for where in before}
+        for where, cents in split.items():
+            parts[where] += cents * count
+    return parts
+
+
+def _by_provider(net: int, weights: dict[str, int], providers: dict[str, int]) -> dict[tuple[str, str], int]:
+    """Each party's part of a net per provider ('' for an invoice without providers)."""
+    split = largest_remainder(net, weights)
+    if not providers:
+        return {("", party): cents for party, cents in split.items()}
     return {(provider_id, party): cents
             for party in PARTIES for provider_id, cents in largest_remainder(split[party], providers).items()}
