@@ -116,12 +116,13 @@ def test_the_topology_command_prints_what_the_handler_registries_give():
 
 def test_roles_are_granted_from_the_command_line(tmp_path):
     from services import catalog
-    from services.catalog.commands import register_member
     from shared.testing import make_runtime
+    from tests.integration.member_helpers import register
 
     runtime = make_runtime(catalog.SERVICE, tmp_path)
-    with runtime.session_factory.begin() as db:
-        register_member(db, "olga@academy.example", "long enough password", "Olga")
+    registered = register(catalog.SERVICE.create_app(runtime).test_client(), "olga@academy.example",
+                          "long enough password", "Olga")
+    assert registered.status_code == 200, registered.json
     runtime.close()
 
     granted = academy("roles", "grant", "Olga@Academy.example", "operator", ACADEMY_DATA_DIR=str(tmp_path))
