@@ -1,6 +1,6 @@
 // Teach-to-learn credits: the balance and its movements; a provider's payout statements; released earnings
 // turned into credits (with the academy's bonus) from either page.
-import { api, idempotencyKey, SignInNeeded, signedIn } from '../api.js';
+import { api, currentMember, idempotencyKey, SignInNeeded, signedIn } from '../api.js';
 import { field, h, input } from '../dom.js';
 import { onSubmit } from '../forms.js';
 import { date, label, money, t } from '../i18n.js';
@@ -114,7 +114,10 @@ function payoutItem(payout) {
 export async function payoutsPage() {
   if (!signedIn()) throw new SignInNeeded(false);
   const build = async () => {
-    const [payouts, credits] = await Promise.all([api('/payouts?per_page=24', { auth: true }),
+    // Operators would get everyone's statements without naming whose; this page is the member's own.
+    const mine = new URLSearchParams({ per_page: '24' });
+    if (currentMember()?.id) mine.set('provider_id', currentMember().id);
+    const [payouts, credits] = await Promise.all([api(`/payouts?${mine}`, { auth: true }),
       api('/credits?per_page=1', { auth: true })]);
     const section = h('section', {}, h('h1', {}, t('payouts.title')),
       h('p', {}, t('payouts.text')),

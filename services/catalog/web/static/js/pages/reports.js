@@ -82,7 +82,9 @@ function queryOf(values, extra = {}) {
 async function chart(values) {
   const png = await api(`/reports/revenue?${queryOf(values, { format: 'png' })}`, { auth: true, as: 'blob',
     accept: 'image/png' });
-  return h('img', { class: 'chart', src: URL.createObjectURL(png), alt: t('report.chart.alt', {
+  // Once drawn, the picture no longer needs its blob's address.
+  return h('img', { class: 'chart', src: URL.createObjectURL(png),
+    onload: (event) => URL.revokeObjectURL(event.target.src), alt: t('report.chart.alt', {
     grouping: label('report.group', values.group_by), from: values.from, to: values.to }) });
 }
 
@@ -127,8 +129,9 @@ export async function revenueReportPage({ query }) {
       h('figcaption', {}, t('report.chart.caption')));
     const csv = h('button', { type: 'button', class: 'secondary', onclick: () => downloadCsv(chosen, csv)
       .catch((error) => {
-        if (error.name !== 'ApiError' || error.handled) throw error;
-        showProblem(form, error);
+        if (error.name !== 'ApiError') throw error;
+        // A session that ended has taken the member to the log-in already.
+        if (!error.handled) showProblem(form, error);
       }) }, t('report.csv'));
     results.replaceChildren(
       report.groups.length ? reportTable(report) : h('p', {}, t('report.empty')),
@@ -136,8 +139,8 @@ export async function revenueReportPage({ query }) {
       report.groups.length ? figure : null);
     if (report.groups.length) {
       chart(chosen).then((image) => figure.firstChild.replaceWith(image)).catch((error) => {
-        if (error.name !== 'ApiError' || error.handled) throw error;
-        figure.firstChild.replaceWith(h('p', {}, t('report.chart.failed')));
+        if (error.name !== 'ApiError') throw error;
+        if (!error.handled) figure.firstChild.replaceWith(h('p', {}, t('report.chart.failed')));
       });
     }
   }
@@ -149,8 +152,8 @@ export async function revenueReportPage({ query }) {
     await load(chosen);
   });
   load(values).catch((error) => {
-    if (error.name !== 'ApiError' || error.handled) throw error;
-    showProblem(form, error);
+    if (error.name !== 'ApiError') throw error;
+    if (!error.handled) showProblem(form, error);
   });
   return h('section', {}, h('h1', {}, t('report.title')), subNav('#/reports/revenue'), form, results);
 }
