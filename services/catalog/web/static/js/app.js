@@ -12,6 +12,7 @@ import { invoicePage, invoicesPage } from './pages/invoices.js';
 import { creditsPage, payoutsPage } from './pages/credits.js';
 import { offerPage, searchPage } from './pages/offers.js';
 import { profilePage } from './pages/profile.js';
+import { newProposalPage, proposalPage, proposalsPage } from './pages/proposals.js';
 import { proposePage, reviewQueuePage } from './pages/provide.js';
 import { readsReports, revenuePoliciesPage, revenueReportPage, simulatePage } from './pages/reports.js';
 import { topicsPage } from './pages/topics.js';
@@ -38,6 +39,9 @@ const ROUTES = [
   [/^\/provide$/, proposePage],
   [/^\/reviews$/, reviewQueuePage],
   [/^\/topics$/, topicsPage],
+  [/^\/proposals$/, proposalsPage],
+  [/^\/proposals\/new$/, newProposalPage],
+  [/^\/proposals\/([^/]+)$/, proposalPage],
   [/^\/assessments\/([^/]+)$/, assessmentPage],
   [/^\/assessments\/([^/]+)\/result$/, assessmentResultPage],
 ];
@@ -91,7 +95,7 @@ async function renderNav() {
     if ((member?.roles || []).some((role) => role === 'reviewer' || role === 'operator')) {
       links.push(navLink('#/reviews', t('nav.reviews')));
     }
-    links.push(navLink('#/credits', t('nav.credits')));
+    links.push(navLink('#/credits', t('nav.credits')), navLink('#/proposals', t('nav.proposals')));
     // Reports are for partners and operators, as the API allows them.
     if (readsReports(member)) links.push(navLink('#/reports/revenue', t('nav.reports')));
     // The tokens are forgotten at once; ending the session at the academy need not hold the member up.
