@@ -46,3 +46,7 @@ class TooManyRequests(DomainError):
 
 class UpstreamUnavailable(DomainError):
     status, slug, title = 503, "upstream-unavailable", "A service behind the gateway is unavailable"
+
+
+class BusUnavailable(DomainError):
+    status, slug, title = 503, "bus-unavailable", "The message bus cannot be reached"

@@ -408,7 +408,9 @@ def create_service_app(
         "info": {"description": API_DESCRIPTION},
         "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
     })
-    for blueprint in blueprints:
+    from shared.dead_letters_api import dead_letters_blueprint  # it builds on this module's Blueprint
+
+    for blueprint in [*blueprints, dead_letters_blueprint(settings.service)]:
         api.register_blueprint(blueprint)
     app.extensions["academy_api"] = api  # the gateway merges this service's document with the others'
     app.register_error_handler(DomainError, _handle_domain_error)

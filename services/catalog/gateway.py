@@ -21,6 +21,8 @@ UPSTREAM_ROUTES: tuple[tuple[re.Pattern, str], ...] = tuple(
         (r"^/api/v1/(competence-framework|career-paths|assessments|demand)(/.*)?$", "assessment"),
         (r"^/api/v1/(invoices|payouts|reports|revenue-policies|ledger|credits)(/.*)?$", "billing"),
         (r"^/api/v1/(notifications|notification-preferences)(/.*)?$", "notify"),
+        *((rf"^/api/v1/dead-letters/{service}(/.*)?$", service)
+          for service in ("booking", "assessment", "billing", "notify")),
     )
 )
 FORWARDED_HEADERS = ("Authorization", "Content-Type", "Accept", "Idempotency-Key")

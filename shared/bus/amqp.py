@@ -285,6 +285,10 @@ class AmqpBus:
         letters, replayed = [], 0
         with connect(self.url) as connection:
             channel = connection.channel()
+            try:
+                channel.queue_declare(dead_queue(service), passive=True)
+            except amqp.exceptions.NotFound:
+                return [], 0  # the service's worker never started here, so nothing of it has died
             while True:
                 message = channel.basic_get(dead_queue(service), no_ack=False)
                 if message is None:

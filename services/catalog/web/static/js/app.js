@@ -15,6 +15,7 @@ import { profilePage } from './pages/profile.js';
 import { newProposalPage, proposalPage, proposalsPage } from './pages/proposals.js';
 import { proposePage, reviewQueuePage } from './pages/provide.js';
 import { readsReports, revenuePoliciesPage, revenueReportPage, simulatePage } from './pages/reports.js';
+import { deadLettersPage, seesDeadLetters } from './pages/deadletters.js';
 import { topicsPage } from './pages/topics.js';
 
 const ROUTES = [
@@ -31,6 +32,7 @@ const ROUTES = [
   [/^\/credits$/, creditsPage],
   [/^\/payouts$/, payoutsPage],
   [/^\/reports\/revenue$/, revenueReportPage],
+  [/^\/dead-letters$/, deadLettersPage],
   [/^\/reports\/simulate$/, simulatePage],
   [/^\/revenue-policies$/, revenuePoliciesPage],
   [/^\/certificates(?:\/([^/]+))?$/, certificatePage],
@@ -98,6 +100,7 @@ async function renderNav() {
     links.push(navLink('#/credits', t('nav.credits')), navLink('#/proposals', t('nav.proposals')));
     // Reports are for partners and operators, as the API allows them.
     if (readsReports(member)) links.push(navLink('#/reports/revenue', t('nav.reports')));
+    if (seesDeadLetters(member)) links.push(navLink('#/dead-letters', t('nav.deadletters')));
     // The tokens are forgotten at once; ending the session at the academy need not hold the member up.
     const signOutButton = h('button', { type: 'button', class: 'link-button', onclick: () => {
       signOut();
