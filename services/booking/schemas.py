@@ -42,6 +42,8 @@ class BookingOut(Schema):
     cancelled_at = fields.AwareDateTime(allow_none=True)
     fee_cents = fields.Integer(allow_none=True, metadata={"description": "what a cancellation cost"})
     refund_cents = fields.Integer(allow_none=True, metadata={"description": "what a cancellation gives back"})
+    attended = fields.Boolean(allow_none=True, metadata={
+        "description": "as the provider recorded it after the start: true, false, or null while not recorded"})
     other_format_free_seats = fields.Integer(
         allow_none=True,
         metadata={"description": "on a new waiting booking of a hybrid session: free seats of the other format"},

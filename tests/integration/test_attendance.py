@@ -67,6 +67,10 @@ def test_attendees_get_a_certificate_anyone_can_verify_and_only_they_can_downloa
     assert answer.status_code == 200
     assert {item["member_id"]: item["attended"] for item in answer.json["items"]} == \
         {"ann": True, "ben": True, "cem": False}
+    # Each member reads their own attendance on their bookings (the pages offer attendees a rating with it).
+    assert {member: [item["attended"] for item in client.get("/api/v1/bookings?when=past",
+                                                                headers=bearer(member)).json["items"]]
+            for member in ("ann", "cem", "dan")} == {"ann": [True], "cem": [False], "dan": [None]}
     [event] = attendance_events(runtime)
     assert (event.session_id, event.provider_id) == (session_id, PROVIDER)
     certificates = {attendee.member_id: attendee.certificate_id for attendee in event.attendees}

@@ -1,7 +1,8 @@
-// A member's bookings: where and when, the calendar file, cancelling with the expected fee shown first.
-import { api } from '../api.js';
-import { h, select } from '../dom.js';
-import { describeError } from '../forms.js';
+// A member's bookings: where and when, the calendar file, cancelling with the expected fee shown first;
+// an attended session rated, and the rating changed for 30 days.
+import { api, ApiError, currentMember } from '../api.js';
+import { field, h, select } from '../dom.js';
+import { describeError, onSubmit } from '../forms.js';
 import { dateTime, label, money, t } from '../i18n.js';
 import { expectedFee, policyText, STANDARD_TIERS } from './policy.js';
 
@@ -75,7 +76,123 @@ function cancelPanel(booking, offer, item, actions) {
   return { question, focus: () => confirm.focus() };
 }
 
-function bookingItem(booking, offer, notice) {
+// Which rating is the member's own: a rating is public without its author and bookings know nothing of ratings,
+// so the API gives its id only in the answer to the one who posts it. This browser keeps the ids it was given,
+// per member; in another browser the form shows again and the API's 409 ("rated already") is told in words.
+const RATINGS_KEY = 'academy.ratings';
+
+function ratingsKey() {
+  return `${RATINGS_KEY}.${currentMember()?.id || ''}`;
+}
+
+function myRatings() {
+  try {
+    return JSON.parse(localStorage.getItem(ratingsKey()) || '{}') || {};
+  } catch {
+    return {};
+  }
+}
+
+function keepRatingId(sessionId, ratingId) {
+  const kept = myRatings();
+  if (ratingId) kept[sessionId] = ratingId;
+  else delete kept[sessionId];
+  localStorage.setItem(ratingsKey(), JSON.stringify(kept));
+}
+
+/** The API's refusals that concern the stars as a whole, told in words at them (forms.js places `errors`). */
+function atStars(error, words) {
+  if (error.name === 'ApiError' && words[error.status]) {
+    error.problem = { ...(error.problem || {}), errors: { stars: [words[error.status]] } };
+  }
+  return error;
+}
+
+function ratingForm(booking, rating, done) {
+  const prefix = `rate-${booking.id}`;
+  const starsError = h('p', { class: 'field-error', id: `${prefix}-stars-error`, hidden: true });
+  const stars = h('fieldset', { class: 'choices' }, h('legend', {}, t('rate.stars')),
+    [1, 2, 3, 4, 5].map((count) => h('div', { class: 'choice' },
+      h('input', { type: 'radio', name: 'stars', value: String(count), id: `${prefix}-${count}`, required: true,
+        checked: rating?.stars === count, 'data-error-id': starsError.id }),
+      h('label', { for: `${prefix}-${count}` }, t('ratings.stars', { stars: count })))));
+  const comment = h('textarea', { name: 'comment', rows: '3', maxlength: 2000 });
+  comment.value = rating?.comment || '';
+  const form = h('form', { class: 'rating-form', novalidate: true, 'aria-label': t('rate.heading') },
+    stars, starsError, field(t('rate.comment'), comment),
+    h('div', { class: 'actions' }, h('button', { type: 'submit' }, rating ? t('rate.save') : t('rate.submit'))));
+  onSubmit(form, async (data) => {
+    const body = { stars: Number(data.get('stars')) || null, comment: String(data.get('comment') || '') };
+    // Without stars the API would answer "may not be null"; the page says what to do instead.
+    if (!body.stars) throw atStars(new ApiError(422, null), { 422: t('rate.choose') });
+    try {
+      const saved = rating
+        ? await api(`/ratings/${encodeURIComponent(rating.id)}`, { method: 'PATCH', auth: true, body })
+        : await api(`/sessions/${encodeURIComponent(booking.session_id)}/ratings`, { method: 'POST', auth: true,
+          body });
+      keepRatingId(booking.session_id, saved.id);
+      done(saved, rating ? t('rate.saved') : t('rate.thanks'));
+    } catch (error) {
+      throw atStars(error, rating ? { 404: t('rate.gone'), 409: t('rate.late') }
+        : { 403: t('rate.forbidden'), 409: t('rate.twice') });
+    }
+  });
+  return form;
+}
+
+function ratingView(booking, rating, notice) {
+  const editable = new Date(rating.editable_until) > new Date();
+  const view = h('div', { class: 'my-rating' },
+    h('p', { class: 'stars' }, t('ratings.stars', { stars: rating.stars })),
+    rating.comment ? h('p', {}, rating.comment) : null,
+    rating.answer ? h('p', { class: 'meta' }, t('ratings.answer', { text: rating.answer })) : null,
+    h('p', { class: 'hint' }, editable ? t('rate.until', { date: dateTime(rating.editable_until) }) : t('rate.closed')),
+    notice ? h('p', { class: 'notice', role: 'status', tabindex: '-1' }, notice) : null);
+  if (editable) {
+    const actions = h('div', { class: 'actions' });
+    const change = h('button', { type: 'button', class: 'secondary', onclick: () => {
+      const form = ratingForm(booking, rating, (saved, words) => {
+        const next = ratingView(booking, saved, words);
+        view.replaceWith(next);
+        next.querySelector('.notice').focus();
+      });
+      actions.replaceWith(form);
+      (form.querySelector('input:checked') || form.querySelector('input')).focus();
+    } }, t('rate.change'));
+    actions.append(change);
+    view.append(actions);
+  }
+  return view;
+}
+
+/** For a session the member attended: their rating (kept in this browser) or the form to give one. */
+async function ratingPart(booking) {
+  const headingId = `rate-${booking.id}-heading`;
+  const part = h('section', { class: 'rating', 'aria-labelledby': headingId },
+    h('h3', { id: headingId }, t('rate.heading')));
+  const ratingId = myRatings()[booking.session_id];
+  let rating = null;
+  if (ratingId) {
+    rating = await api(`/ratings/${encodeURIComponent(ratingId)}`).catch((error) => {
+      if (error.name !== 'ApiError' || error.status !== 404) throw error;
+      keepRatingId(booking.session_id, null);
+      return null;
+    });
+  }
+  if (rating) {
+    part.append(ratingView(booking, rating));
+    return part;
+  }
+  const form = ratingForm(booking, null, (saved, words) => {
+    const view = ratingView(booking, saved, words);
+    form.replaceWith(view);
+    view.querySelector('.notice').focus();
+  });
+  part.append(h('p', {}, t('rate.intro')), form);
+  return part;
+}
+
+function bookingItem(booking, offer, notice, rating) {
   const actions = h('div', { class: 'actions' });
   const item = h('li', { class: `card booking status-${booking.status}` },
     h('h2', {}, h('a', { href: `#/offers/${encodeURIComponent(booking.offer_id)}` }, offer?.title || booking.offer_id)),
@@ -88,7 +205,7 @@ function bookingItem(booking, offer, notice) {
         target: '_blank' }, booking.link))] : null,
       booking.price_cents !== null && booking.price_cents !== undefined
         ? [h('dt', {}, t('booking.price')), h('dd', {}, money(booking.price_cents, booking.currency))] : null),
-    notice || null, actions);
+    notice || null, actions, rating || null);
   const upcoming = new Date(booking.starts_at) > new Date();
   if (booking.status === 'confirmed') {
     const calendar = h('button', { type: 'button', class: 'secondary', onclick: () => downloadCalendar(booking, calendar) },
@@ -113,6 +230,8 @@ export async function bookingsPage({ query }) {
   if (when !== 'all') params.set('when', when);
   const result = await api(`/bookings?${params}`, { auth: true });
   const offerList = await Promise.all(result.items.map((booking) => offerOf(booking.offer_id)));
+  // `attended` is what the provider recorded; only attendees may rate (anyone else would get a 403).
+  const ratingParts = await Promise.all(result.items.map((booking) => (booking.attended ? ratingPart(booking) : null)));
   const filter = select('when', ['upcoming', 'past', 'all'].map((value) => [value, t(`bookings.${value}`)]), when,
     { id: 'bookings-when' });
   filter.addEventListener('change', () => {
@@ -121,6 +240,7 @@ export async function bookingsPage({ query }) {
   return h('section', {}, h('h1', {}, t('bookings.title')),
     h('div', { class: 'field inline' }, h('label', { for: 'bookings-when' }, t('bookings.when')), filter),
     result.items.length
-      ? h('ul', { class: 'cards bookings' }, result.items.map((booking, index) => bookingItem(booking, offerList[index])))
+      ? h('ul', { class: 'cards bookings' }, result.items.map((booking, index) => bookingItem(booking, offerList[index], null,
+        ratingParts[index])))
       : h('p', {}, t('bookings.none'), ' ', h('a', { href: '#/' }, t('bookings.find'))));
 }

@@ -225,10 +225,38 @@ async function competenceNames() {
     .map((competence) => [competence.code, competence.name]));
 }
 
-function ratingsSection(ratings, currentLocale) {
+function ratingAnswer(text) {
+  return h('p', { class: 'meta' }, t('ratings.answer', { text }));
+}
+
+/** The provider's one public answer to a rating; the API's refusals are told in words at the field. */
+function answerForm(rating) {
+  const form = h('form', { class: 'answer-form', novalidate: true, 'aria-label': t('answer.heading') },
+    field(t('answer.text'), h('textarea', { name: 'text', rows: '2', maxlength: 2000, required: true })),
+    h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'secondary' }, t('answer.submit'))));
+  onSubmit(form, async (data) => {
+    try {
+      const answered = await api(`/ratings/${encodeURIComponent(rating.id)}/answer`, { method: 'POST', auth: true,
+        body: { text: String(data.get('text') || '').trim() } });
+      const shown = h('div', { role: 'status', tabindex: '-1' }, ratingAnswer(answered.answer),
+        h('p', { class: 'notice' }, t('answer.done')));
+      form.replaceWith(shown);
+      shown.focus();
+    } catch (error) {
+      const words = { 403: t('answer.forbidden'), 409: t('answer.twice') }[error.status];
+      if (error.name === 'ApiError' && words) error.problem = { ...(error.problem || {}), errors: { text: [words] } };
+      throw error;
+    }
+  });
+  return form;
+}
+
+function ratingsSection(ratings, currentLocale, offer) {
   if (!ratings) return null;
   const average = ratings.average === null || ratings.average === undefined ? null
     : new Intl.NumberFormat(currentLocale, { maximumFractionDigits: 1 }).format(ratings.average);
+  // The offer's providers answer, each rating once; the API refuses anyone else (403).
+  const answering = signedIn() && isProvider(offer);
   return h('section', { 'aria-labelledby': 'ratings-heading' }, h('h2', { id: 'ratings-heading' }, t('ratings.heading')),
     average === null ? h('p', {}, t('ratings.none'))
       : h('p', { class: 'rating-summary' }, t('ratings.summary', { average, count: ratings.count })),
@@ -236,7 +264,7 @@ function ratingsSection(ratings, currentLocale) {
       ? h('ul', { class: 'ratings' }, ratings.items.map((rating) => h('li', {},
         h('p', { class: 'stars' }, t('ratings.stars', { stars: rating.stars })),
         rating.comment ? h('p', {}, rating.comment) : null,
-        rating.answer ? h('p', { class: 'meta' }, t('ratings.answer', { text: rating.answer })) : null)))
+        rating.answer ? ratingAnswer(rating.answer) : answering ? answerForm(rating) : null)))
       : null);
 }
 
@@ -267,7 +295,7 @@ export async function offerPage({ params }) {
       : null,
     h('section', { 'aria-labelledby': 'sessions-heading' }, h('h2', { id: 'sessions-heading' }, t('offer.sessions')),
       sessions.length ? h('ul', { class: 'sessions' }, sessions.map((session) => sessionItem(session, offer.status === 'published' && !isProvider(offer), offer))) : h('p', {}, t('offer.nosessions'))),
-    offer.status === 'published' ? ratingsSection(ratings, currentLanguage()) : null,
+    offer.status === 'published' ? ratingsSection(ratings, currentLanguage(), offer) : null,
     learningGainSection(offer.learning_gain, names, currentLanguage()),
     await offerManagement(offer));
 }
