@@ -160,32 +160,53 @@ def _split(net, weights: dict[str, int]) -> dict:
     return parts
 
 
+def _sums(weights: dict[str, int]) -> list:
+    """Each party's part of the sets summed, every set split by largest remainder as billing splits it."""
+    net, whole = ReportLine.set_net_cents, ReportLine.invoice_net_cents
+    invoiced, before, kept = _split(net, weights), _split(whole, weights), _split(whole + net, weights)
+    return [func.sum(case((ReportLine.set_kind == "invoice", invoiced[party]), else_=kept[party] - before[party]))
+            for party in PARTIES]
+
+
 def _group_parts(db: Session, start: datetime, end: datetime, group_by: str,
                  weights: dict[str, int]) -> dict[tuple[str, str], int]:
     """Each party's part per group, split set by set inside the database: a million postings return as groups."""
-    net, whole = ReportLine.set_net_cents, ReportLine.invoice_net_cents
-    invoiced, before, kept = _split(net, weights), _split(whole, weights), _split(whole + net, weights)
     column = _COLUMNS[group_by]
-    sums = [func.sum(case((ReportLine.set_kind == "invoice", invoiced[party]), else_=kept[party] - before[party]))
-            for party in PARTIES]
     parts: dict[tuple[str, str], int] = defaultdict(int)
-    for value, *cents in db.execute(select(column, *sums).where(*_in_range(start, end), ReportLine.first_of_set)
-                                    .group_by(column)):
+    for value, *cents in db.execute(select(column, *_sums(weights))
+                                    .where(*_in_range(start, end), ReportLine.first_of_set).group_by(column)):
         for party, party_cents in zip(PARTIES, cents, strict=True):
             parts[(_bucket(group_by, value), party)] += int(party_cents or 0)
     return parts
 
 
+def _shares(providers: str | None) -> dict[str, int]:
+    return {member: int(percent) for member, percent in (json.loads(providers) if providers else [])}
+
+
 def _provider_parts(db: Session, start: datetime, end: datetime, group_by: str,
                     weights: dict[str, int]) -> dict[tuple[str, str], int]:
     """Each party's part per provider: a set's net is split once and then among its providers by their percent,
-    as billing does. Sets alike in kind, net, invoice net and providers are counted by the database and split
-    once."""
-    alike = (ReportLine.set_kind, ReportLine.set_net_cents, ReportLine.invoice_net_cents, ReportLine.providers)
-    query = select(*alike, func.count()).where(*_in_range(start, end), ReportLine.first_of_set).group_by(*alike)
+    as billing does. A sole provider takes the whole parts, summed by the database per provider; sets with
+    co-providers alike in kind, net, invoice net and providers are counted by the database and split once."""
     parts: dict[tuple[str, str], int] = defaultdict(int)
+    several = []
+    for providers, *cents in db.execute(select(ReportLine.providers, *_sums(weights))
+                                        .where(*_in_range(start, end), ReportLine.first_of_set)
+                                        .group_by(ReportLine.providers)):
+        shares = _shares(providers)
+        if len(shares) > 1:
+            several.append(providers)
+            continue
+        for party, party_cents in zip(PARTIES, cents, strict=True):
+            parts[(next(iter(shares), ""), party)] += int(party_cents or 0)
+    if not several:
+        return parts
+    alike = (ReportLine.set_kind, ReportLine.set_net_cents, ReportLine.invoice_net_cents, ReportLine.providers)
+    query = (select(*alike, func.count()).where(*_in_range(start, end), ReportLine.first_of_set,
+                                                ReportLine.providers.in_(several)).group_by(*alike))
     for set_kind, net, whole, providers, count in db.execute(query):
-        shares = {member: int(percent) for member, percent in (json.loads(providers) if providers else [])}
+        shares = _shares(providers)
         if set_kind == "invoice":
             split = _by_provider(net, weights, shares)
         else:
