@@ -125,9 +125,11 @@ def run(label: str, engine: Engine, args: argparse.Namespace) -> dict:
         shares = {"provider": 8_000, "academy": 1_500, "community_fund": 500}
         whatif_s, _ = timed(lambda: simulate(db, shares_bp=shares, start=START, end=END, group_by="month"),
                             args.rounds)
+        per_provider_s, _ = timed(
+            lambda: simulate(db, shares_bp=shares, start=START, end=END, group_by="provider"), args.rounds)
         plain_s, plain = timed(lambda: db.execute(PLAIN, {"start": START, "end": END}).all(), args.rounds)
     return {"backend": label, "rows": rows, "load_s": loaded, "backfill_s": backfilled, "report_s": report_s,
-            "whatif_s": whatif_s, "plain_s": plain_s, "groups": len(report["groups"]),
+            "whatif_s": whatif_s, "per_provider_s": per_provider_s, "plain_s": plain_s, "groups": len(report["groups"]),
             "plain_groups": len({row[0] for row in plain})}
 
 
@@ -143,11 +145,12 @@ def main() -> None:
     for label, engine in scratch_engines(args.backends.split(","), args.postgres_url, "reports"):
         results.append(run(label, engine, args))
     print(f"revenue report by month over two years (median of {args.rounds} runs)")
-    print("| backend | postings | revenue report | what-if | plain GROUP BY | months (report / plain) | load "
-          "| backfill |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| backend | postings | revenue report | what-if | what-if by provider | plain GROUP BY "
+          "| months (report / plain) | load | backfill |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in results:
         print(f"| {r['backend']} | {r['rows']:,} | {r['report_s'] * 1000:.0f} ms | {r['whatif_s'] * 1000:.0f} ms "
+              f"| {r['per_provider_s'] * 1000:.0f} ms "
               f"| {r['plain_s'] * 1000:.0f} ms | {r['groups']} / {r['plain_groups']} | {r['load_s']:.0f} s "
               f"| {r['backfill_s']:.1f} s |")
 
