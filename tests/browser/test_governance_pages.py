@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import MAILBOXES
-from tests.browser.test_journeys import assert_accessible, published_offer, reload_until
+from tests.browser.test_journeys import PASSWORD, assert_accessible, published_offer, reload_until
 from tests.browser.test_money_pages import sign_in_as, signed_up, token_of
 from tests.system.mailbox import Mailbox
 from tests.system.processes import EmbeddedProcess
@@ -193,3 +193,57 @@ def test_a_policy_proposal_shows_what_it_would_have_meant_last_year(page, member
     expect(fund.locator("td.gain")).to_have_text(f"+€{what_if['difference']['community_fund'] / 100:,.2f}")
     expect(page.get_by_role("row", name=re.compile("^Providers")).locator("td.loss")).to_be_visible()
     assert_accessible(page, "proposal-policy")
+
+
+def test_a_visitor_reads_a_policy_proposal_whose_what_if_is_being_calculated_and_is_asked_to_sign_in(page, members):
+    client = members["client"]
+    title = f"A smaller academy share {uuid.uuid4().hex[:6]}"
+    proposal = client.call("POST", "/api/v1/proposals", token_of(client, members["ann"]), json={
+        "kind": "policy", "title": title, "reasons": "More for the providers.",
+        "policy": {"shares_bp": {"provider": 7250, "academy": 1750, "community_fund": 1000},
+                   "effective_from": (datetime.now(UTC) + timedelta(days=60)).isoformat()}})
+    assert proposal.status_code == 201, proposal.text
+
+    def before_billing_answered(route):
+        # The proposal as it reads in the moments before billing's what-if has arrived.
+        answer = route.fetch()
+        route.fulfill(response=answer, json={**answer.json(), "what_if": None})
+
+    page.route(f"**/api/v1/proposals/{proposal.json()['id']}", before_billing_answered)
+    page.goto(f"/#/proposals/{proposal.json()['id']}")
+    expect(page.get_by_role("heading", name=title, level=1)).to_be_visible()
+    what_if = page.get_by_role("region", name="What it would have meant")
+    expect(what_if.get_by_role("status")).to_have_text("Being calculated…")
+    expect(page.get_by_role("region", name="What is proposed").get_by_text("72.5 %")).to_be_visible()
+    expect(page.get_by_role("link", name="Sign in to vote")).to_be_visible()
+    expect(page.get_by_label("Comment", exact=True)).to_have_count(0)
+    expect(page.locator("#nav").get_by_role("link", name="Proposals")).to_have_count(0)  # for members
+
+
+@pytest.mark.parametrize("page", ["de-DE"], indirect=True)
+def test_the_proposals_read_in_german_and_fit_a_phone(page, members):
+    page.set_viewport_size({"width": 375, "height": 740})
+    sign_in_as_de(page, members["ben"])
+    page.locator("#nav").get_by_role("link", name="Vorschläge").click()
+    expect(page.get_by_role("heading", name="Vorschläge", level=1)).to_be_visible()
+    expect(page.locator("li.proposal").first).to_be_visible()
+    assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth"), "no sideways scroll"
+    assert_accessible(page, "proposals-de-phone")
+    page.get_by_role("link", name="Einen Vorschlag machen").click()
+    page.get_by_label("Art des Vorschlags").select_option(label="Umsatzanteile")
+    expect(page.get_by_label("Anbietende (%)")).to_be_visible()
+    page.get_by_role("button", name="Vorschlagen").click()
+    expect(page.get_by_role("alert").first).to_have_text("Bitte korrigieren Sie die markierten Felder.")
+    expect(page.get_by_label("Titel")).to_have_attribute("aria-invalid", "true")
+    effective = page.get_by_label("Gültig ab")
+    expect(page.locator(f"#{effective.get_attribute('id')}-error")).to_have_text("Dieses Feld fehlt.")
+    assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth"), "no sideways scroll"
+    assert_accessible(page, "proposal-new-de-phone")
+
+
+def sign_in_as_de(page: Page, email: str) -> None:
+    page.goto("/#/login")
+    page.get_by_label("E-Mail-Adresse").fill(email)
+    page.get_by_label("Passwort").fill(PASSWORD)
+    page.get_by_role("button", name="Anmelden").click()
+    expect(page.get_by_role("button", name="Abmelden")).to_be_visible()

@@ -263,9 +263,9 @@ export async function newProposalPage() {
       const moment = new Date(`${day}T00:00`);
       body.policy = {
         shares_bp: Object.fromEntries(PARTIES.map((party) => [party, basisPoints(data.get(`${party}_percent`))])),
-        // The start of that day here; a day the page cannot read goes as written.
-        effective_from: Number.isNaN(moment.getTime()) ? day : moment.toISOString(),
       };
+      // The start of that day here; a day the page cannot read goes as written, none not at all (the API names both).
+      if (day) body.policy.effective_from = Number.isNaN(moment.getTime()) ? day : moment.toISOString();
     }
     if (kind.value === 'reviewer') {
       body.reviewer = { member_id: String(data.get('member_id') || '').trim(), action: String(data.get('action')) };
