@@ -96,6 +96,8 @@ def test_a_member_proposes_a_motion_another_comments_and_both_vote_seeing_only_t
         card = ben.locator("li.proposal").filter(has_text=title)
         expect(card.get_by_text("Motion")).to_be_visible()
         expect(card.get_by_text("In discussion")).to_be_visible()
+        ben_number = ben.evaluate("() => JSON.parse(sessionStorage.getItem('academy.session')).member.id")
+        expect(ben.get_by_text(f"Your member number: {ben_number}")).to_be_visible()
         assert_accessible(ben, "proposals")
         card.get_by_role("link", name=title).click()
         ben.get_by_label("Comment", exact=True).fill("Yes, and online for those who cannot travel.")
@@ -168,6 +170,16 @@ def test_refused_proposals_are_shown_at_their_fields(page, members):
     member_field = page.get_by_label("Member", exact=True)
     expect(member_field).to_have_attribute("aria-invalid", "true")
     expect(page.locator(f"#{member_field.get_attribute('id')}-error")).to_have_text("that is you")
+
+    # Ben, by the member number he finds on the proposals page, is proposed instead.
+    client = members["client"]
+    ben_number = client.call("GET", "/api/v1/members/me", token_of(client, members["ben"])).json()["id"]
+    member_field.fill(ben_number)
+    page.get_by_role("button", name="Propose").click()
+    terms = page.get_by_role("region", name="What is proposed")
+    expect(terms.get_by_text(ben_number)).to_be_visible()
+    expect(terms.get_by_text("Make reviewer")).to_be_visible()
+    expect(page.get_by_role("region", name="What it would have meant")).to_have_count(0)
 
 
 def test_a_policy_proposal_shows_what_it_would_have_meant_last_year(page, members):
