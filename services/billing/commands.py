@@ -101,7 +101,8 @@ def issue_invoice(db: Session, *, booking_id: str, session_id: str, member_id: s
     now = datetime.now(UTC)
     invoice = Invoice(
         id=str(uuid.uuid4()), number=next_invoice_number(db, now.year), booking_id=booking_id,
-        session_id=session_id, member_id=member_id, buyer_name=_buyer_name(buyer), seller=SELLER,
+        session_id=session_id, member_id=member_id, buyer_name=_buyer_name(buyer), buyer_address=_buyer_address(buyer),
+        seller=SELLER,
         offer_id=offer.offer_id, description=offer.title, format=format, total_cents=offer.price_cents,
         net_cents=offer.price_cents - vat_cents, vat_cents=vat_cents, vat_rate=offer.vat_rate,
         currency=offer.currency, policy=f"v{version}", policy_version=version, policy_shares=snapshot_of(policy),
@@ -133,6 +134,10 @@ def _buyer_name(member: MemberRecord | None) -> str | None:
     if member is None or member.deleted_at is not None:
         return None
     return f"{member.display_name}, {member.organisation}" if member.organisation else member.display_name
+
+
+def _buyer_address(member: MemberRecord | None) -> list[str] | None:
+    return None if member is None or member.deleted_at is not None else member.postal_address
 
 
 def refund_of(gross_cents: int, fee_cents: int, refund_cents: int, reason: str) -> int:

@@ -18,8 +18,10 @@ REASONS = {
 
 
 def _buyer(invoice: Invoice) -> str:
-    # The name as invoiced; an invoice issued before billing knew the member's name shows who they are by id.
-    return invoice.buyer_name or f"Mitglied / member {invoice.member_id}"
+    # The name and address as invoiced; an invoice issued before billing knew the member's name shows who they are
+    # by id.
+    name = invoice.buyer_name or f"Mitglied / member {invoice.member_id}"
+    return "\n".join([name, *(invoice.buyer_address or [])])
 
 
 def invoice_document(db: Session, principal: Principal, invoice_id: str) -> AccountingDocument:

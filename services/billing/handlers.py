@@ -109,13 +109,14 @@ def member_updated(event: ParsedEvent[MemberUpdated], db: Session) -> None:
     elif record.deleted_at is not None or (record.updated_at and record.updated_at >= member.updated_at):
         return
     record.display_name, record.organisation = member.display_name, member.organisation
+    record.postal_address = member.postal_address
     record.updated_at = member.updated_at
 
 
 def member_deleted(event: ParsedEvent[MemberDeleted], db: Session) -> None:
     """The profile is erased; issued invoices and credit notes keep the buyer as issued (tax law, see README)."""
     db.merge(MemberRecord(member_id=event.data.member_id, display_name=FORMER_MEMBER, organisation=None,
-                          deleted_at=event.data.deleted_at))
+                          postal_address=None, deleted_at=event.data.deleted_at))
 
 
 HANDLERS = {

@@ -38,6 +38,7 @@ class MemberRecord(Base):
     member_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     display_name: Mapped[str] = mapped_column(String(200))
     organisation: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    postal_address: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
     updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
@@ -97,6 +98,8 @@ class Invoice(Base):
     session_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
     member_id: Mapped[str] = mapped_column(String(36))
     buyer_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # The lines of the buyer's postal address as the member's profile held them at issue.
+    buyer_address: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
     seller: Mapped[str | None] = mapped_column(String(300), nullable=True)
     offer_id: Mapped[str] = mapped_column(String(36))
     description: Mapped[str] = mapped_column(String(200))

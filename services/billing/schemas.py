@@ -84,6 +84,8 @@ class InvoiceOut(StrictSchema):
     description = fields.String()
     seller = fields.String(allow_none=True)
     buyer_name = fields.String(allow_none=True)
+    buyer_address = fields.List(fields.String(), allow_none=True,
+                                metadata={"description": "the member's postal address at issue, if they gave one"})
     total_cents = fields.Integer(metadata={"description": "the gross"})
     net_cents = fields.Integer(allow_none=True)
     vat_cents = fields.Integer(allow_none=True)

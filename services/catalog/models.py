@@ -32,6 +32,8 @@ class Member(Base):
     career_stage: Mapped[str | None] = mapped_column(String(60), nullable=True)
     preferred_formats: Mapped[list[str]] = mapped_column(JSON, default=list)
     time_zone: Mapped[str] = mapped_column(String(64), default="Europe/Berlin")
+    # The lines of the address invoices are made out to (street, postcode and town, country), if the member gave one.
+    postal_address: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
     updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     # Set when the member deleted their account: the row stays, anonymised, so that ids elsewhere still resolve.
     deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)

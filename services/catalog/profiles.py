@@ -12,7 +12,7 @@ DEFAULT_TIME_ZONE = "Europe/Berlin"
 DEFAULT_LANGUAGE = "en"
 # What member.updated carries besides the ids and the time: the whole profile, so consumers keep the latest.
 PROFILE_FIELDS = ("email", "display_name", "organisation", "region", "languages", "preferred_language",
-                  "career_stage", "preferred_formats", "time_zone")
+                  "career_stage", "preferred_formats", "time_zone", "postal_address")
 # The address of a deleted member: unique, never deliverable (RFC 2606 reserves .invalid), so the real one is free.
 DELETED_ADDRESS = "deleted-{member_id}@deleted.invalid"
 REGION_FORM = re.compile(r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")
@@ -52,4 +52,4 @@ def anonymised_member(member_id: str) -> dict[str, object]:
     return {"email": DELETED_ADDRESS.format(member_id=member_id), "display_name": "", "password_hash": "",
             "roles": [], "organisation": None, "region": None, "languages": [],
             "preferred_language": DEFAULT_LANGUAGE, "career_stage": None, "preferred_formats": [],
-            "time_zone": DEFAULT_TIME_ZONE}
+            "time_zone": DEFAULT_TIME_ZONE, "postal_address": None}

@@ -146,6 +146,12 @@ class ProfilePatch(StrictSchema):
     preferred_formats = fields.List(fields.String(validate=validate.OneOf(FORMATS)),
                                     validate=validate.And(validate.Length(max=len(FORMATS)), _distinct))
     time_zone = time_zone_field()
+    postal_address = fields.List(
+        Text(validate=validate.And(validate.Length(min=1, max=100), validate.Regexp(r"^[^\r\n]*$",
+                                                                                      error="one line each"))),
+        allow_none=True, validate=validate.Length(min=1, max=5),
+        metadata={"description": "the address invoices are made out to, one to five lines (street, postcode and "
+                                 "town, country); the organisation's name goes in `organisation`"})
 
 
 class AccountDeletion(StrictSchema):
@@ -165,6 +171,7 @@ class MemberOut(Schema):
     career_stage = fields.String(allow_none=True)
     preferred_formats = fields.List(fields.String())
     time_zone = fields.String()
+    postal_address = fields.List(fields.String(), allow_none=True)
     updated_at = fields.AwareDateTime(allow_none=True)
 
 

@@ -55,6 +55,8 @@ class MemberUpdated(Event):
     preferred_formats: list[str] = wire(default_factory=list)
     time_zone: str
     updated_at: datetime
+    # Added compatibly: the lines of the address invoices are made out to, if the member gave one.
+    postal_address: list[str] | None = None
 
 
 @declare("password_reset.requested", 1, owner="catalog", subject="member_id")

@@ -337,6 +337,7 @@ def test_the_profile_refuses_a_region_at_its_field_and_keeps_what_was_saved(page
     expect(page.get_by_role("heading", name="My profile")).to_be_visible()
     assert_accessible(page, "profile")
     page.get_by_label("Organisation").fill("Cluster Mobility BW")
+    page.get_by_label("Address for invoices").fill("Königstraße 1\n\n70173 Stuttgart ")
     page.get_by_label("Region").fill("Swabia")
     page.get_by_label("Online").check()
     page.get_by_role("button", name="Save profile").click()
@@ -352,6 +353,7 @@ def test_the_profile_refuses_a_region_at_its_field_and_keeps_what_was_saved(page
     page.reload()
     expect(page.get_by_label("Region")).to_have_value("DE-BW")
     expect(page.get_by_label("Organisation")).to_have_value("Cluster Mobility BW")
+    expect(page.get_by_label("Address for invoices")).to_have_value("Königstraße 1\n70173 Stuttgart")
     expect(page.get_by_label("Online")).to_be_checked()
 
     # E-mail per kind of message: invoices cannot be switched off, bookings can, and the choice is kept.

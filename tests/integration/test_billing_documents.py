@@ -9,7 +9,7 @@ from pypdf import PdfReader
 from services import billing
 from services.billing.commands import SELLER
 from services.billing.invoice_pdf import money
-from shared.events.declarations import BookingCancelled, MemberRegistered
+from shared.events.declarations import BookingCancelled, MemberRegistered, MemberUpdated
 from shared.testing import bearer, delivery, sample
 from tests.integration.test_billing_ledger import OPERATOR, confirm, invoice_of, new_id, publish_v2, settle
 
@@ -36,6 +36,24 @@ def test_an_invoice_pdf_shows_seller_buyer_number_date_line_net_vat_and_gross(ru
                      "19,16 EUR", "120,00 EUR"):
         assert expected in text, expected
     assert client.get(f"/api/v1/invoices/{invoice.id}.pdf", headers=OPERATOR).status_code == 200
+
+
+def test_the_buyers_postal_address_is_invoiced_as_it_was_at_issue(runtime, consumer, client):
+    address = ["Königstraße 1", "70173 Stuttgart", "Deutschland"]
+    settle(consumer, delivery(sample(MemberUpdated, member_id="member-1", display_name="Ann Muster",
+                                     organisation="Cluster BW", postal_address=address)))
+    offer_id, booking_id = new_id(), new_id()
+    publish_v2(consumer, offer_id)
+    confirm(consumer, offer_id, booking_id)
+    invoice = invoice_of(runtime, booking_id)
+    settle(consumer, delivery(sample(MemberUpdated, member_id="member-1", display_name="Ann Muster",
+                                     postal_address=["Elsewhere 2", "10115 Berlin"],
+                                     updated_at=sample(MemberUpdated).updated_at.replace(year=2030))))
+
+    assert client.get(f"/api/v1/invoices/{invoice.id}", headers=bearer("member-1")).json["buyer_address"] == address
+    text = text_of(client.get(f"/api/v1/invoices/{invoice.id}.pdf", headers=bearer("member-1")))
+    assert "Ann Muster, Cluster BW Königstraße 1 70173 Stuttgart Deutschland" in text
+    assert "Elsewhere" not in text
 
 
 def test_a_credit_note_pdf_names_the_invoice_it_corrects_and_shows_what_is_credited(runtime, consumer, client):

@@ -85,7 +85,8 @@ def test_a_profile_change_publishes_the_whole_profile(client, runtime, consumer,
     publish_framework(consumer)
     changes = {"display_name": "Ann M.", "organisation": "Cluster Mobility BW", "region": "DE-BW",
                "languages": ["de", "en", "fr"], "preferred_language": "de", "career_stage": "senior_manager",
-               "preferred_formats": ["online", "hybrid"], "time_zone": "Europe/Vienna"}
+               "preferred_formats": ["online", "hybrid"], "time_zone": "Europe/Vienna",
+               "postal_address": ["Königstraße 1", "70173 Stuttgart"]}
 
     answer = client.patch("/api/v1/members/me", json=changes, headers=ann)
 
@@ -119,6 +120,8 @@ def test_a_patch_that_changes_nothing_publishes_nothing(client, runtime, ann):
     ("preferred_language", "fr"), ("preferred_formats", ["webinar"]), ("preferred_formats", ["online", "online"]),
     ("time_zone", "Berlin"), ("time_zone", "/usr/share/zoneinfo/UTC"), ("display_name", "   "),
     ("career_stage", "astronaut"), ("email", "mallory@cluster.example"), ("roles", ["operator"]),
+    ("postal_address", []), ("postal_address", ["a"] * 6), ("postal_address", ["Street 1\n70173 Stuttgart"]),
+    ("postal_address", ["   "]), ("postal_address", ["x" * 101]), ("postal_address", "Street 1"),
 ])
 def test_bad_profile_values_are_a_422_naming_the_field(client, consumer, ann, field, value):
     publish_framework(consumer)

@@ -1,4 +1,5 @@
-// A member's profile: name, organisation, region, languages, language of messages, career stage, formats, zone.
+// A member's profile: name, organisation, invoice address, region, languages, language of messages, career stage,
+// formats, zone.
 import { api, forgetSession, rememberMember, replaceTokens, SignInNeeded, signedIn } from '../api.js';
 import { field, h, input, select } from '../dom.js';
 import { onSubmit } from '../forms.js';
@@ -17,6 +18,12 @@ function timeZones() {
 function orNull(value) {
   const text = String(value ?? '').trim();
   return text === '' ? null : text;
+}
+
+/** The address as the API takes it: its non-empty lines, or null for none. */
+function addressLines(value) {
+  const lines = String(value ?? '').split('\n').map((line) => line.trim()).filter(Boolean);
+  return lines.length ? lines : null;
 }
 
 export async function profilePage() {
@@ -42,6 +49,8 @@ export async function profilePage() {
     field(t('profile.email'), input('email', { type: 'email', value: me.email, readonly: true })),
     field(t('profile.organisation'), input('organisation', { type: 'text', value: me.organisation || '',
       autocomplete: 'organization', maxlength: 200 }), t('profile.organisation.hint')),
+    field(t('profile.address'), h('textarea', { name: 'postal_address', rows: 4, autocomplete: 'street-address' },
+      (me.postal_address || []).join('\n')), t('profile.address.hint')),
     field(t('profile.region'), input('region', { type: 'text', value: me.region || '', maxlength: 10 }),
       t('profile.region.hint')),
     field(t('profile.languages'), input('languages', { type: 'text', value: (me.languages || []).join(', ') }),
@@ -61,6 +70,7 @@ export async function profilePage() {
     const body = {
       display_name: String(data.get('display_name') || '').trim(),
       organisation: orNull(data.get('organisation')),
+      postal_address: addressLines(data.get('postal_address')),
       region: orNull(data.get('region')),
       languages: String(data.get('languages') || '').split(',').map((code) => code.trim()).filter(Boolean),
       preferred_language: data.get('preferred_language'),
