@@ -1,13 +1,14 @@
 // Providers: propose an offer, schedule its dates, submit it for review, read its history, withdraw it.
 // Reviewers: the queue of offers in review and the review form with its checklist.
 import { api, currentMember, SignInNeeded, signedIn } from '../api.js';
-import { field, h, input, select } from '../dom.js';
+import { field, h, input, select, uniqueId } from '../dom.js';
 import { describeError, onSubmit } from '../forms.js';
 import { currentLanguage, dateTime, label, money, t } from '../i18n.js';
 
 const OWN_OFFERS_KEY = 'academy.own-offers';
 const FORMATS = ['online', 'in_person', 'hybrid'];
 const POLICIES = ['flexible', 'standard', 'strict'];
+const EDITABLE = ['draft', 'changes_requested', 'published'];  // the statuses the API lets the proposer change
 const CHECKLIST = ['competences_justified', 'level_plausible', 'format_and_dates_complete'];
 const ATTENDANCE_DAYS = 14;  // booking takes the list from the start until 14 days after the end
 
@@ -54,16 +55,18 @@ export function checkboxGroup(name, legend, options, checked = []) {
   return [group, error];
 }
 
-export function competencePicker(framework) {
-  const error = h('p', { class: 'field-error', id: 'competences-error', hidden: true });
+export function competencePicker(framework, checked = [], prefix = '') {
+  const error = h('p', { class: 'field-error', id: `${prefix}competences-error`, hidden: true });
   return [h('fieldset', { class: 'competences' }, h('legend', {}, t('provide.competences')),
-    (framework.areas || []).map((area) => h('details', {}, h('summary', {}, area.name),
-      area.competences.map((competence) => {
-        const id = `competence-${competence.code}`;
-        return h('div', { class: 'choice' },
-          h('input', { type: 'checkbox', name: 'competences', value: competence.code, id, 'data-error-id': error.id }),
-          h('label', { for: id }, `${competence.name} (${competence.code})`));
-      })))), error];
+    (framework.areas || []).map((area) => h('details', {
+      open: area.competences.some((competence) => checked.includes(competence.code)) }, h('summary', {}, area.name),
+    area.competences.map((competence) => {
+      const id = `${prefix}competence-${competence.code}`;
+      return h('div', { class: 'choice' },
+        h('input', { type: 'checkbox', name: 'competences', value: competence.code, id, 'data-error-id': error.id,
+          checked: checked.includes(competence.code) }),
+        h('label', { for: id }, `${competence.name} (${competence.code})`));
+    })))), error];
 }
 
 /** What members need, anonymised by assessment (no row under its minimum group): for providers choosing a topic. */
@@ -249,6 +252,117 @@ function providersList(offer) {
         who: provider.member_id === me ? t('provide.me') : provider.member_id, share: provider.share_percent }))))];
 }
 
+/** A row of the providers' list: a member id (the proposing member's fixed) and a share in percent. */
+function providerRow(member, share, lead, rows, error) {
+  const id = uniqueId('provider');
+  const me = member === currentMember()?.id;
+  const row = h('div', { class: 'provider-row' },
+    h('div', { class: 'field' }, h('label', { for: `${id}-member` }, t('provide.providers.member')),
+      h('input', { type: 'text', name: 'provider_member', id: `${id}-member`, value: member, maxlength: 36,
+        required: true, readonly: lead, 'data-error-id': error.id, 'aria-describedby': error.id,
+        spellcheck: 'false', autocomplete: 'off' }),
+      me ? h('span', { class: 'hint' }, t('provide.me')) : null),
+    h('div', { class: 'field' }, h('label', { for: `${id}-share` }, t('provide.providers.share')),
+      h('input', { type: 'number', name: 'provider_share', id: `${id}-share`, value: String(share), min: 1,
+        max: 100, required: true, 'data-error-id': error.id, 'aria-describedby': error.id })));
+  if (!lead) {
+    row.append(h('button', { type: 'button', class: 'secondary', onclick: () => {
+      row.remove();
+      rows.querySelector('input')?.focus();
+    } }, t('provide.providers.remove')));
+  }
+  return row;
+}
+
+/** Who teaches the offer and for which part: the API's `providers`, the proposing member first and always in. */
+function providersFieldset(offer) {
+  const error = h('p', { class: 'field-error', id: 'providers-error', hidden: true });
+  const rows = h('div', { class: 'provider-rows' });
+  const providers = offer.providers?.length ? offer.providers
+    : [{ member_id: offer.provider_id, share_percent: 100 }];
+  for (const provider of providers) {
+    rows.append(providerRow(provider.member_id, provider.share_percent, provider.member_id === offer.provider_id,
+      rows, error));
+  }
+  const add = h('button', { type: 'button', class: 'secondary', onclick: () => {
+    const row = providerRow('', '', false, rows, error);
+    rows.append(row);
+    row.querySelector('input').focus();
+  } }, t('provide.providers.add'));
+  // showProblem looks the field up by name: the first member input stands for the whole list.
+  rows.querySelector('input').setAttribute('data-api-name', 'providers');
+  return [h('fieldset', { class: 'shares' }, h('legend', {}, t('provide.providers')),
+    h('p', { class: 'hint' }, t('provide.providers.hint')), rows, add), error];
+}
+
+const sameList = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+const UNORDERED = ['languages', 'competences'];  // sets to the API: another order is no change
+
+/** The offer's fields as the provider may change them, prefilled; only what changed goes to the API, so that a
+ * published offer's refusal names exactly the fields it will not take. */
+function editForm(offer, framework) {
+  const levels = (framework.levels || []).map((level) => [String(level.level), `${level.level} – ${level.name}`]);
+  const policies = POLICIES.includes(offer.cancellation_policy) ? POLICIES : [...POLICIES, offer.cancellation_policy];
+  const euros = new Intl.NumberFormat(currentLanguage(), { minimumFractionDigits: 2, useGrouping: false });
+  const form = h('form', { class: 'narrow wide', novalidate: true, 'aria-labelledby': 'edit-heading' },
+    h('h3', { id: 'edit-heading' }, t('provide.edit.heading')),
+    offer.status === 'published' ? h('p', { class: 'hint' }, t('provide.edit.published')) : null,
+    field(t('provide.title'), input('title', { type: 'text', required: true, maxlength: 200, value: offer.title })),
+    field(t('provide.summary'), input('summary', { type: 'text', maxlength: 500, value: offer.summary || '' })),
+    field(t('provide.description'), h('textarea', { name: 'description', rows: '6', maxlength: 5000, required: true },
+      offer.description || '')),
+    field(t('search.format'), select('format', FORMATS.map((format) => [format, label('format', format)]),
+      offer.format)),
+    checkboxGroup('languages', t('provide.languages'), [['de', label('language', 'de')],
+      ['en', label('language', 'en')]], offer.languages || []),
+    competencePicker(framework, offer.competences || [], 'edit-'),
+    field(t('search.level'), select('level', levels, String(offer.level))),
+    field(t('provide.price'), input('price', { type: 'text', inputmode: 'decimal', required: true,
+      value: euros.format(offer.price_cents / 100) }), t('provide.price.hint')),
+    field(t('provide.policy'), select('cancellation_policy',
+      policies.map((policy) => [policy, t(`provide.policy.${policy}`)]), offer.cancellation_policy)),
+    field(t('provide.minimum'), input('minimum_participants', { type: 'number', min: 0,
+      value: String(offer.minimum_participants ?? 0) }), t('provide.minimum.hint')),
+    offer.provider_id === currentMember()?.id ? providersFieldset(offer) : null,
+    h('div', { class: 'actions' }, h('button', { type: 'submit' }, t('provide.edit.save'))));
+  form.querySelector('[name="price"]').setAttribute('data-api-name', 'price_cents');
+  const saved = h('p', { class: 'notice', role: 'status', hidden: true });
+  form.append(saved);
+  onSubmit(form, async (data) => {
+    saved.hidden = true;
+    const cents = parseCents(data.get('price'));
+    const wanted = {
+      title: String(data.get('title') || ''), summary: String(data.get('summary') || ''),
+      description: String(data.get('description') || ''), format: data.get('format'),
+      languages: data.getAll('languages'), competences: data.getAll('competences'),
+      level: Number(data.get('level')), cancellation_policy: data.get('cancellation_policy'),
+      minimum_participants: Number(data.get('minimum_participants') || 0),
+      // An amount the page cannot read goes as it is, so that the API names the field.
+      price_cents: cents === null ? String(data.get('price')) : cents,
+    };
+    if (data.has('provider_member')) {
+      const shares = data.getAll('provider_share');
+      wanted.providers = data.getAll('provider_member').map((member, index) => ({
+        member_id: String(member).trim(), share_percent: Number(shares[index] || 0) }));
+    }
+    const current = { ...offer, providers: (offer.providers || []).map((provider) => ({
+      member_id: provider.member_id, share_percent: provider.share_percent })) };
+    const changes = Object.fromEntries(Object.entries(wanted).filter(([name, value]) => {
+      if (!Array.isArray(value)) return value !== current[name];
+      const ordered = (list) => (UNORDERED.includes(name) ? [...list].sort() : list);
+      return !sameList(ordered(value), ordered(current[name] || []));
+    }));
+    if (!Object.keys(changes).length) {
+      saved.textContent = t('provide.edit.unchanged');
+      saved.hidden = false;
+      return;
+    }
+    await api(`/offers/${encodeURIComponent(offer.id)}`, { method: 'PATCH', auth: true, body: changes });
+    window.dispatchEvent(new HashChangeEvent('hashchange'));
+  });
+  return form;
+}
+
 /** What a provider or a reviewer sees below an offer; nothing for anyone else. */
 export async function offerManagement(offer) {
   if (!signedIn()) return null;
@@ -268,6 +382,9 @@ export async function offerManagement(offer) {
       offer.price_cents !== undefined && offer.vat_rate !== undefined
         ? h('p', {}, t('provide.vat', { price: money(offer.price_cents, offer.currency), rate: offer.vat_rate })) : null,
       actions,
+      offer.provider_id === currentMember()?.id && EDITABLE.includes(offer.status)
+        ? h('details', { class: 'edit-offer' }, h('summary', {}, t('provide.edit')),
+          editForm(offer, await api(`/competence-framework?lang=${currentLanguage()}`))) : null,
       offer.status !== 'withdrawn' ? sessionForm(offer) : null,
       await historyList(offer));
   }
@@ -334,6 +451,48 @@ function cancelSessionForm(session) {
   return form;
 }
 
+/** A moment as a datetime-local input's value, in the browser's time zone. */
+function localInput(value) {
+  const moment = new Date(value);
+  const pad = (number) => String(number).padStart(2, '0');
+  return `${moment.getFullYear()}-${pad(moment.getMonth() + 1)}-${pad(moment.getDate())}`
+    + `T${pad(moment.getHours())}:${pad(moment.getMinutes())}`;
+}
+
+/** Moving a date, or changing its place or link: only what changed goes (booking keeps the seats it sold). */
+function rescheduleForm(offer, session) {
+  const form = h('form', { class: 'narrow', novalidate: true },
+    field(t('provide.starts'), input('starts_at', { type: 'datetime-local', required: true,
+      value: localInput(session.starts_at) })),
+    field(t('provide.ends'), input('ends_at', { type: 'datetime-local', required: true,
+      value: localInput(session.ends_at) })),
+    offer.format !== 'online'
+      ? field(t('session.location'), input('location', { type: 'text', maxlength: 200, value: session.location || '' }))
+      : null,
+    offer.format !== 'in_person'
+      ? field(t('provide.link'), input('link', { type: 'url', maxlength: 500 }), t('provide.reschedule.link')) : null,
+    h('div', { class: 'actions' }, h('button', { type: 'submit' }, t('provide.reschedule.submit'))));
+  onSubmit(form, async (data) => {
+    const body = {};
+    for (const name of ['starts_at', 'ends_at']) {
+      const value = String(data.get(name) || '');
+      const moment = new Date(value);
+      // A time the browser cannot read goes as it is, so that the API names the field.
+      if (Number.isNaN(moment.getTime())) body[name] = value;
+      else if (moment.getTime() !== new Date(session[name]).getTime()) body[name] = moment.toISOString();
+    }
+    const location = String(data.get('location') || '').trim();
+    if (data.has('location') && location && location !== (session.location || '')) body.location = location;
+    const link = String(data.get('link') || '').trim();
+    if (link) body.link = link;
+    if (Object.keys(body).length) {
+      await api(`/sessions/${encodeURIComponent(session.id)}`, { method: 'PATCH', auth: true, body });
+    }
+    window.dispatchEvent(new HashChangeEvent('hashchange'));
+  });
+  return form;
+}
+
 /** A provider's tools for one date: who booked it (and who attended), and calling it off. */
 export function sessionTools(offer, session) {
   if (!isProvider(offer) || session.cancelled_at) return null;
@@ -360,5 +519,8 @@ export function sessionTools(offer, session) {
   const cancel = upcoming && offer.status === 'published'
     ? h('details', { class: 'cancel-session' }, h('summary', {}, t('session.cancel')), cancelSessionForm(session))
     : null;
-  return h('div', { class: 'provider-tools' }, h('div', { class: 'actions' }, show), panel, cancel);
+  const move = upcoming && offer.provider_id === currentMember()?.id
+    ? h('details', { class: 'move-session' }, h('summary', {}, t('provide.reschedule')), rescheduleForm(offer, session))
+    : null;
+  return h('div', { class: 'provider-tools' }, h('div', { class: 'actions' }, show), panel, move, cancel);
 }
