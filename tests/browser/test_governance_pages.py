@@ -259,3 +259,22 @@ def sign_in_as_de(page: Page, email: str) -> None:
     page.get_by_label("Passwort").fill(PASSWORD)
     page.get_by_role("button", name="Anmelden").click()
     expect(page.get_by_role("button", name="Abmelden")).to_be_visible()
+
+
+def test_the_list_pages_through_many_proposals(page, members):
+    asked: list[str] = []
+
+    def many(route):
+        # As if forty-one proposals had been made: the page asks for the page it shows, twenty at a time.
+        asked.append(route.request.url)
+        answer = route.fetch()
+        route.fulfill(response=answer, json={**answer.json(), "total": 41})
+
+    page.route("**/api/v1/proposals?*", many)
+    page.goto("/#/proposals")
+    pager = page.get_by_role("navigation", name="Page 1 of 3")
+    expect(pager).to_be_visible()
+    expect(pager.get_by_role("link", name="Previous page")).to_have_count(0)
+    pager.get_by_role("link", name="Next page").click()
+    expect(page.get_by_role("navigation", name="Page 2 of 3")).to_be_visible()
+    assert "page=2&per_page=20" in asked[-1]

@@ -8,6 +8,7 @@ import { currentLanguage, date, dateTime, label, money, t } from '../i18n.js';
 const KINDS = ['policy', 'reviewer', 'motion'];
 const PARTIES = ['provider', 'academy', 'community_fund'];
 const CHOICES = ['yes', 'no', 'abstain'];
+const PER_PAGE = 20;
 
 function reload() {
   window.dispatchEvent(new HashChangeEvent('hashchange'));
@@ -40,13 +41,24 @@ function proposalCard(proposal) {
     proposal.result ? h('p', { class: 'votes' }, counts(proposal.result)) : null);
 }
 
-export async function proposalsPage() {
-  const proposals = await api('/proposals?per_page=50');
+function pager(page, total) {
+  const pages = Math.max(1, Math.ceil(total / PER_PAGE));
+  if (pages === 1) return null;
+  return h('nav', { class: 'pager', 'aria-label': t('search.page', { page, pages }) },
+    page > 1 ? h('a', { href: `#/proposals?page=${page - 1}`, rel: 'prev' }, t('search.previous')) : null,
+    h('span', {}, t('search.page', { page, pages })),
+    page < pages ? h('a', { href: `#/proposals?page=${page + 1}`, rel: 'next' }, t('search.next')) : null);
+}
+
+export async function proposalsPage({ query }) {
+  const page = Math.max(1, Number.parseInt(query.get('page') || '1', 10) || 1);
+  const proposals = await api(`/proposals?page=${page}&per_page=${PER_PAGE}`);
   return h('section', {}, h('h1', {}, t('proposals.title')), h('p', {}, t('proposals.intro')),
     signedIn() ? [h('p', {}, h('a', { class: 'button', href: '#/proposals/new' }, t('proposals.new'))),
       currentMember() ? h('p', { class: 'meta' }, t('proposals.mynumber', { id: currentMember().id })) : null] : null,
     proposals.items.length ? h('ul', { class: 'cards' }, proposals.items.map(proposalCard))
-      : h('p', {}, t('proposals.none')));
+      : h('p', {}, t('proposals.none')),
+    pager(page, proposals.total));
 }
 
 function terms(proposal) {
