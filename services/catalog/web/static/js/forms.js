@@ -16,6 +16,13 @@ const GERMAN_MESSAGES = [
   [/^Longer than maximum length (\d+)\.$/, 'Länger als die Höchstlänge $1.'],
   [/^Must be greater than or equal to (\S+) and less than or equal to (\S+)\.$/, 'Muss zwischen $1 und $2 liegen.'],
   [/^Must be one of: (.*)\.$/, 'Muss einer dieser Werte sein: $1.'],
+  // The catalog's own words for a provider's offers and dates.
+  [/^cannot change once published$/, 'Nach der Veröffentlichung nur mit neuer Prüfung änderbar.'],
+  [/^shares must sum to 100$/, 'Die Anteile müssen zusammen 100 ergeben.'],
+  [/^must include you$/, 'Sie selbst müssen dabei sein.'],
+  [/^no member (.+)$/, 'Kein Mitglied $1.'],
+  [/^must be in the future$/, 'Muss in der Zukunft liegen.'],
+  [/^must be after starts_at$/, 'Muss nach dem Beginn liegen.'],
 ];
 
 function inLanguage(message) {
