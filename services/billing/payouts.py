@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from services.billing import ledger
 from services.billing.models import Account, Payout, PayoutLine, Posting
+from services.billing.settings import billing_settings
 from shared.db import fetch_page
 from shared.events.declarations import PayoutIssued
 from shared.outbox import record_event
@@ -21,7 +22,6 @@ from shared.side_effects import record_side_effect
 log = logging.getLogger(__name__)
 
 PAYOUT_EFFECT = "billing.payout"
-CURRENCY = "EUR"
 # Postings on a provider's released account that a statement settles; its own payout posting is not one of them.
 SETTLED_KINDS = ("release", "credit_note", "conversion")
 CONVERSION = "conversion"
@@ -63,9 +63,10 @@ def issue_payout(db: Session, provider_id: str, period: str, before: datetime, n
     amount = sum(cents for _, cents in lines)
     if not lines or amount < 0:
         return None
+    currency = billing_settings().currency
     payout = Payout(id=str(uuid.uuid4()), provider_id=provider_id, period=period, amount_cents=amount,
                     credits_cents=-sum(cents for posting, cents in lines if posting.set_kind == CONVERSION),
-                    currency=CURRENCY, issued_at=now)
+                    currency=currency, issued_at=now)
     db.add(payout)
     # The statement's row first: a second worker making the same one fails here on (provider, period).
     db.flush()
@@ -78,12 +79,12 @@ def issue_payout(db: Session, provider_id: str, period: str, before: datetime, n
             provider_id)], ledger.Dimensions(occurred_at=now))
         record_side_effect(db, PAYOUT_EFFECT, f"payout:{payout.id}", {
             "payout_id": payout.id, "provider_id": provider_id, "period": period, "amount_cents": amount,
-            "currency": CURRENCY})
+            "currency": currency})
     # The event's amount is what the statement settles (released shares less reversals), of which credits_cents
     # were converted into credits and the rest paid out.
     record_event(db, PayoutIssued(payout_id=payout.id, provider_id=provider_id, period=period,
                                   amount_cents=amount + payout.credits_cents, credits_cents=payout.credits_cents,
-                                  currency=CURRENCY, issued_at=now))
+                                  currency=currency, issued_at=now))
     log.info("payout issued", extra={"provider_id": provider_id, "period": period, "amount_cents": amount})
     return payout
 

@@ -16,6 +16,8 @@ from services.billing.domain import DEFAULT_POLICY, PROVIDER, invoice_shares
 from services.billing.models import Payout
 from services.billing.payout_partner import FilePayoutPartner
 from services.billing.payouts import PAYOUT_EFFECT, MonthlyPayouts, issue_due_payouts, month_start, previous_period
+from services.billing.settings import BillingSettings, billing_settings
+from shared.config import InvalidSetting
 from shared.consumer import EventConsumer
 from shared.events.declarations import AttendanceRecorded, BookingCancelled, PayoutIssued
 from shared.side_effects import SideEffectDispatcher
@@ -159,3 +161,16 @@ def test_two_workers_at_once_issue_each_statement_once(make_postgres_database, t
             assert db.scalar(select(func.count()).select_from(side_effects)) == 2
     finally:
         runtime.close()
+
+
+def test_statements_are_in_the_academys_currency_and_billing_refuses_two(runtime, consumer, monkeypatch):
+    monkeypatch.setenv("ACADEMY_CURRENCIES", "CHF")
+    billing_settings.cache_clear()
+    try:
+        held_booking(consumer)
+        issue_due_payouts(runtime.session_factory, now=NEXT_MONTH)
+        assert {payout.currency for payout in statements(runtime).values()} == {"CHF"}
+        with pytest.raises(InvalidSetting, match="one currency"):
+            BillingSettings.from_env({"ACADEMY_CURRENCIES": "EUR,CHF"})
+    finally:
+        billing_settings.cache_clear()
