@@ -1,4 +1,5 @@
-"""The baseline of bench/booking.py: one row inserted per request, under the services' gunicorn and engine settings."""
+"""The baseline of bench/booking.py and bench/catalog_search.py, under the services' gunicorn and engine settings: one
+row inserted per request, or a fixed page."""
 
 from __future__ import annotations
 
@@ -49,6 +50,12 @@ def create_app(database_url: str) -> Flask:
         with engine.begin() as connection:
             connection.execute(rows.insert(), row)
         return jsonify({**row, "status": "confirmed", "created_at": row["created_at"].isoformat()}), 201
+
+    page = {"items": [], "total": 0, "page": 1, "per_page": 20, "pages": 0}
+
+    @app.get("/page")
+    def fixed_page():  # bench/catalog_search.py's baseline: a fixed page of search results, no database
+        return jsonify(page)
 
     @app.get("/health")
     def health():

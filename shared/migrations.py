@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from alembic import command, context
 from alembic.config import Config
 from sqlalchemy import Engine
@@ -18,6 +20,19 @@ def alembic_config(definition: ServiceDefinition, connection=None) -> Config:
     config.attributes["connection"] = connection
     config.attributes["target_metadata"] = [definition.metadata, messaging_metadata]
     return config
+
+
+def beside_the_models(metadatas) -> Callable[..., bool]:
+    """An include_object for comparing a database with `metadatas`: leaves out the tables (with those named after
+    them), columns and indexes a service's migrations keep beyond its models, named in metadata.info["unmodelled"]."""
+    names = {name for metadata in metadatas for name in metadata.info.get("unmodelled", ())}
+
+    def include(obj, name, type_, reflected, compare_to) -> bool:
+        if not reflected or compare_to is not None:
+            return True
+        return not (name in names or (type_ == "table" and any(name.startswith(f"{kept}_") for kept in names)))
+
+    return include
 
 
 def upgrade(definition: ServiceDefinition, engine: Engine, revision: str = "head") -> None:
@@ -46,6 +61,7 @@ def run_env() -> None:
         target_metadata=context.config.attributes["target_metadata"],
         render_as_batch=connection.dialect.name == "sqlite",  # SQLite alters tables by copying them
         compare_type=True,
+        include_object=beside_the_models(context.config.attributes["target_metadata"]),
     )
     with context.begin_transaction():
         context.run_migrations()

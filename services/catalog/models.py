@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.ext.associationproxy import AssociationProxy, association_proxy
 from sqlalchemy.ext.orderinglist import ordering_list
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -14,6 +14,13 @@ from shared.db import UtcDateTime
 
 class Base(DeclarativeBase):
     pass
+
+
+# The full-text index is kept by the migrations, as no model declares it on both backends: SQLite's FTS5 table
+# offer_search (and its shadow tables) with the column offers.search_id it is keyed by, PostgreSQL's generated
+# column offers.search_vector and its GIN index.
+Base.metadata.info["unmodelled"] = ("offer_search", "search_id", "ix_offers_search_id", "search_vector",
+                                    "ix_offers_search_vector")
 
 
 class Member(Base):
@@ -124,15 +131,6 @@ class OfferProvider(Base):
     accepted_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
 
-class OfferTerm(Base):
-    """A German or English stem of a word in an offer's title, summary or description: search's inverted index,
-    a plain indexed table, so both backends find the same offers (see services/catalog/search.py)."""
-
-    __tablename__ = "offer_terms"
-    offer_id: Mapped[str] = mapped_column(ForeignKey("offers.id"), primary_key=True)
-    term: Mapped[str] = mapped_column(String(60), primary_key=True, index=True)
-
-
 class OfferLearningGain(Base):
     """How much an offer's attendees say they learned (learning_gain.recorded): sums over five or more answers."""
 
@@ -145,6 +143,10 @@ class OfferLearningGain(Base):
 
 class Offer(Base):
     __tablename__ = "offers"
+    # Search filters on offers' own columns among the published ones (the first also covers the facet count).
+    __table_args__ = (Index("ix_offers_status_format_level", "status", "format", "level", "language_codes"),
+                      Index("ix_offers_status_price_cents", "status", "price_cents"),
+                      Index("ix_offers_status_published_at", "status", "published_at"))
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     provider_id: Mapped[str] = mapped_column(String(36), index=True)  # who proposed it and may change it
     status: Mapped[str] = mapped_column(String(20), index=True)
@@ -165,6 +167,12 @@ class Offer(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
     submitted_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)  # the review queue's order
     published_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    # The German and English stems of title, summary and description, space-separated (search.index_offer): what
+    # the full-text index holds, stemmed here so both backends find the same offers.
+    search_terms: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # The codes of `languages`, comma-separated in their order (kept by search on every flush): the language facet
+    # counts them without reading offer_languages for every offer found.
+    language_codes: Mapped[str] = mapped_column(String(100), default="", server_default="")
 
     competence_rows: Mapped[list[OfferCompetence]] = relationship(
         order_by=OfferCompetence.position,
@@ -188,8 +196,6 @@ class Offer(Base):
     providers: Mapped[list[OfferProvider]] = relationship(
         order_by=OfferProvider.position, cascade="all, delete-orphan", lazy="selectin"
     )
-    # Written when the text changes, read by search's queries; loaded only when the text changes.
-    term_rows: Mapped[list[OfferTerm]] = relationship(cascade="all, delete-orphan")
     # Loaded with the offer, so an answer can show them after its transaction has ended.
     sessions: Mapped[list[OfferSession]] = relationship(
         back_populates="offer", order_by="OfferSession.starts_at", lazy="selectin"

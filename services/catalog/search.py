@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import snowballstemmer
-from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy import case, event, func, literal, literal_column, or_, select, table
 from sqlalchemy.orm import Session, lazyload
 
 from services.catalog.domain import PUBLIC
@@ -18,10 +18,8 @@ from services.catalog.models import (
     FrameworkItem,
     Offer,
     OfferCompetence,
-    OfferLanguage,
     OfferProvider,
     OfferSession,
-    OfferTerm,
     Rating,
 )
 
@@ -50,27 +48,39 @@ def terms(*texts: str) -> set[str]:
 
 
 def index_offer(offer: Offer) -> None:
-    """Make the offer's terms those of its title, summary and description as they are now (rows of terms that
-    stay are kept, so no row is deleted and inserted again)."""
-    wanted = terms(offer.title, offer.summary, offer.description)
-    kept = [row for row in offer.term_rows if row.term in wanted]
-    offer.term_rows = kept + [OfferTerm(term=term) for term in sorted(wanted - {row.term for row in kept})]
+    """Make the offer's indexed terms those of its title, summary and description as they are now (the full-text
+    index follows: SQLite's by triggers, PostgreSQL's generated column)."""
+    offer.search_terms = " ".join(sorted(terms(offer.title, offer.summary, offer.description)))
 
 
-def _words_match(words: Iterable[str]):
-    """Every word of the query, by one of its stems."""
-    return and_(*(Offer.id.in_(select(OfferTerm.offer_id).where(OfferTerm.term.in_(sorted(stems(word)))))
-                  for word in words))
+@event.listens_for(Session, "before_flush")
+def _keep_language_codes(db: Session, flush_context, instances) -> None:
+    """Copy every written offer's languages into language_codes, whichever code changed them."""
+    for offer in (*db.new, *db.dirty):
+        if isinstance(offer, Offer) and offer.language_codes != ",".join(offer.languages):
+            offer.language_codes = ",".join(offer.languages)
 
 
-def _conditions(filters: dict[str, Any]) -> list:
+def _words_match(words: list[str], dialect: str):
+    """Every word of the query, by one of its stems, looked up in the full-text index. The stems are letters and
+    digits only, so quoting them is all the query syntax needs."""
+    alternatives = [sorted({stem[:MAX_TERM_LENGTH] for stem in stems(word)}) for word in words]
+    if dialect == "sqlite":
+        match = " AND ".join("(" + " OR ".join(f'"{stem}"' for stem in word) + ")" for word in alternatives)
+        return literal_column("offers.search_id").in_(select(literal_column("rowid")).select_from(table("offer_search"))
+                                                      .where(literal_column("offer_search").op("MATCH")(match)))
+    query = " & ".join("(" + " | ".join(f"'{stem}'" for stem in word) + ")" for word in alternatives)
+    return literal_column("offers.search_vector").op("@@")(func.to_tsquery("simple", query))
+
+
+def _conditions(filters: dict[str, Any], dialect: str) -> list:
     # Each filter on a related table is an IN over that table's own index: an EXISTS per offer let SQLite pick
     # the index on the value and read it again for every offer.
     conditions = [Offer.status.in_([status.value for status in PUBLIC])]
     if "q" in filters:
         words = WORD.findall(filters["q"])[:MAX_QUERY_WORDS]
         # A query of punctuation alone finds nothing rather than everything.
-        conditions.append(_words_match(words) if words else Offer.id.is_(None))
+        conditions.append(_words_match(words, dialect) if words else Offer.id.is_(None))
     if "competence" in filters:
         conditions.append(Offer.id.in_(select(OfferCompetence.offer_id).where(
             func.lower(OfferCompetence.name) == filters["competence"].lower())))
@@ -79,7 +89,9 @@ def _conditions(filters: dict[str, Any]) -> list:
                                                  FrameworkItem.area == filters["area"])
         conditions.append(Offer.id.in_(select(OfferCompetence.offer_id).where(OfferCompetence.name.in_(codes))))
     if "language" in filters:
-        conditions.append(Offer.id.in_(select(OfferLanguage.offer_id).where(OfferLanguage.code == filters["language"])))
+        # On the offer's own copy of its codes (two letters each): no lookup in offer_languages per offer.
+        codes = literal(",") + Offer.language_codes + ","
+        conditions.append(codes.contains(f",{filters['language']},", autoescape=True))
     if "provider" in filters:
         conditions.append(Offer.id.in_(select(OfferProvider.offer_id).where(
             OfferProvider.member_id == filters["provider"])))
@@ -89,9 +101,7 @@ def _conditions(filters: dict[str, Any]) -> list:
         if name in filters:
             conditions.append(getattr(Offer, name) == filters[name])
     if filters.get("free_seats"):
-        conditions.append(Offer.id.in_(select(OfferSession.offer_id).where(
-            OfferSession.cancelled_at.is_(None), OfferSession.starts_at > datetime.now(UTC),
-            _has_free_seat(filters.get("format")))))
+        conditions.append(Offer.id.in_(_free_seat_offers(filters.get("format"))))
     if "starts_from" in filters or "starts_before" in filters:
         dated = [OfferSession.cancelled_at.is_(None)]
         if "starts_from" in filters:
@@ -100,6 +110,11 @@ def _conditions(filters: dict[str, Any]) -> list:
             dated.append(OfferSession.starts_at < filters["starts_before"])
         conditions.append(Offer.id.in_(select(OfferSession.offer_id).where(*dated)))
     return conditions
+
+
+def _free_seat_offers(format: str | None):
+    return select(OfferSession.offer_id).where(OfferSession.cancelled_at.is_(None),
+                                               OfferSession.starts_at > datetime.now(UTC), _has_free_seat(format))
 
 
 def _has_free_seat(format: str | None):
@@ -164,43 +179,64 @@ def search_offers(db: Session, filters: dict[str, Any], page: int, per_page: int
     counts: how many of the offers found have each format, level and language, each facet counted under the
     other filters, so choosing a value shows what the others would add.
 
-    The matching is the expensive part, so it runs as few times as it can: one grouped count gives the total and
-    the format and level facets at once (for each facet whose own filter is not set), one more the languages.
+    The matching is the expensive part, so it runs twice at most: one grouped count over the filters but the
+    faceted ones gives the total and every facet, and one query finds the ids of the page (sorting ids, not whole
+    offers), whose offers are then read by id.
     """
-    conditions = _conditions(filters)
-    by_format_and_level = db.execute(select(Offer.format, Offer.level, func.count()).where(*conditions)
-                                     .group_by(Offer.format, Offer.level)).all()
-    total = sum(count for _, _, count in by_format_and_level)
-    items = []
+    dialect = db.get_bind().dialect.name
+    groups = _groups(db, filters, dialect)
+    total = sum(group.count for group in groups if group.fits(filters))
+    facets = _facets(groups, filters)
+    items: list[Offer] = []
     if total > (page - 1) * per_page:
+        ids = list(db.scalars(select(Offer.id).where(*_conditions(filters, dialect))
+                              .order_by(*ORDERS[sort](filters)).offset((page - 1) * per_page).limit(per_page)))
         # A page of results shows no sessions: not loading them saves most of the rows read.
-        items = list(db.scalars(select(Offer).options(lazyload(Offer.sessions)).where(*conditions)
-                                .order_by(*ORDERS[sort](filters)).offset((page - 1) * per_page).limit(per_page)))
-    facets = {}
-    for facet, position in (("format", 0), ("level", 1)):
-        if facet in filters:
-            facets[facet] = _facet(db, facet, filters)
-        else:
-            counted: dict[str, int] = {}
-            for row in by_format_and_level:
-                counted[str(row[position])] = counted.get(str(row[position]), 0) + row[2]
-            facets[facet] = dict(sorted(counted.items(), key=lambda item: _facet_order(facet, item[0])))
-    facets["language"] = _facet(db, "language", filters)
+        found = {offer.id: offer for offer in db.scalars(select(Offer).options(lazyload(Offer.sessions))
+                                                          .where(Offer.id.in_(ids)))}
+        items = [found[offer_id] for offer_id in ids]
     return total, items, facets
 
 
-def _facet_order(facet: str, value: str):
-    return int(value) if facet == "level" else value
+@dataclass(frozen=True)
+class _Group:
+    """Offers found under every filter but format, level and language, alike in those three."""
+
+    format: str
+    level: int
+    languages: frozenset[str]
+    # Whether they have a free seat of the format asked for (only asked when free seats and a format are): the
+    # format facet counts offers with any free seat, the rest those with one of that format.
+    free_in_format: bool
+    count: int
+
+    def fits(self, filters: dict[str, Any], but: str = "") -> bool:
+        return ((but == "format" or "format" not in filters or self.format == filters["format"])
+                and (but == "level" or "level" not in filters or self.level == filters["level"])
+                and (but == "language" or "language" not in filters or filters["language"] in self.languages)
+                and (but == "format" or self.free_in_format))
 
 
-def _facet(db: Session, facet: str, filters: dict[str, Any]) -> dict[str, int]:
-    """One facet's counts under every filter but its own."""
-    others = {name: value for name, value in filters.items() if name != facet}
-    if facet == "language":
-        column = OfferLanguage.code
-        source = (select(column, func.count()).join(Offer, Offer.id == OfferLanguage.offer_id)
-                  .where(*_conditions(others)))
-    else:
-        column = getattr(Offer, facet)
-        source = select(column, func.count()).where(*_conditions(others))
-    return {str(value): count for value, count in db.execute(source.group_by(column).order_by(column))}
+def _groups(db: Session, filters: dict[str, Any], dialect: str) -> list[_Group]:
+    others = {name: value for name, value in filters.items() if name not in FACETS}
+    free_in_format = literal(True)
+    if others.get("free_seats") and "format" in filters:
+        free_in_format = Offer.id.in_(_free_seat_offers(filters["format"]))
+    free_in_format = free_in_format.label("free_in_format")
+    rows = db.execute(select(Offer.format, Offer.level, Offer.language_codes, free_in_format, func.count())
+                      .where(*_conditions(others, dialect))
+                      .group_by(Offer.format, Offer.level, Offer.language_codes, free_in_format)).all()
+    return [_Group(format, level, frozenset((codes or "").split(",")) - {""}, bool(free), count)
+            for format, level, codes, free, count in rows]
+
+
+def _facets(groups: list[_Group], filters: dict[str, Any]) -> dict[str, dict[str, int]]:
+    facets: dict[str, dict[str, int]] = {}
+    for facet in FACETS:
+        counted: dict[Any, int] = {}
+        for group in groups:
+            if group.fits(filters, but=facet):
+                for value in (sorted(group.languages) if facet == "language" else [getattr(group, facet)]):
+                    counted[value] = counted.get(value, 0) + group.count
+        facets[facet] = {str(value): counted[value] for value in sorted(counted)}
+    return facets

@@ -40,15 +40,23 @@ def test_an_offer_published_before_reviews_keeps_its_level_language_provider_and
                 "SELECT level, vat_rate, cancellation_policy, minimum_participants, decision_days_before "
                 "FROM offers")).one()
             languages = connection.execute(text("SELECT code FROM offer_languages")).scalars().all()
+            language_codes = connection.execute(text("SELECT language_codes FROM offers")).scalar_one()
             providers = connection.execute(text(
                 "SELECT member_id, share_percent, accepted_at IS NOT NULL FROM offer_providers")).all()
-            terms = set(connection.execute(text("SELECT term FROM offer_terms")).scalars())
+            terms = set(connection.execute(text("SELECT search_terms FROM offers")).scalar_one().split())
+            indexed = connection.execute(text(  # the full-text index holds the offer there before it
+                "SELECT id FROM offers JOIN offer_search ON offer_search.rowid = offers.search_id "
+                "WHERE offer_search MATCH 'partnerschaft'" if backend == "sqlite"
+                else "SELECT id FROM offers WHERE search_vector @@ to_tsquery('simple', 'partnerschaft')"
+            )).scalars().all()
             session = connection.execute(text("SELECT offer_id, cancelled_at FROM sessions")).one()
     finally:
         engine.dispose()
 
     assert tuple(offer) == (5, 19, "standard", 0, 7)
     assert languages == ["de"]
+    assert language_codes == "de"
     assert [tuple(row) for row in providers] == [("p", 100, True)]
     assert {"partnerschaft", "cluster", "abroad"} <= terms
+    assert indexed == ["o"]
     assert tuple(session) == ("o", None)
