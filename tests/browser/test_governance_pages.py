@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import MAILBOXES
-from tests.browser.test_journeys import PASSWORD, assert_accessible, published_offer, reload_until
+from tests.browser.test_journeys import PASSWORD, assert_accessible, published_offer, register, reload_until
 from tests.browser.test_money_pages import sign_in_as, signed_up, token_of
 from tests.system.mailbox import Mailbox
 from tests.system.processes import EmbeddedProcess
@@ -278,3 +278,12 @@ def test_the_list_pages_through_many_proposals(page, members):
     pager.get_by_role("link", name="Next page").click()
     expect(page.get_by_role("navigation", name="Page 2 of 3")).to_be_visible()
     assert "page=2&per_page=20" in asked[-1]
+
+
+def test_a_member_without_a_booking_or_offer_is_told_why_they_may_not_propose(page):
+    register(page, "Carl Neumann")
+    propose(page, "Motion", f"Free coffee {uuid.uuid4().hex[:6]}")
+    page.get_by_role("button", name="Propose").click()
+    expect(page.get_by_role("alert")).to_have_text(
+        "only members with a booking or an offer within two years may propose")
+    expect(page).to_have_url(re.compile(r"#/proposals/new$"))
