@@ -12,7 +12,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.security import generate_password_hash
 
 from services.catalog.commands import update_profile
-from services.catalog.credentials import login_key, new_refresh_token, refresh_digest
+
+# Links carry the same kind of token as refresh tokens: 256 random bits, kept as a SHA-256 digest only.
+from services.catalog.credentials import login_key
+from services.catalog.credentials import new_refresh_token as new_token
+from services.catalog.credentials import refresh_digest as token_digest
 from services.catalog.domain import MEMBER_ROLE, check_password, normalise_email
 from services.catalog.models import EmailVerification, LoginThrottle, Member
 from services.catalog.profiles import anonymised_member
@@ -40,10 +44,10 @@ def register(db: Session, email: str, password: str, display_name: str, *, prefe
     if member.email_verified_at is not None:
         record_event(db, RegistrationRequested(member_id=member.id, requested_at=now))
         return
-    token = new_refresh_token()
+    token = new_token()
     expires_at = now + VERIFICATION_LIFETIME
     db.add(EmailVerification(
-        digest=refresh_digest(token), member_id=member.id, password_hash=password_hash,
+        digest=token_digest(token), member_id=member.id, password_hash=password_hash,
         display_name=display_name, preferred_language=preferred_language, time_zone=time_zone,
         created_at=now, expires_at=expires_at))
     record_event(db, RegistrationRequested(member_id=member.id, verification_token=token, expires_at=expires_at,
@@ -72,7 +76,7 @@ def _new_member(db: Session, address: str, display_name: str, preferred_language
 def confirm(db: Session, token: str, now: datetime) -> Member:
     """Confirm the address the link was mailed to, with the password and profile of the registration that asked for
     that link; every other link for the address stops working, and a lock from failed sign-ins is lifted."""
-    verification = db.get(EmailVerification, refresh_digest(token), with_for_update=True)
+    verification = db.get(EmailVerification, token_digest(token), with_for_update=True)
     if verification is None or verification.used_at is not None or verification.expires_at <= now:
         raise Unprocessable(INVALID, errors={"token": ["not valid (any more)"]})
     member = db.get(Member, verification.member_id, with_for_update=True)
