@@ -99,9 +99,9 @@ def revenue_report(db: Session, start: datetime, end: datetime, group_by: str) -
         .group_by(ReportLine.provider_id).having(func.count(ReportLine.provider_cents) > 0))}
     values = list(earnings.values())
     invoiced = (*_in_range(start, end), ReportLine.set_kind == "invoice")
-    learners = select(ReportLine.member_id).where(*invoiced)
-    both = db.scalar(select(func.count(func.distinct(ReportLine.provider_id))).where(
-        *invoiced, ReportLine.provider_id != "", ReportLine.provider_id.in_(learners)))
+    teachers = select(ReportLine.provider_id).where(*invoiced, ReportLine.provider_id != "")
+    both = db.scalar(select(func.count()).select_from(
+        teachers.intersect(select(ReportLine.member_id).where(*invoiced)).subquery()))
     return {
         "from": start.isoformat(), "to": end.isoformat(), "group_by": group_by,
         "groups": [{"group": key, **groups[key]} for key in sorted(groups)],

@@ -19,7 +19,8 @@ branch_labels = None
 depends_on = None
 
 # One line per set and provider; amounts from the member's side, NULL where the set has no posting of that
-# purpose; the first line by provider marks the set once. Written for SQLite and PostgreSQL alike.
+# purpose; the first line by provider marks the set once. In time order, as the ledger writes them, so a report's
+# range reads neighbouring rows. Written for SQLite and PostgreSQL alike.
 BACKFILL = """
 INSERT INTO report_lines (set_id, provider_id, set_kind, invoice_id, member_id, format, area, region,
     occurred_at, day, period, vat_cents, provider_cents, academy_cents, community_fund_cents, first_of_set,
@@ -48,6 +49,7 @@ SELECT lines.set_id, lines.provider_id, lines.set_kind, lines.invoice_id, lines.
        SUM(lines.net_cents) OVER (PARTITION BY lines.set_id),
        invoices.net_cents, CAST(invoices.providers AS TEXT)
 FROM lines LEFT JOIN invoices ON invoices.id = lines.invoice_id
+ORDER BY lines.occurred_at
 """
 
 
