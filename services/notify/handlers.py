@@ -262,7 +262,8 @@ def topic_request_answered(event: ParsedEvent[TopicRequestAnswered], db: Session
 def proposal_opened(event: ParsedEvent[ProposalOpened], db: Session) -> None:
     """The catalog names the eligible members in the event: only it knows who booked or offered lately."""
     opened = event.data
-    _tell(event, db, opened.member_ids, {"title": opened.title, "voting_closes_at": opened.voting_closes_at})
+    _tell(event, db, opened.member_ids, {"title": opened.title, "voting_closes_at": opened.voting_closes_at,
+                                         "proposal_id": opened.proposal_id})
 
 
 def proposal_closed(event: ParsedEvent[ProposalAccepted] | ParsedEvent[ProposalRejected], db: Session) -> None:
@@ -270,7 +271,7 @@ def proposal_closed(event: ParsedEvent[ProposalAccepted] | ParsedEvent[ProposalR
     closed = event.data
     accepted = isinstance(closed, ProposalAccepted)
     _tell(event, db, closed.voter_ids, {
-        "title": closed.title, "accepted": accepted, "quorum_reached": accepted or closed.quorum_reached,
+        "proposal_id": closed.proposal_id, "title": closed.title, "accepted": accepted, "quorum_reached": accepted or closed.quorum_reached,
         "yes": closed.yes, "no": closed.no, "abstain": closed.abstain, "eligible": closed.eligible})
 
 

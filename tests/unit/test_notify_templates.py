@@ -46,9 +46,10 @@ FACTS: dict[MessageKind, dict] = {
     MessageKind.TOPIC_REQUEST_ANSWERED: {"title": "EU funding", "offer_title": "Horizon", "offer_id": "offer-1"},
     MessageKind.GO_DECISION_MADE: {**SESSION, "offer_id": "offer-1", "outcome": "called_off", "confirmed": 2,
                                    "minimum": 3},
-    MessageKind.VOTE_OPENED: {"title": "More for the <community> fund", "voting_closes_at": WHEN},
-    MessageKind.VOTE_CLOSED: {"title": "More for the community fund", "accepted": False, "quorum_reached": False,
-                              "yes": 3, "no": 1, "abstain": 0, "eligible": 80},
+    MessageKind.VOTE_OPENED: {"title": "More for the <community> fund", "voting_closes_at": WHEN,
+                              "proposal_id": "proposal-1"},
+    MessageKind.VOTE_CLOSED: {"proposal_id": "proposal-1", "title": "More for the community fund", "accepted": False,
+                              "quorum_reached": False, "yes": 3, "no": 1, "abstain": 0, "eligible": 80},
 }
 
 
@@ -155,3 +156,9 @@ def test_a_registration_mail_says_whether_to_confirm_or_to_sign_in(language):
     assert f"{URL}/#/confirm-email?token=verification-token-1" in confirm.text
     assert "confirm-email" not in known.text and f"{URL}/#/login" in known.text
     assert f"{URL}/#/reset-password" in known.text and confirm.subject != known.subject
+
+
+@pytest.mark.parametrize("kind", [MessageKind.VOTE_OPENED, MessageKind.VOTE_CLOSED])
+def test_a_vote_message_links_to_its_proposal(kind):
+    message = render(kind, "en", "UTC", {"name": "Ada", **FACTS[kind]}, URL)
+    assert f"{URL}/#/proposals/proposal-1" in message.mail_text
