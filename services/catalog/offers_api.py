@@ -58,6 +58,7 @@ class Offers(MethodView):
         filters = {name: value for name, value in args.items() if name not in ("page", "per_page", "sort")}
         sort = args.get("sort") or ("relevance" if "q" in filters else "newest")
         with transaction() as db:
+            db.connection(execution_options={"reads_only": True})  # searches wait for no writer on SQLite
             total, found, facets = search.search_offers(db, filters, args["page"], args["per_page"], sort)
             return {**paginate(total, found, args), "facets": facets}
 

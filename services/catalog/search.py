@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import functools
 import re
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -30,9 +30,16 @@ STEMMED_LANGUAGES = ("german", "english")
 FACETS = ("format", "level", "language")
 
 
-@functools.cache
+_per_thread = threading.local()
+
+
 def _stemmer(language: str) -> snowballstemmer.stemmer:
-    return snowballstemmer.stemmer(language)
+    """A stemmer of this thread's own: a stemmer keeps the word it works on, and a web worker answers several
+    requests at once in threads (shared, one request's word broke another's stemming with an IndexError)."""
+    stemmers = _per_thread.__dict__.setdefault("stemmers", {})
+    if language not in stemmers:
+        stemmers[language] = snowballstemmer.stemmer(language)
+    return stemmers[language]
 
 
 def stems(word: str) -> set[str]:

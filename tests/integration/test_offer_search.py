@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
@@ -185,3 +187,26 @@ def test_facet_counts_are_the_offers_found_under_the_other_filters(client, offer
         values = [str(value) for item in every
                   for value in (item["languages"] if facet == "language" else [item[facet]])]
         assert answer["facets"][facet] == {value: values.count(value) for value in set(values)}, (facet, query)
+
+
+def test_a_search_is_answered_while_a_writer_holds_sqlites_write_lock(runtime_on_each_database, client, offers):
+    if runtime_on_each_database.engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL's readers never wait for writers")
+    unlocked = found(client, q="cluster")
+    with runtime_on_each_database.engine.begin() as writer:  # BEGIN IMMEDIATE: the write lock, until the block ends
+        writer.exec_driver_sql("UPDATE offers SET updated_at = updated_at")
+        # A search waiting for the lock would answer only after the 30 s busy timeout, with an error.
+        assert found(client, q="cluster") == unlocked != []
+
+
+def test_words_are_stemmed_alike_in_threads_at_once():
+    words = ["Förderprogramme", "clusters", "Internationalisierung", "partnerships", "Netzwerke", "strategies"] * 50
+    alone = [stems(word) for word in words]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # threads take turns often, as under load
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            together = list(pool.map(stems, words * 8))
+    finally:
+        sys.setswitchinterval(interval)
+    assert together == alone * 8
