@@ -148,14 +148,24 @@ def test_an_invoices_parts_add_up_to_its_gross_each_within_a_cent_of_exact(gross
 @given(gross=totals, rate=vat_rates, policy=policies(), providers=provider_shares(), data=st.data())
 def test_a_credit_note_takes_back_the_refund_and_leaves_the_fee_split_by_the_policy(gross, rate, policy, providers,
                                                                                   data):
-    refund = data.draw(st.integers(0, gross))
+    assert_credit_note_splits(gross, data.draw(st.integers(0, gross)), rate, policy, providers)
+
+
+def test_a_credit_note_may_give_a_cent_to_a_provider_the_invoice_gave_none():
+    """Found by hypothesis: on the smaller fee, largest remainder gives provider-0 a cent it did not get on the
+    invoice, so the credit note has a -1 cent line for a provider the invoice has no line for."""
+    assert_credit_note_splits(210, 1, 19, RevenueSharePolicy("drawn", {PROVIDER: BASIS_POINTS}),
+                              {"provider-0": 1, "provider-1": 1, "provider-2": 4, "provider-3": 94})
+
+
+def assert_credit_note_splits(gross, refund, rate, policy, providers) -> None:
     invoiced = invoice_shares(gross, rate, policy, providers)
     credited = credit_shares(gross, refund, rate, policy, providers)
 
     assert sum(line.cents for line in credited) == refund
     kept = {(line.purpose, line.provider_id): line.cents for line in invoiced}
     for line in credited:
-        kept[line.purpose, line.provider_id] -= line.cents
+        kept[line.purpose, line.provider_id] = kept.get((line.purpose, line.provider_id), 0) - line.cents
     fee_split = {(line.purpose, line.provider_id): line.cents
                  for line in invoice_shares(gross - refund, rate, policy, providers)}
     assert {key: cents for key, cents in kept.items() if cents} == fee_split
