@@ -229,8 +229,8 @@ class PostingSet(Base):
 class Posting(Base):
     """One transfer of `amount_cents` from the credit account to the debit account: every posting balances.
 
-    It carries what a report groups by (offer, provider, format, area, region, day and month), so reports
-    are one aggregate over this table.
+    It carries what a report groups by (offer, provider, format, area, region, day and month); reports read the
+    sums the ledger keeps of them per invoice or credit note and provider (ReportLine), written with them.
     """
 
     __tablename__ = "postings"
