@@ -120,7 +120,8 @@ def test_registration_answers_the_member_without_credentials_and_announces_it(cl
     assert answer.status_code == 200
     member = answer.json
     assert set(member) == {"id", "email", "display_name", "roles", "created_at", "organisation", "region", "languages",
-                           "preferred_language", "career_stage", "preferred_formats", "time_zone", "updated_at"}
+                           "preferred_language", "career_stage", "preferred_formats", "time_zone", "postal_address",
+                           "updated_at"}
     assert member["email"] == "ann.muster@cluster.example"
     assert member["display_name"] == "Ann Muster"
     assert member["roles"] == ["member"]
