@@ -93,6 +93,20 @@ async function demandTable(framework) {
       h('td', { class: 'number' }, decimal.format(row.mean_future_importance)))))))];
 }
 
+/** The offer's fields as the propose and edit forms hold them, as the API takes them. */
+function offerFields(data) {
+  const cents = parseCents(data.get('price'));
+  return {
+    title: String(data.get('title') || ''), summary: String(data.get('summary') || ''),
+    description: String(data.get('description') || ''), format: data.get('format'),
+    languages: data.getAll('languages'), competences: data.getAll('competences'),
+    level: Number(data.get('level')), cancellation_policy: data.get('cancellation_policy'),
+    minimum_participants: Number(data.get('minimum_participants') || 0),
+    // An amount the page cannot read goes as it is, so that the API names the field.
+    price_cents: cents === null ? String(data.get('price')) : cents,
+  };
+}
+
 export async function proposePage() {
   if (!signedIn()) throw new SignInNeeded(false);
   const framework = await api(`/competence-framework?lang=${currentLanguage()}`);
@@ -120,17 +134,7 @@ export async function proposePage() {
       t('provide.minimum.hint')),
     h('div', { class: 'actions' }, h('button', { type: 'submit' }, t('provide.create'))));
   onSubmit(form, async (data) => {
-    const cents = parseCents(data.get('price'));
-    const body = {
-      title: String(data.get('title') || ''), summary: String(data.get('summary') || ''),
-      description: String(data.get('description') || ''), format: data.get('format'),
-      languages: data.getAll('languages'), competences: data.getAll('competences'),
-      level: Number(data.get('level')), cancellation_policy: data.get('cancellation_policy'),
-      minimum_participants: Number(data.get('minimum_participants') || 0),
-      // An amount the page cannot read goes as it is, so that the API names the field.
-      price_cents: cents === null ? String(data.get('price')) : cents,
-    };
-    const offer = await api('/offers', { method: 'POST', auth: true, body });
+    const offer = await api('/offers', { method: 'POST', auth: true, body: offerFields(data) });
     rememberOwnOffer(offer.id);
     location.hash = `#/offers/${encodeURIComponent(offer.id)}`;
   });
@@ -330,16 +334,7 @@ function editForm(offer, framework) {
   form.append(saved);
   onSubmit(form, async (data) => {
     saved.hidden = true;
-    const cents = parseCents(data.get('price'));
-    const wanted = {
-      title: String(data.get('title') || ''), summary: String(data.get('summary') || ''),
-      description: String(data.get('description') || ''), format: data.get('format'),
-      languages: data.getAll('languages'), competences: data.getAll('competences'),
-      level: Number(data.get('level')), cancellation_policy: data.get('cancellation_policy'),
-      minimum_participants: Number(data.get('minimum_participants') || 0),
-      // An amount the page cannot read goes as it is, so that the API names the field.
-      price_cents: cents === null ? String(data.get('price')) : cents,
-    };
+    const wanted = offerFields(data);
     if (data.has('provider_member')) {
       const shares = data.getAll('provider_share');
       wanted.providers = data.getAll('provider_member').map((member, index) => ({
