@@ -103,6 +103,13 @@ def _throttle(db: Session, identifier: str, now: datetime) -> LoginThrottle:
     return throttle
 
 
+def lift_lock(db: Session, email: str) -> None:
+    """Forget an address's failed sign-ins: a link mailed to it proved whose it is."""
+    throttle = db.get(LoginThrottle, login_key(email))
+    if throttle is not None:
+        db.delete(throttle)
+
+
 def _count_failure(throttle: LoginThrottle, max_failures: int, now: datetime) -> None:
     throttle.failures = next_failure_count(throttle.failures, throttle.last_failure_at, now)
     throttle.last_failure_at = now

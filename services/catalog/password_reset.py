@@ -11,10 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
-from services.catalog.commands import revoke_sessions
-from services.catalog.credentials import login_key
+from services.catalog.commands import lift_lock, revoke_sessions
 from services.catalog.domain import check_password, login_identifier
-from services.catalog.models import LoginThrottle, Member, PasswordReset
+from services.catalog.models import Member, PasswordReset
 from services.catalog.registration import mark_confirmed
 from shared.errors import Unprocessable
 from shared.events.declarations import PasswordResetRequested
@@ -56,8 +55,6 @@ def confirm_reset(db: Session, token: str, new_password: str, now: datetime) -> 
     for pending in db.scalars(select(PasswordReset).where(PasswordReset.member_id == member.id,
                                                           PasswordReset.used_at.is_(None))):
         pending.used_at = now
-    throttle = db.get(LoginThrottle, login_key(member.email))
-    if throttle is not None:
-        db.delete(throttle)
+    lift_lock(db, member.email)
     revoke_sessions(db, member.id)
     return member

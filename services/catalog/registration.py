@@ -11,14 +11,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.security import generate_password_hash
 
-from services.catalog.commands import update_profile
+from services.catalog.commands import lift_lock, update_profile
 
 # Links carry the same kind of token as refresh tokens: 256 random bits, kept as a SHA-256 digest only.
-from services.catalog.credentials import login_key
 from services.catalog.credentials import new_refresh_token as new_token
 from services.catalog.credentials import refresh_digest as token_digest
 from services.catalog.domain import MEMBER_ROLE, check_password, normalise_email
-from services.catalog.models import EmailVerification, LoginThrottle, Member
+from services.catalog.models import EmailVerification, Member
 from services.catalog.profiles import anonymised_member
 from shared.errors import NotFound, Unprocessable
 from shared.events.declarations import MemberDeleted, MemberRegistered, RegistrationRequested
@@ -105,9 +104,7 @@ def _confirmed(db: Session, member: Member, verification: EmailVerification, now
     for pending in db.scalars(select(EmailVerification).where(EmailVerification.member_id == member.id,
                                                               EmailVerification.used_at.is_(None))):
         pending.used_at = now
-    throttle = db.get(LoginThrottle, login_key(member.email))
-    if throttle is not None:
-        db.delete(throttle)
+    lift_lock(db, member.email)
     return update_profile(db, member.id, {"display_name": verification.display_name,
                                           "preferred_language": verification.preferred_language,
                                           "time_zone": verification.time_zone})
