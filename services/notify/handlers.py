@@ -271,7 +271,8 @@ def proposal_closed(event: ParsedEvent[ProposalAccepted] | ParsedEvent[ProposalR
     closed = event.data
     accepted = isinstance(closed, ProposalAccepted)
     _tell(event, db, closed.voter_ids, {
-        "proposal_id": closed.proposal_id, "title": closed.title, "accepted": accepted, "quorum_reached": accepted or closed.quorum_reached,
+        "proposal_id": closed.proposal_id, "title": closed.title, "accepted": accepted,
+        "quorum_reached": accepted or closed.quorum_reached,
         "yes": closed.yes, "no": closed.no, "abstain": closed.abstain, "eligible": closed.eligible})
 
 
