@@ -122,6 +122,17 @@ class SessionRatings(MethodView):
             return ratings.rate(db, session_id, current_principal().member_id, body["stars"], body["comment"])
 
 
+@ratings_blp.route("/sessions/<string:session_id>/ratings/mine")
+class MySessionRating(MethodView):
+    @require_roles("member")
+    @ratings_blp.response(200, RatingOut)
+    @ratings_blp.doc(security=BEARER)
+    def get(self, session_id):
+        """My own rating of a session (404 while I have given none)"""
+        with transaction() as db:
+            return ratings.mine(db, session_id, current_principal().member_id)
+
+
 @ratings_blp.route("/ratings/<string:rating_id>")
 class RatingById(MethodView):
     @ratings_blp.response(200, RatingOut)

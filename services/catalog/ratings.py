@@ -90,6 +90,15 @@ def read(db: Session, rating_id: str) -> Rating:
     return _rating(db, rating_id)
 
 
+def mine(db: Session, session_id: str, member_id: str) -> Rating:
+    """The member's own rating of a session: a rating is public without its author, so only its author finds it
+    by the session."""
+    rating = db.scalar(select(Rating).where(Rating.session_id == session_id, Rating.member_id == member_id))
+    if rating is None:
+        raise NotFound(f"you have not rated session {session_id}")
+    return rating
+
+
 def edit(db: Session, rating_id: str, member_id: str, changes: dict[str, Any], now: datetime) -> Rating:
     rating = _rating(db, rating_id)
     if rating.member_id != member_id:

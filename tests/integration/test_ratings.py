@@ -69,6 +69,16 @@ def test_an_attendee_rates_a_session_once(client, attendance):
     assert client.get(f"/api/v1/ratings/{first.json['id']}").json["stars"] == 5
 
 
+def test_only_its_author_finds_a_rating_by_its_session(client, attendance):
+    mine = "/api/v1/sessions/session-1/ratings/mine"
+    assert_problem(client.get(mine, headers=bearer(ANN)), 404)
+    given = rate(client, ANN, stars=3).json
+
+    assert client.get(mine, headers=bearer(ANN)).json == given
+    assert_problem(client.get(mine, headers=bearer(BEN)), 404)
+    assert_problem(client.get(mine), 401)
+
+
 @pytest.mark.parametrize("who, session_id", [(CARL, "session-1"), (ANN, "session-unknown")])
 def test_whoever_did_not_attend_cannot_rate(client, attendance, who, session_id):
     assert_problem(rate(client, who, session_id), 403)

@@ -1,6 +1,6 @@
 // A member's bookings: where and when, the calendar file, cancelling with the expected fee shown first;
 // an attended session rated, and the rating changed for 30 days.
-import { api, ApiError, currentMember } from '../api.js';
+import { api, ApiError } from '../api.js';
 import { field, h, select } from '../dom.js';
 import { describeError, onSubmit } from '../forms.js';
 import { dateTime, label, money, t } from '../i18n.js';
@@ -76,30 +76,6 @@ function cancelPanel(booking, offer, item, actions) {
   return { question, focus: () => confirm.focus() };
 }
 
-// Which rating is the member's own: a rating is public without its author and bookings know nothing of ratings,
-// so the API gives its id only in the answer to the one who posts it. This browser keeps the ids it was given,
-// per member; in another browser the form shows again and the API's 409 ("rated already") is told in words.
-const RATINGS_KEY = 'academy.ratings';
-
-function ratingsKey() {
-  return `${RATINGS_KEY}.${currentMember()?.id || ''}`;
-}
-
-function myRatings() {
-  try {
-    return JSON.parse(localStorage.getItem(ratingsKey()) || '{}') || {};
-  } catch {
-    return {};
-  }
-}
-
-function keepRatingId(sessionId, ratingId) {
-  const kept = myRatings();
-  if (ratingId) kept[sessionId] = ratingId;
-  else delete kept[sessionId];
-  localStorage.setItem(ratingsKey(), JSON.stringify(kept));
-}
-
 /** The API's refusals that concern the stars as a whole, told in words at them (forms.js places `errors`). */
 function atStars(error, words) {
   if (error.name === 'ApiError' && words[error.status]) {
@@ -130,7 +106,6 @@ function ratingForm(booking, rating, done) {
         ? await api(`/ratings/${encodeURIComponent(rating.id)}`, { method: 'PATCH', auth: true, body })
         : await api(`/sessions/${encodeURIComponent(booking.session_id)}/ratings`, { method: 'POST', auth: true,
           body });
-      keepRatingId(booking.session_id, saved.id);
       done(saved, rating ? t('rate.saved') : t('rate.thanks'));
     } catch (error) {
       throw atStars(error, rating ? { 404: t('rate.gone'), 409: t('rate.late') }
@@ -165,20 +140,16 @@ function ratingView(booking, rating, notice) {
   return view;
 }
 
-/** For a session the member attended: their rating (kept in this browser) or the form to give one. */
+/** For a session the member attended: their rating, or the form to give one. */
 async function ratingPart(booking) {
   const headingId = `rate-${booking.id}-heading`;
   const part = h('section', { class: 'rating', 'aria-labelledby': headingId },
     h('h3', { id: headingId }, t('rate.heading')));
-  const ratingId = myRatings()[booking.session_id];
-  let rating = null;
-  if (ratingId) {
-    rating = await api(`/ratings/${encodeURIComponent(ratingId)}`).catch((error) => {
+  const rating = await api(`/sessions/${encodeURIComponent(booking.session_id)}/ratings/mine`, { auth: true })
+    .catch((error) => {
       if (error.name !== 'ApiError' || error.status !== 404) throw error;
-      keepRatingId(booking.session_id, null);
-      return null;
+      return null;  // not rated yet
     });
-  }
   if (rating) {
     part.append(ratingView(booking, rating));
     return part;
