@@ -238,6 +238,13 @@ def withdraw_offer(db: Session, offer_id: str, member_id: str) -> Offer:
 
 
 # --- reading ----------------------------------------------------------------------------------------------
+def offers_of(db: Session, member_id: str, page: int, per_page: int) -> tuple[int, list[Offer]]:
+    """The offers a member provides or proposed, in any status, the last changed first."""
+    query = (select(Offer).where(Offer.providers.any(OfferProvider.member_id == member_id))
+             .order_by(Offer.updated_at.desc(), Offer.id))
+    return fetch_page(db, query, page, per_page)
+
+
 def review_queue(db: Session, reviewer: Viewer, page: int, per_page: int) -> tuple[int, list[Offer]]:
     """Offers waiting for review, the longest waiting first, except the reviewer's own."""
     check_reviewer(reviewer.roles, (), reviewer.member_id)

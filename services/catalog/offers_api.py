@@ -8,6 +8,7 @@ from flask.views import MethodView
 from services.catalog import offers, search, sessions
 from services.catalog.offers import ANONYMOUS, Viewer
 from services.catalog.schemas import (
+    MyOffersPage,
     OfferDetailOut,
     OfferHistoryOut,
     OfferPatch,
@@ -149,6 +150,19 @@ class OfferHistory(MethodView):
         viewer = _viewer()
         with transaction() as db:
             return {"items": offers.offer_history(db, offer_id, viewer)}
+
+
+@offers_blp.route("/members/me/offers")
+class MyOffers(MethodView):
+    @require_roles("member")
+    @offers_blp.arguments(PageArgs, location="query")
+    @offers_blp.response(200, MyOffersPage)
+    @offers_blp.doc(security=BEARER)
+    def get(self, args):
+        """The offers I provide, drafts and offers in review included, the last changed first"""
+        with transaction() as db:
+            total, mine = offers.offers_of(db, _member_id(), args["page"], args["per_page"])
+            return paginate(total, mine, args)
 
 
 @offers_blp.route("/reviews")

@@ -472,3 +472,4 @@ class OfferHistoryOut(Schema):
 
 
 ReviewQueuePage = page_schema(OfferOut, "ReviewQueuePage")
+MyOffersPage = page_schema(OfferOut, "MyOffersPage")

@@ -3,6 +3,7 @@ accepts in their own browser, moves a date, and is refused at the field when a p
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -51,7 +52,10 @@ def test_a_provider_edits_invites_a_co_provider_moves_a_date_and_is_refused_a_pu
     register(page, "Anna Weber")
     _, token = signed_in_member(page)
     offer_id, session = draft_with_a_date(api, token)
-    page.goto(f"/#/offers/{offer_id}")
+    # A draft made elsewhere (here through the API) is among My offers all the same.
+    page.get_by_role("link", name="Offer a seminar").click()
+    page.get_by_role("link", name=re.compile(r"^Cluster finance ")).click()
+    expect(page).to_have_url(re.compile(rf"#/offers/{offer_id}$"))
     expect(page.get_by_text("Status: Draft")).to_be_visible()
 
     # A draft changes freely: title and price (in euros, read as cents).

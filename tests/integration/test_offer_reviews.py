@@ -116,6 +116,21 @@ def test_changes_requested_send_the_offer_back_and_the_edited_offer_goes_to_revi
     assert history[3]["actor_id"] == "reviewer-of-tests" and history[3]["detail"] == CHANGES["comment"]
 
 
+def test_a_member_lists_their_own_offers_in_every_status_and_nobody_elses(client, ann, ben):
+    first = draft(client, ann[1], title="First draft")
+    in_review = draft(client, ann[1], title="In review")
+    assert submit(client, ann[1], in_review).status_code == 200
+    draft(client, ben[1], title="Ben's")
+
+    mine = client.get("/api/v1/members/me/offers", headers=ann[1])
+
+    assert mine.status_code == 200, mine.json
+    assert [(offer["id"], offer["status"]) for offer in mine.json["items"]] == \
+        [(in_review, "in_review"), (first, "draft")], "the last changed first"
+    assert mine.json["total"] == 2
+    assert client.get("/api/v1/members/me/offers").status_code == 401
+
+
 def test_the_queue_shows_offers_in_review_oldest_first_and_never_the_reviewers_own(client, ann, ben):
     ann_id, ann_headers = ann
     ben_id, ben_headers = ben

@@ -5,33 +5,11 @@ import { field, h, input, select, uniqueId } from '../dom.js';
 import { describeError, onSubmit } from '../forms.js';
 import { currentLanguage, dateTime, label, money, t } from '../i18n.js';
 
-const OWN_OFFERS_KEY = 'academy.own-offers';
 const FORMATS = ['online', 'in_person', 'hybrid'];
 const POLICIES = ['flexible', 'standard', 'strict'];
 const EDITABLE = ['draft', 'changes_requested', 'published'];  // the statuses the API lets the proposer change
 const CHECKLIST = ['competences_justified', 'level_plausible', 'format_and_dates_complete'];
 const ATTENDANCE_DAYS = 14;  // booking takes the list from the start until 14 days after the end
-
-/** The offers proposed from this browser: the API lists published offers only, not a provider's drafts. */
-function ownOfferIds() {
-  try {
-    return JSON.parse(localStorage.getItem(OWN_OFFERS_KEY) || '{}')[currentMember()?.id] || [];
-  } catch {
-    return [];
-  }
-}
-
-function rememberOwnOffer(id) {
-  let all = {};
-  try {
-    all = JSON.parse(localStorage.getItem(OWN_OFFERS_KEY) || '{}');
-  } catch {
-    all = {};
-  }
-  const mine = all[currentMember()?.id] || [];
-  all[currentMember()?.id] = [id, ...mine.filter((known) => known !== id)].slice(0, 50);
-  localStorage.setItem(OWN_OFFERS_KEY, JSON.stringify(all));
-}
 
 /** "249", "249.5", "249,50", "1.234,50" or "1,234.50" as integer cents, without floating point; null if it is
  * not an amount. Three digits after a separator are a thousands group, so "5.999" is 5999 euros, as in German. */
@@ -111,12 +89,7 @@ export async function proposePage() {
   if (!signedIn()) throw new SignInNeeded(false);
   const framework = await api(`/competence-framework?lang=${currentLanguage()}`);
   const levels = (framework.levels || []).map((level) => [String(level.level), `${level.level} – ${level.name}`]);
-  // Published offers the search finds by provider; drafts and offers in review only from this browser's list.
-  const [published, ...remembered] = await Promise.all([
-    api(`/offers?provider=${encodeURIComponent(currentMember()?.id || '')}&per_page=50`).catch(() => ({ items: [] })),
-    ...ownOfferIds().map((id) => api(`/offers/${encodeURIComponent(id)}`).catch(() => null)),
-  ]);
-  const own = [...remembered, ...published.items.filter((offer) => !ownOfferIds().includes(offer.id))];
+  const own = (await api('/members/me/offers?per_page=100', { auth: true })).items;
   const form = h('form', { class: 'narrow wide', novalidate: true },
     field(t('provide.title'), input('title', { type: 'text', required: true, maxlength: 200 })),
     field(t('provide.summary'), input('summary', { type: 'text', maxlength: 500 })),
@@ -135,20 +108,17 @@ export async function proposePage() {
     h('div', { class: 'actions' }, h('button', { type: 'submit' }, t('provide.create'))));
   onSubmit(form, async (data) => {
     const offer = await api('/offers', { method: 'POST', auth: true, body: offerFields(data) });
-    rememberOwnOffer(offer.id);
     location.hash = `#/offers/${encodeURIComponent(offer.id)}`;
   });
   // The API names the price field price_cents; the page's field is in currency units.
   form.querySelector('[name="price"]').setAttribute('data-api-name', 'price_cents');
-  const known = own.filter(Boolean);
   return h('section', {}, h('h1', {}, t('provide.heading')),
     h('h2', {}, t('provide.mine')),
-    known.length
-      ? h('ul', { class: 'cards' }, known.map((offer) => h('li', { class: 'card' },
+    own.length
+      ? h('ul', { class: 'cards' }, own.map((offer) => h('li', { class: 'card' },
         h('h3', {}, h('a', { href: `#/offers/${encodeURIComponent(offer.id)}` }, offer.title)),
         h('p', { class: 'status' }, label('status', offer.status)))))
       : h('p', {}, t('provide.none')),
-    h('p', { class: 'hint' }, t('provide.device')),
     await demandTable(framework),
     h('h2', {}, t('provide.new')), form);
 }
