@@ -17,7 +17,7 @@ from services.catalog.search import stems, terms
 from shared.bus import Outcome
 from shared.consumer import EventConsumer
 from shared.events.declarations import AvailabilityChanged, SeatsLeft
-from shared.testing import bearer, delivery, sample
+from shared.testing import bearer, delivery, make_runtime, sample
 from tests.integration.offer_helpers import know_framework, publish
 
 ANN, BEN = "provider-ann", "provider-ben"
@@ -189,14 +189,19 @@ def test_facet_counts_are_the_offers_found_under_the_other_filters(client, offer
         assert answer["facets"][facet] == {value: values.count(value) for value in set(values)}, (facet, query)
 
 
-def test_a_search_is_answered_while_a_writer_holds_sqlites_write_lock(runtime_on_each_database, client, offers):
-    if runtime_on_each_database.engine.dialect.name != "sqlite":
-        pytest.skip("PostgreSQL's readers never wait for writers")
-    unlocked = found(client, q="cluster")
-    with runtime_on_each_database.engine.begin() as writer:  # BEGIN IMMEDIATE: the write lock, until the block ends
-        writer.exec_driver_sql("UPDATE offers SET updated_at = updated_at")
-        # A search waiting for the lock would answer only after the 30 s busy timeout, with an error.
-        assert found(client, q="cluster") == unlocked != []
+def test_a_search_is_answered_while_a_writer_holds_sqlites_write_lock(tmp_path):
+    runtime = make_runtime(SERVICE, tmp_path)  # on SQLite only: PostgreSQL's readers never wait for writers
+    try:
+        know_framework(runtime)
+        client = SERVICE.create_app(runtime).test_client()
+        offer(client, ANN, 40, title="Building cluster partnerships abroad")
+        unlocked = found(client, q="cluster")
+        with runtime.engine.begin() as writer:  # BEGIN IMMEDIATE: the write lock, until the block ends
+            writer.exec_driver_sql("UPDATE offers SET updated_at = updated_at")
+            # A search waiting for the lock would answer only after the 30 s busy timeout, with an error.
+            assert found(client, q="cluster") == unlocked != []
+    finally:
+        runtime.close()
 
 
 def test_words_are_stemmed_alike_in_threads_at_once():
