@@ -265,6 +265,12 @@ def run_clients(url: str, plans: list[list[Task]], indexes: list[int], start, qu
                     error = f"{type(exc).__name__}: {exc}"
                 results.append((index, number, time.perf_counter() - began, answer if task.sampled else None, error))
 
+    run_together(client, indexes, start, gate, queue, results)
+
+
+def run_together(client: Callable[[int], None], indexes: list[int], start, gate: threading.Barrier, queue,
+                 results: list) -> None:
+    """A thread per client index, all let go at once after `start`; their `results` go to `queue` when done."""
     threads = [threading.Thread(target=client, args=(index,), daemon=True) for index in indexes]
     for thread in threads:
         thread.start()

@@ -34,7 +34,7 @@ sys.path.insert(0, str(BENCH.parent))
 from sqlalchemy import insert  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from bench.booking import distributed, embedded  # noqa: E402
+from bench.booking import distributed, embedded, run_together  # noqa: E402
 from services.catalog import SERVICE  # noqa: E402
 from services.catalog.models import (  # noqa: E402
     Offer,
@@ -138,14 +138,7 @@ def run_clients(base: str, plans: list[list[tuple[str, str]]], indexes: list[int
             results.append((kind, time.perf_counter() - began, error))
         connection.close()
 
-    threads = [threading.Thread(target=client, args=(index,), daemon=True) for index in indexes]
-    for thread in threads:
-        thread.start()
-    start.wait()
-    gate.wait()
-    for thread in threads:
-        thread.join()
-    queue.put((time.monotonic(), results))
+    run_together(client, indexes, start, gate, queue, results)
 
 
 def drive(base: str, plans: list[list[tuple[str, str]]], processes: int) -> tuple[float, list]:

@@ -9,6 +9,7 @@ from urllib.parse import quote
 import requests
 from flask import Flask, Response, request
 
+from shared.config import SERVICES
 from shared.errors import UpstreamUnavailable
 from shared.tracing import current_request_id, current_traceparent
 
@@ -21,8 +22,7 @@ UPSTREAM_ROUTES: tuple[tuple[re.Pattern, str], ...] = tuple(
         (r"^/api/v1/(competence-framework|career-paths|assessments|demand)(/.*)?$", "assessment"),
         (r"^/api/v1/(invoices|payouts|reports|revenue-policies|ledger|credits)(/.*)?$", "billing"),
         (r"^/api/v1/(notifications|notification-preferences)(/.*)?$", "notify"),
-        *((rf"^/api/v1/dead-letters/{service}(/.*)?$", service)
-          for service in ("booking", "assessment", "billing", "notify")),
+        *((rf"^/api/v1/dead-letters/{service}(/.*)?$", service) for service in SERVICES if service != "catalog"),
     )
 )
 FORWARDED_HEADERS = ("Authorization", "Content-Type", "Accept", "Idempotency-Key")
