@@ -36,3 +36,8 @@ def register(client, email: str, password: str, display_name: str, **fields):
     token = confirmation_token(client, email)
     assert token is not None, f"{email} has an account already: no link was mailed"
     return client.post("/api/v1/members/confirmation", json={"token": token})
+
+
+def forged(token: str) -> str:
+    """`token` with its first character changed: always a different token, whatever character it began with."""
+    return ("y" if token[0] == "x" else "x") + token[1:]

@@ -63,6 +63,7 @@ from shared.events.declarations import (
 from shared.side_effects import SideEffectDispatcher
 from shared.tables import outbox, side_effects
 from shared.testing import OFFER, bearer, delivery, sample
+from tests.integration.member_helpers import forged
 
 SERVICE = notify.SERVICE
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -447,7 +448,7 @@ def test_one_click_in_the_mail_switches_that_category_off_without_signing_in(run
     theirs = client.get("/api/v1/notification-preferences", headers=bearer("member-2")).json
     assert (mine["bookings"]["email"], mine["offers"]["email"], theirs["bookings"]["email"]) == (False, True, True)
     refused = {
-        "forged": client.post(link.replace(token, "x" + token[1:])),
+        "forged": client.post(link.replace(token, forged(token))),
         "locked": client.post(link.replace("category=bookings", "category=invoices")),
         "unknown category": client.post(link.replace("category=bookings", "category=spam")),
         "no token": client.post("/api/v1/notification-preferences/unsubscribe?category=bookings"),

@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 from services.catalog import SERVICE
 from services.catalog.models import PasswordReset
 from shared.tables import outbox
+from tests.integration.member_helpers import forged
 from tests.integration.test_accounts import PASSWORD, assert_problem, refresh, register, sign_in
 
 NEW_PASSWORD = "a meadow of quiet lanterns"
@@ -79,7 +80,7 @@ def test_a_token_is_refused_when_expired_forged_or_with_a_weak_password(runtime,
     [mail] = mailed_tokens(runtime)
 
     assert_problem(confirm(client, mail["reset_token"], "password1234"), 422, "new_password")
-    assert_problem(confirm(client, "x" + mail["reset_token"][1:]), 422, "token")
+    assert_problem(confirm(client, forged(mail["reset_token"])), 422, "token")
     with runtime.session_factory.begin() as db:
         db.execute(update(PasswordReset).values(expires_at=PasswordReset.created_at))
     assert_problem(confirm(client, mail["reset_token"]), 422, "token")
