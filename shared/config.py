@@ -152,6 +152,7 @@ class Settings:
     rate_limit_storage_url: str = "memory://"
     trusted_proxies: tuple[str, ...] = ()
     allowed_origins: tuple[str, ...] = ()
+    search_cache_mb: int = 32
 
     @property
     def local_bus_url(self) -> str:
@@ -221,4 +222,5 @@ class Settings:
             rate_limit_storage_url=_limit_storage(env.get("RATE_LIMIT_STORAGE_URL") or "memory://"),
             trusted_proxies=_networks(env.get("TRUSTED_PROXIES", "")),
             allowed_origins=_origins(env.get("ALLOWED_ORIGINS", "")),
+            search_cache_mb=_int(env, "SEARCH_CACHE_MB", 32, 0, 100_000),
         )

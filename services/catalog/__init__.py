@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+# search_cache's listeners raise the search generation wherever the catalog writes, the worker included.
+from services.catalog import search_cache  # noqa: F401
 from services.catalog.app import create_app
 from services.catalog.commands import forget_stale_credentials
 from services.catalog.handlers import HANDLERS

@@ -13,6 +13,7 @@ from services.catalog.gateway import register_proxy
 from services.catalog.offers_api import offers_blp
 from services.catalog.openapi_merge import register_embedded_document, register_merged_document
 from services.catalog.proposals_api import proposals_blp, register_governance
+from services.catalog.search_cache import SearchAnswers
 from services.catalog.web import register_web_front_end
 from shared.config import MissingSettings, Settings
 from shared.cors import Cors
@@ -35,6 +36,15 @@ def register_cors(allowed_origins: tuple[str, ...]):
 
     def setup(app: Flask) -> None:
         app.wsgi_app = Cors(app.wsgi_app, allowed_origins)
+
+    return setup
+
+
+def register_search_answers(megabytes: int) -> Callable[[Flask], None]:
+    """The search answers this process keeps (SEARCH_CACHE_MB; 0 keeps none)."""
+
+    def setup(app: Flask) -> None:
+        app.extensions["search_answers"] = SearchAnswers(max_bytes=megabytes * 1024 * 1024)
 
     return setup
 
@@ -66,7 +76,7 @@ def create_app(runtime: Runtime) -> Flask:
         raise MissingSettings(missing)
     setup = [register_accounts(settings.jwt_private_key), register_address_limits(settings, address_limits(settings)),
              register_deleted_member_check, register_governance,
-             register_web_front_end, register_embedded_document]
+             register_web_front_end, register_embedded_document, register_search_answers(settings.search_cache_mb)]
     if settings.upstreams:
         setup.append(register_merged_document(settings.upstreams))
         setup.append(register_proxy(settings.upstreams, (settings.upstream_connect_timeout_s,

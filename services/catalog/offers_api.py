@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from flask import request
+from flask import current_app, request
 from flask.views import MethodView
 
-from services.catalog import offers, search, sessions
+from services.catalog import offers, search, search_cache, sessions
 from services.catalog.offers import ANONYMOUS, Viewer
 from services.catalog.schemas import (
     MyOffersPage,
@@ -58,10 +58,18 @@ class Offers(MethodView):
         """Find published offers: words, filters, sorting, facet counts"""
         filters = {name: value for name, value in args.items() if name not in ("page", "per_page", "sort")}
         sort = args.get("sort") or ("relevance" if "q" in filters else "newest")
+        answers = current_app.extensions["search_answers"]
+        key = search_cache.key_of(args)
         with transaction() as db:
             db.connection(execution_options={"reads_only": True})  # searches wait for no writer on SQLite
-            total, found, facets = search.search_offers(db, filters, args["page"], args["per_page"], sort)
-            return {**paginate(total, found, args), "facets": facets}
+            generation = search_cache.generation(db)
+            body = answers.get(key, generation)
+            if body is None:
+                total, found, facets = search.search_offers(db, filters, args["page"], args["per_page"], sort)
+                page = OfferSearchPage().dump({**paginate(total, found, args), "facets": facets})
+                body = current_app.json.response(page).get_data()
+                answers.put(key, generation, body)
+        return current_app.response_class(body, mimetype="application/json")
 
     @require_roles("member")
     @offers_blp.arguments(OfferRequest)

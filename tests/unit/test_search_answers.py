@@ -1,0 +1,67 @@
+"""The search answers one process keeps: under their generation, for their lifetime, within their bytes."""
+
+from __future__ import annotations
+
+from services.catalog.search_cache import SearchAnswers, key_of
+
+
+class Clock:
+    def __init__(self):
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_an_answer_is_reused_under_its_own_generation_only():
+    answers = SearchAnswers(max_bytes=1024)
+    answers.put(key_of({"q": "cluster"}), 7, b"found")
+
+    assert answers.get(key_of({"q": "cluster"}), 7) == b"found"
+    assert answers.get(key_of({"q": "cluster"}), 8) is None
+    assert answers.get(key_of({"q": "clusters"}), 7) is None
+
+
+def test_the_order_of_the_arguments_makes_no_other_answer():
+    assert key_of({"q": "cluster", "level": 3}) == key_of({"level": 3, "q": "cluster"})
+
+
+def test_an_answer_lives_its_lifetime_and_no_longer():
+    clock = Clock()
+    answers = SearchAnswers(max_bytes=1024, max_age_s=30, clock=clock)
+    answers.put("key", 1, b"found")
+    clock.now += 30
+
+    assert answers.get("key", 1) == b"found"
+    clock.now += 0.01
+    assert answers.get("key", 1) is None
+
+
+def test_beyond_its_bytes_the_least_recently_used_answer_goes_first():
+    answers = SearchAnswers(max_bytes=10)
+    answers.put("first", 1, b"1234")
+    answers.put("second", 1, b"1234")
+    assert answers.get("first", 1) == b"1234"
+    answers.put("third", 1, b"1234")
+
+    assert answers.get("second", 1) is None
+    assert answers.get("first", 1) == answers.get("third", 1) == b"1234"
+    answers.put("too big", 1, b"12345678901")
+    assert answers.get("too big", 1) is None
+    assert answers.get("first", 1) == b"1234"
+
+
+def test_no_bytes_keep_no_answer():
+    answers = SearchAnswers(max_bytes=0)
+    answers.put("key", 1, b"found")
+
+    assert answers.get("key", 1) is None
+
+
+def test_a_newer_answer_replaces_the_kept_one_and_its_bytes():
+    answers = SearchAnswers(max_bytes=8)
+    for generation in range(5):
+        answers.put("key", generation, b"1234")
+    answers.put("other", 5, b"1234")
+
+    assert answers.get("key", 4) == answers.get("other", 5) == b"1234"
