@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import current_app, request
 from flask.views import MethodView
 
-from services.catalog import offers, search, search_cache, sessions
+from services.catalog import offers, search_cache, sessions
 from services.catalog.offers import ANONYMOUS, Viewer
 from services.catalog.schemas import (
     MyOffersPage,
@@ -56,19 +56,14 @@ class Offers(MethodView):
     @offers_blp.response(200, OfferSearchPage)
     def get(self, args):
         """Find published offers: words, filters, sorting, facet counts"""
-        filters = {name: value for name, value in args.items() if name not in ("page", "per_page", "sort")}
-        sort = args.get("sort") or ("relevance" if "q" in filters else "newest")
-        answers = current_app.extensions["search_answers"]
-        key = search_cache.key_of(args)
+
+        def render(total, found, facets) -> bytes:
+            page = OfferSearchPage().dump({**paginate(total, found, args), "facets": facets})
+            return current_app.json.response(page).get_data()
+
         with transaction() as db:
             db.connection(execution_options={"reads_only": True})  # searches wait for no writer on SQLite
-            generation = search_cache.generation(db)
-            body = answers.get(key, generation)
-            if body is None:
-                total, found, facets = search.search_offers(db, filters, args["page"], args["per_page"], sort)
-                page = OfferSearchPage().dump({**paginate(total, found, args), "facets": facets})
-                body = current_app.json.response(page).get_data()
-                answers.put(key, generation, body)
+            body = search_cache.answer(db, current_app.extensions["search_answers"], args, render)
         return current_app.response_class(body, mimetype="application/json")
 
     @require_roles("member")

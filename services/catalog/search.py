@@ -180,18 +180,20 @@ ORDERS = {
 SORTS = tuple(ORDERS)
 
 
-def search_offers(db: Session, filters: dict[str, Any], page: int, per_page: int,
-                  sort: str = "newest") -> tuple[int, list[Offer], dict[str, dict[str, int]]]:
+def search_offers(db: Session, filters: dict[str, Any], page: int, per_page: int, sort: str = "newest",
+                  groups: list[Group] | None = None) -> tuple[int, list[Offer], dict[str, dict[str, int]]]:
     """Published offers matching every given filter, in the order asked for, how many there are, and the facet
     counts: how many of the offers found have each format, level and language, each facet counted under the
     other filters, so choosing a value shows what the others would add.
 
     The matching is the expensive part, so it runs twice at most: one grouped count over the filters but the
-    faceted ones gives the total and every facet, and one query finds the ids of the page (sorting ids, not whole
-    offers), whose offers are then read by id.
+    faceted ones (`count_groups`, or `groups` it counted before for the same filters) gives the total and every
+    facet, and one query finds the ids of the page (sorting ids, not whole offers), whose offers are then read
+    by id.
     """
     dialect = db.get_bind().dialect.name
-    groups = _groups(db, filters, dialect)
+    if groups is None:
+        groups = count_groups(db, filters)
     total = sum(group.count for group in groups if group.fits(filters))
     facets = _facets(groups, filters)
     items: list[Offer] = []
@@ -205,8 +207,17 @@ def search_offers(db: Session, filters: dict[str, Any], page: int, per_page: int
     return total, items, facets
 
 
+def counted_filters(filters: dict[str, Any]) -> dict[str, Any]:
+    """The filters `count_groups` depends on: all searches that differ only in a facet's value (or their page or
+    order) share one count."""
+    counted = {name: value for name, value in filters.items() if name not in FACETS}
+    if counted.get("free_seats") and "format" in filters:
+        counted["format"] = filters["format"]
+    return counted
+
+
 @dataclass(frozen=True)
-class _Group:
+class Group:
     """Offers found under every filter but format, level and language, alike in those three."""
 
     format: str
@@ -224,7 +235,9 @@ class _Group:
                 and (but == "format" or self.free_in_format))
 
 
-def _groups(db: Session, filters: dict[str, Any], dialect: str) -> list[_Group]:
+def count_groups(db: Session, filters: dict[str, Any]) -> list[Group]:
+    """The offers found under every filter but format, level and language, counted by those three."""
+    dialect = db.get_bind().dialect.name
     others = {name: value for name, value in filters.items() if name not in FACETS}
     free_in_format = literal(True)
     if others.get("free_seats") and "format" in filters:
@@ -233,11 +246,11 @@ def _groups(db: Session, filters: dict[str, Any], dialect: str) -> list[_Group]:
     rows = db.execute(select(Offer.format, Offer.level, Offer.language_codes, free_in_format, func.count())
                       .where(*_conditions(others, dialect))
                       .group_by(Offer.format, Offer.level, Offer.language_codes, free_in_format)).all()
-    return [_Group(format, level, frozenset((codes or "").split(",")) - {""}, bool(free), count)
+    return [Group(format, level, frozenset((codes or "").split(",")) - {""}, bool(free), count)
             for format, level, codes, free, count in rows]
 
 
-def _facets(groups: list[_Group], filters: dict[str, Any]) -> dict[str, dict[str, int]]:
+def _facets(groups: list[Group], filters: dict[str, Any]) -> dict[str, dict[str, int]]:
     facets: dict[str, dict[str, int]] = {}
     for facet in FACETS:
         counted: dict[Any, int] = {}

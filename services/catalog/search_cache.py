@@ -1,11 +1,14 @@
 """Search answers kept in memory and reused while nothing they were found among has changed.
 
 A search counts and facets every offer it finds, so most of its cost repeats for every person who asks the same:
-popular words and filters. Every transaction that writes a table a search reads raises `search_generation` by one
-as its last statement before commit, so the rows and the count change together; a kept answer is reused only
-under the generation it was found in, and for at most MAX_AGE, as free seats and the next session also depend on
-the clock. Each process keeps its own answers; the generation, read in the search's own transaction, is what the
-processes share, so an offer one process publishes is found by every other one at once.
+popular words and filters. Two things are kept: whole answers, and the counts behind a total and its facets,
+which searches share that differ only in a facet's value, their page or their order.
+
+Every transaction that writes a table a search reads raises `search_generation` by one as its last statement
+before commit, so the rows and the count change together. What is kept is reused only under the generation it
+was found in, and for at most MAX_AGE_S, as free seats and the next session also depend on the clock. Each
+process keeps its own; the generation, read in the search's own transaction, is what the processes share, so an
+offer one process publishes is found by every other one at once.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping
+from dataclasses import dataclass
 from itertools import chain
 from typing import Any
 
@@ -21,6 +25,7 @@ from prometheus_client import Counter
 from sqlalchemy import event, select, update
 from sqlalchemy.orm import ORMExecuteState, Session
 
+from services.catalog import search
 from services.catalog.models import (
     FrameworkItem,
     Offer,
@@ -33,6 +38,8 @@ from services.catalog.models import (
     SearchGeneration,
 )
 
+# What one count of a search (search.Group) takes in memory, about.
+GROUP_BYTES = 400
 # Every table an offer search or its page of offers reads (a test holds the search to this list).
 SEARCHED = (Offer, OfferCompetence, OfferLanguage, OfferLearningGain, OfferProvider, OfferSession, Rating,
             FrameworkItem)
@@ -40,8 +47,8 @@ SEARCHED_TABLES = frozenset(model.__table__.name for model in SEARCHED)
 MAX_AGE_S = 30.0
 CHANGED = "search_changed"
 
-ANSWERS = Counter("catalog_search_answers_total", "Offer searches answered, from a kept answer or the database",
-                  ["source"])
+ANSWERS = Counter("catalog_search_answers_total", "Offer searches answered: from a kept answer, from kept counts and "
+                  "the database, or from the database", ["source"])
 
 
 @event.listens_for(Session, "before_flush")
@@ -81,35 +88,67 @@ def key_of(args: Mapping[str, Any]) -> Hashable:
 
 
 class SearchAnswers:
-    """The answers (response bodies) one process keeps, least recently used dropped first beyond `max_bytes` (a
-    page of 20 offers is 10-100 KB)."""
+    """The answers (response bodies) and counts one process keeps, the least recently used dropped first beyond
+    `max_bytes` (an answer of 20 offers is 10-100 KB, counts a few KB)."""
 
     def __init__(self, max_bytes: int, max_age_s: float = MAX_AGE_S,
                  clock: Callable[[], float] = time.monotonic):
         self.max_bytes, self.max_age_s, self.clock = max_bytes, max_age_s, clock
-        self._answers: OrderedDict[Hashable, tuple[int, float, bytes]] = OrderedDict()
+        self._kept: OrderedDict[Hashable, _Kept] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
 
-    def get(self, key: Hashable, current: int) -> bytes | None:
+    def get(self, key: Hashable, current: int) -> Any:
+        """What was kept under `key` in the `current` generation and is not too old, else None."""
         with self._lock:
-            kept = self._answers.get(key)
-            if kept is None or kept[0] != current or self.clock() - kept[1] > self.max_age_s:
-                ANSWERS.labels("database").inc()
+            kept = self._kept.get(key)
+            if kept is None or kept.generation != current or self.clock() - kept.at > self.max_age_s:
                 return None
-            self._answers.move_to_end(key)
-        ANSWERS.labels("kept").inc()
-        return kept[2]
+            self._kept.move_to_end(key)
+            return kept.value
 
-    def put(self, key: Hashable, found_in: int, body: bytes) -> None:
-        if len(body) > self.max_bytes:
+    def put(self, key: Hashable, found_in: int, value: Any, size: int) -> None:
+        """Keep `value` (of about `size` bytes) under `key`, as found in generation `found_in`."""
+        if size > self.max_bytes:
             return
         with self._lock:
-            replaced = self._answers.pop(key, None)
+            replaced = self._kept.pop(key, None)
             if replaced is not None:
-                self._bytes -= len(replaced[2])
-            self._answers[key] = (found_in, self.clock(), body)
-            self._bytes += len(body)
+                self._bytes -= replaced.size
+            self._kept[key] = _Kept(found_in, self.clock(), value, size)
+            self._bytes += size
             while self._bytes > self.max_bytes:
-                _, (_, _, dropped) = self._answers.popitem(last=False)
-                self._bytes -= len(dropped)
+                _, dropped = self._kept.popitem(last=False)
+                self._bytes -= dropped.size
+
+
+@dataclass(frozen=True)
+class _Kept:
+    generation: int
+    at: float
+    value: Any
+    size: int
+
+
+def answer(db: Session, answers: SearchAnswers, args: Mapping[str, Any],
+           render: Callable[[int, list[Offer], dict], bytes]) -> bytes:
+    """The answer (response body) to the search `args`: kept, or found and `render`ed, with the counts behind its
+    total and facets kept from a search that differed only in a facet, page or order if there was one."""
+    current = generation(db)
+    key = ("answer", key_of(args))
+    body = answers.get(key, current)
+    if body is not None:
+        ANSWERS.labels("kept").inc()
+        return body
+    filters = {name: value for name, value in args.items() if name not in ("page", "per_page", "sort")}
+    counted_key = ("counts", key_of(search.counted_filters(filters)))
+    groups = answers.get(counted_key, current)
+    ANSWERS.labels("database" if groups is None else "counts kept").inc()
+    if groups is None:
+        groups = search.count_groups(db, filters)
+        answers.put(counted_key, current, groups, size=GROUP_BYTES * (len(groups) + 1))
+    sort = args.get("sort") or ("relevance" if "q" in filters else "newest")
+    total, found, facets = search.search_offers(db, filters, args["page"], args["per_page"], sort, groups)
+    body = render(total, found, facets)
+    answers.put(key, current, body, size=len(body))
+    return body

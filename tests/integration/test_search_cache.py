@@ -75,6 +75,17 @@ def test_a_repeated_search_reads_only_the_generation(runtime, first, partners):
         **answer.json, "total": 1}
 
 
+def test_searches_that_differ_in_a_facet_page_or_order_share_one_count(runtime, first, partners):
+    offer(first, ANN, 20, title="Cluster funding", format="hybrid")
+    first.get("/api/v1/offers?q=cluster&format=online")
+
+    for query in ("q=cluster&format=hybrid", "q=cluster", "q=cluster&level=3&page=2", "q=cluster&sort=price"):
+        statements = statements_of(runtime, lambda query=query: first.get(f"/api/v1/offers?{query}"))
+        assert not [statement for statement in statements if "GROUP BY" in statement], query
+    assert first.get("/api/v1/offers?q=cluster&format=hybrid").json["facets"]["format"] == {"hybrid": 1, "online": 1}
+    assert first.get("/api/v1/offers?q=cluster&free_seats=true").json["total"] == 2, "another count"
+
+
 def test_a_search_reads_no_table_whose_changes_leave_the_generation_alone(runtime, first, partners):
     tables = {table.name for table in Base.metadata.sorted_tables}
     read: set[str] = set()

@@ -15,7 +15,7 @@ class Clock:
 
 def test_an_answer_is_reused_under_its_own_generation_only():
     answers = SearchAnswers(max_bytes=1024)
-    answers.put(key_of({"q": "cluster"}), 7, b"found")
+    answers.put(key_of({"q": "cluster"}), 7, b"found", size=5)
 
     assert answers.get(key_of({"q": "cluster"}), 7) == b"found"
     assert answers.get(key_of({"q": "cluster"}), 8) is None
@@ -29,7 +29,7 @@ def test_the_order_of_the_arguments_makes_no_other_answer():
 def test_an_answer_lives_its_lifetime_and_no_longer():
     clock = Clock()
     answers = SearchAnswers(max_bytes=1024, max_age_s=30, clock=clock)
-    answers.put("key", 1, b"found")
+    answers.put("key", 1, b"found", size=5)
     clock.now += 30
 
     assert answers.get("key", 1) == b"found"
@@ -39,21 +39,21 @@ def test_an_answer_lives_its_lifetime_and_no_longer():
 
 def test_beyond_its_bytes_the_least_recently_used_answer_goes_first():
     answers = SearchAnswers(max_bytes=10)
-    answers.put("first", 1, b"1234")
-    answers.put("second", 1, b"1234")
+    answers.put("first", 1, b"1234", size=4)
+    answers.put("second", 1, b"1234", size=4)
     assert answers.get("first", 1) == b"1234"
-    answers.put("third", 1, b"1234")
+    answers.put("third", 1, b"1234", size=4)
 
     assert answers.get("second", 1) is None
     assert answers.get("first", 1) == answers.get("third", 1) == b"1234"
-    answers.put("too big", 1, b"12345678901")
+    answers.put("too big", 1, b"12345678901", size=11)
     assert answers.get("too big", 1) is None
     assert answers.get("first", 1) == b"1234"
 
 
 def test_no_bytes_keep_no_answer():
     answers = SearchAnswers(max_bytes=0)
-    answers.put("key", 1, b"found")
+    answers.put("key", 1, b"found", size=5)
 
     assert answers.get("key", 1) is None
 
@@ -61,7 +61,7 @@ def test_no_bytes_keep_no_answer():
 def test_a_newer_answer_replaces_the_kept_one_and_its_bytes():
     answers = SearchAnswers(max_bytes=8)
     for generation in range(5):
-        answers.put("key", generation, b"1234")
-    answers.put("other", 5, b"1234")
+        answers.put("key", generation, b"1234", size=4)
+    answers.put("other", 5, b"1234", size=4)
 
     assert answers.get("key", 4) == answers.get("other", 5) == b"1234"
