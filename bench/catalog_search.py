@@ -17,6 +17,7 @@ import http.client
 import json
 import math
 import multiprocessing
+import os
 import random
 import signal
 import sys
@@ -228,10 +229,13 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=600, help="searches per round (the kinds in turn)")
     parser.add_argument("--clients", default="1,16", help="comma-separated client counts, a round each")
     parser.add_argument("--client-processes", type=int, default=2, help="processes the clients are spread over")
+    parser.add_argument("--search-cache-mb", type=int, default=32,
+                        help="the academy's SEARCH_CACHE_MB; 0 finds every answer in the database")
     parser.add_argument("--amqp-url", default="amqp://guest:guest@127.0.0.1:5672/")
     parser.add_argument("--postgres-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
     args.clients = [int(count) for count in args.clients.split(",")]
+    os.environ["SEARCH_CACHE_MB"] = str(args.search_cache_mb)  # the academies started below inherit it
     for mode in (("embedded", "distributed") if args.mode == "both" else (args.mode,)):
         bench_mode(mode, args)
 
