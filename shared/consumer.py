@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[ParsedEvent[Any], Session], None]
 HandlerRegistry = Mapping[type[Event], Handler]
+_BATCH = "consumer_batch"
 
 
 class RetryLater(Exception):
@@ -104,6 +105,7 @@ class EventConsumer:
     def _apply_batch(self, runnable: list[tuple[int, ParsedEvent]], settlements: list, *, isolate: bool) -> None:
         outcomes: list[tuple[int, str, str]] = []  # (index, type, outcome) counted only once committed
         with self.session_factory() as db, db.begin():
+            db.info[_BATCH] = [event for _, event in runnable]
             seen = set(
                 db.scalars(
                     select(processed_events.c.event_id).where(
@@ -163,6 +165,12 @@ class EventConsumer:
             extra={"event_id": event.id, "event_type": event.event_type.type, "reason": str(exc)},
             exc_info=not expected,
         )
+
+
+def batch_of(db: Session) -> list[ParsedEvent]:
+    """The events of the batch that `db` applies (none outside a consumer), so that a handler can read what the
+    whole batch needs in one query instead of one per event."""
+    return db.info.get(_BATCH, [])
 
 
 class _HandlerFailed(Exception):

@@ -13,6 +13,7 @@ from sqlalchemy import delete, event, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
+from services.notify.batch_reads import email_choice
 from services.notify.domain import ALWAYS_MAILED, MAIL_ONLY, MAIL_ONLY_CATEGORIES, Category, Message, wants_email
 from services.notify.mail import CHANNEL as EMAIL_CHANNEL
 from services.notify.mail import MAIL_EFFECT, mail_key, mail_payload
@@ -38,7 +39,9 @@ def tell(db: Session, member: MemberRecord, cause_event_id: str, message: Messag
     member each."""
     if message.kind not in MAIL_ONLY:
         deliver_to_inbox(db, member.member_id, cause_event_id, message)
-    if wants_email(message.category, _email_choice(db, member.member_id, message.category)):
+    # Always-mailed categories go out whatever the member chose, so their choice is not read.
+    if message.category in ALWAYS_MAILED or wants_email(
+            message.category, email_choice(db, member.member_id, message.category.value)):
         queue_email(db, member, cause_event_id, message)
 
 
@@ -172,11 +175,6 @@ def erase_member(db: Session, member_id: str, deleted_at: datetime) -> None:
     db.execute(delete(Preference).where(Preference.member_id == member_id))
     db.merge(MemberRecord(member_id=member_id, email="", display_name="", preferred_language="en",
                           time_zone="UTC", updated_at=None, deleted_at=deleted_at, unsubscribe_token=None))
-
-
-def _email_choice(db: Session, member_id: str, category: Category) -> bool | None:
-    return db.scalar(select(Preference.email).where(Preference.member_id == member_id,
-                                                    Preference.category == category.value))
 
 
 def unsubscribe_url(member: MemberRecord, category: Category) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from services.notify.batch_reads import get
 from services.notify.commands import erase_member, tell
 from services.notify.domain import KIND_OF_EVENT
 from services.notify.models import BookingRecord, MemberRecord, OfferRecord, SessionRecord
@@ -54,14 +55,14 @@ SESSION_CANCELLED = "session_cancelled"
 # --- read models ---------------------------------------------------------------------------------------------
 def member_registered(event: ParsedEvent[MemberRegistered], db: Session) -> None:
     member = event.data
-    if db.get(MemberRecord, member.member_id) is None:  # an update (or the deletion) may have overtaken it
+    if get(db, MemberRecord, member.member_id) is None:  # an update (or the deletion) may have overtaken it
         db.add(MemberRecord(member_id=member.member_id, email=member.email, display_name=member.display_name,
                             preferred_language=member.preferred_language, time_zone=member.time_zone))
 
 
 def member_updated(event: ParsedEvent[MemberUpdated], db: Session) -> None:
     member = event.data
-    record = db.get(MemberRecord, member.member_id)
+    record = get(db, MemberRecord, member.member_id)
     if record is None:
         record = MemberRecord(member_id=member.member_id)
         db.add(record)
@@ -77,7 +78,7 @@ def member_deleted(event: ParsedEvent[MemberDeleted], db: Session) -> None:
 
 
 def _keep_offer(db: Session, offer_id: str, offer: OfferSnapshot, as_of) -> None:
-    record = db.get(OfferRecord, offer_id)
+    record = get(db, OfferRecord, offer_id)
     if record is not None and record.updated_at >= as_of:
         return
     db.merge(OfferRecord(offer_id=offer_id, title=offer.title,
@@ -94,7 +95,7 @@ def offer_updated(event: ParsedEvent[OfferUpdated], db: Session) -> None:
 
 def session_scheduled(event: ParsedEvent[SessionScheduled], db: Session) -> None:
     session = event.data
-    if db.get(SessionRecord, session.session_id) is None:  # a rescheduling may have overtaken it
+    if get(db, SessionRecord, session.session_id) is None:  # a rescheduling may have overtaken it
         db.add(SessionRecord(session_id=session.session_id, offer_id=session.offer_id,
                              starts_at=session.starts_at, ends_at=session.ends_at,
                              location=session.location, link=session.link))
@@ -102,7 +103,7 @@ def session_scheduled(event: ParsedEvent[SessionScheduled], db: Session) -> None
 
 def _keep_booking(db: Session, booking_id: str, session_id: str, member_id: str, status: str,
                   cancel_reason: str | None = None) -> None:
-    record = db.get(BookingRecord, booking_id)
+    record = get(db, BookingRecord, booking_id)
     if record is None:
         db.add(BookingRecord(booking_id=booking_id, session_id=session_id, member_id=member_id, status=status,
                              cancel_reason=cancel_reason))
@@ -116,7 +117,7 @@ def _tell(event: ParsedEvent[Any], db: Session, member_ids: Iterable[str], facts
     kind = KIND_OF_EVENT[event.event_type.type]
     members = []
     for member_id in dict.fromkeys(member_ids):
-        member = db.get(MemberRecord, member_id)
+        member = get(db, MemberRecord, member_id)
         if member is None:
             # Events may overtake each other; the member's registration is on its way (dead-lettered if never).
             raise RetryLater(f"member {member_id} is not known yet")
@@ -129,8 +130,8 @@ def _tell(event: ParsedEvent[Any], db: Session, member_ids: Iterable[str], facts
 
 
 def _session_facts(db: Session, session_id: str, offer_id: str) -> dict:
-    session = db.get(SessionRecord, session_id)
-    offer = db.get(OfferRecord, offer_id)
+    session = get(db, SessionRecord, session_id)
+    offer = get(db, OfferRecord, offer_id)
     return {
         "offer_title": offer.title if offer else None,
         "starts_at": session.starts_at if session else None,
@@ -164,7 +165,7 @@ def booking_promoted(event: ParsedEvent[BookingPromoted], db: Session) -> None:
 
 def booking_cancelled(event: ParsedEvent[BookingCancelled], db: Session) -> None:
     booking = event.data
-    known = db.get(BookingRecord, booking.booking_id)
+    known = get(db, BookingRecord, booking.booking_id)
     # One message per member and cancelled session, whichever of the two events comes first: session.cancelled
     # already told the holders it knew of (and ended their bookings here), so their booking's end says nothing new.
     told_by_session = known is not None and known.status == "cancelled" and known.cancel_reason == SESSION_CANCELLED
@@ -185,7 +186,7 @@ def _holders(db: Session, session_id: str) -> list[BookingRecord]:
 
 def session_rescheduled(event: ParsedEvent[SessionRescheduled], db: Session) -> None:
     moved = event.data
-    session = db.get(SessionRecord, moved.session_id)
+    session = get(db, SessionRecord, moved.session_id)
     if session is None:
         session = SessionRecord(session_id=moved.session_id, offer_id=moved.offer_id)
         db.add(session)
@@ -218,7 +219,7 @@ def attendance_recorded(event: ParsedEvent[AttendanceRecorded], db: Session) -> 
 
 def invoice_issued(event: ParsedEvent[InvoiceIssued], db: Session) -> None:
     invoice = event.data
-    offer = db.get(OfferRecord, invoice.offer_id)
+    offer = get(db, OfferRecord, invoice.offer_id)
     _tell(event, db, [invoice.member_id], {
         "number": invoice.number, "total_cents": invoice.total_cents, "currency": invoice.currency,
         "booking_id": invoice.booking_id, "invoice_id": invoice.invoice_id,
@@ -247,7 +248,7 @@ def offer_reviewed(event: ParsedEvent[OfferReviewed], db: Session) -> None:
 
 def coprovider_invited(event: ParsedEvent[CoproviderInvited], db: Session) -> None:
     invitation = event.data
-    inviter = db.get(MemberRecord, invitation.invited_by)
+    inviter = get(db, MemberRecord, invitation.invited_by)
     _tell(event, db, [invitation.member_id], {
         "title": invitation.title, "share_percent": invitation.share_percent, "offer_id": invitation.offer_id,
         "inviter": inviter.display_name if inviter and inviter.deleted_at is None else None})
@@ -278,7 +279,7 @@ def proposal_closed(event: ParsedEvent[ProposalAccepted] | ParsedEvent[ProposalR
 
 def go_decision_made(event: ParsedEvent[GoDecisionMade], db: Session) -> None:
     decision = event.data
-    offer = db.get(OfferRecord, decision.offer_id)
+    offer = get(db, OfferRecord, decision.offer_id)
     if offer is None:
         raise RetryLater(f"offer {decision.offer_id} is not known yet")
     _tell(event, db, offer.provider_ids, {
