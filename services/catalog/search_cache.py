@@ -76,7 +76,7 @@ def _forget_changes(db: Session) -> None:
     db.info.pop(CHANGED, None)
 
 
-def generation(db: Session) -> int:
+def generation(db: Session) -> int | None:
     """The generation the rest of `db`'s transaction reads the offers in (read first: an answer found after a
     commit in between is merely kept under the older generation, which no later search asks for)."""
     return db.scalar(select(SearchGeneration.generation))
@@ -98,8 +98,10 @@ class SearchAnswers:
         self._bytes = 0
         self._lock = threading.Lock()
 
-    def get(self, key: Hashable, current: int) -> Any:
+    def get(self, key: Hashable, current: int | None) -> Any:
         """What was kept under `key` in the `current` generation and is not too old, else None."""
+        if current is None:  # no generation to read: nothing would tell a kept answer is stale
+            return None
         with self._lock:
             kept = self._kept.get(key)
             if kept is None or kept.generation != current or self.clock() - kept.at > self.max_age_s:
@@ -107,9 +109,9 @@ class SearchAnswers:
             self._kept.move_to_end(key)
             return kept.value
 
-    def put(self, key: Hashable, found_in: int, value: Any, size: int) -> None:
+    def put(self, key: Hashable, found_in: int | None, value: Any, size: int) -> None:
         """Keep `value` (of about `size` bytes) under `key`, as found in generation `found_in`."""
-        if size > self.max_bytes:
+        if found_in is None or size > self.max_bytes:
             return
         with self._lock:
             replaced = self._kept.pop(key, None)

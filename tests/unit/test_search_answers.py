@@ -51,6 +51,15 @@ def test_beyond_its_bytes_the_least_recently_used_answer_goes_first():
     assert answers.get("first", 1) == b"1234"
 
 
+def test_without_a_generation_nothing_is_kept():
+    answers = SearchAnswers(max_bytes=1024)
+    answers.put("key", None, b"found", size=5)
+    answers.put("other", 1, b"found", size=5)
+
+    assert answers.get("key", None) is None
+    assert answers.get("other", None) is None
+
+
 def test_no_bytes_keep_no_answer():
     answers = SearchAnswers(max_bytes=0)
     answers.put("key", 1, b"found", size=5)
