@@ -26,7 +26,7 @@ from services.catalog.schemas import (
 )
 from shared.auth import current_principal, require_roles
 from shared.schemas import PageArgs, paginate
-from shared.web import Blueprint, transaction
+from shared.web import Blueprint, runtime_of, transaction
 
 BEARER = [{"bearer": []}]
 OPTIONAL_BEARER = [{}, {"bearer": []}]
@@ -50,6 +50,18 @@ def _member_id() -> str:
     return current_principal().member_id
 
 
+@offers_blp.before_request
+def answer_repeated_searches():
+    """A search asked before is answered from what was kept, before its query is parsed again; this runs after
+    the app's own checks (paths, tokens), which come before a blueprint's."""
+    if request.endpoint == "offers.Offers" and request.method == "GET":
+        body = search_cache.kept_answer(runtime_of(current_app).engine, current_app.extensions["search_answers"],
+                                        request.query_string)
+        if body is not None:
+            return current_app.response_class(body, mimetype="application/json")
+    return None
+
+
 @offers_blp.route("/offers")
 class Offers(MethodView):
     @offers_blp.arguments(OfferSearchArgs, location="query")
@@ -63,7 +75,8 @@ class Offers(MethodView):
 
         with transaction() as db:
             db.connection(execution_options={"reads_only": True})  # searches wait for no writer on SQLite
-            body = search_cache.answer(db, current_app.extensions["search_answers"], args, render)
+            body = search_cache.answer(db, current_app.extensions["search_answers"], request.query_string, args,
+                                       render)
         return current_app.response_class(body, mimetype="application/json")
 
     @require_roles("member")

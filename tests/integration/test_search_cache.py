@@ -68,11 +68,21 @@ def generation(runtime) -> int:
 
 def test_a_repeated_search_reads_only_the_generation(runtime, first, partners):
     answer = first.get("/api/v1/offers?q=cluster&format=online")
-    again = statements_of(runtime, lambda: first.get("/api/v1/offers?format=online&q=cluster"))
+    again = statements_of(runtime, lambda: first.get("/api/v1/offers?q=cluster&format=online"))
 
     assert len(again) == 1 and "search_generation" in again[0], again
     assert first.get("/api/v1/offers?q=cluster&format=online").json == answer.json == {
         **answer.json, "total": 1}
+    assert first.get("/api/v1/offers?format=online&q=cluster").json == answer.json, "the same search"
+
+
+def test_a_kept_answer_still_needs_a_valid_token_if_one_comes_along(first, partners):
+    assert first.get("/api/v1/offers?q=cluster").status_code == 200
+
+    answer = first.get("/api/v1/offers?q=cluster", headers={"Authorization": "Bearer not.a.token"})
+
+    assert answer.status_code == 401, answer.json
+    assert first.get("/api/v1/offers?q=cluster", headers=bearer(ANN)).status_code == 200
 
 
 def test_searches_that_differ_in_a_facet_page_or_order_share_one_count(runtime, first, partners):
