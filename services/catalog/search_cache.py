@@ -43,7 +43,8 @@ GROUP_BYTES = 400
 # Every table an offer search or its page of offers reads (a test holds the search to this list).
 SEARCHED = (Offer, OfferCompetence, OfferLanguage, OfferLearningGain, OfferProvider, OfferSession, Rating,
             FrameworkItem)
-SEARCHED_TABLES = frozenset(model.__table__.name for model in SEARCHED)
+# The tables themselves, not their names: other services have tables called offers or ratings of their own.
+SEARCHED_TABLES = frozenset(model.__table__ for model in SEARCHED)
 MAX_AGE_S = 30.0
 CHANGED = "search_changed"
 
@@ -59,7 +60,7 @@ def _note_written_objects(db: Session, flush_context, instances) -> None:
 
 @event.listens_for(Session, "do_orm_execute")
 def _note_written_statements(state: ORMExecuteState) -> None:
-    if (state.is_insert or state.is_update or state.is_delete) and state.statement.table.name in SEARCHED_TABLES:
+    if (state.is_insert or state.is_update or state.is_delete) and state.statement.table in SEARCHED_TABLES:
         state.session.info[CHANGED] = True
 
 

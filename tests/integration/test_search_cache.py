@@ -7,7 +7,7 @@ import re
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, select, update
 
 from services.catalog import SERVICE
 from services.catalog.models import Base, Rating, SearchGeneration
@@ -15,7 +15,7 @@ from services.catalog.search_cache import MAX_AGE_S, SEARCHED_TABLES
 from shared.bus import Outcome
 from shared.consumer import EventConsumer
 from shared.events.declarations import AvailabilityChanged, SeatsLeft
-from shared.testing import bearer, delivery, sample
+from shared.testing import bearer, delivery, make_runtime, sample
 from shared.web import runtime_of
 from tests.integration.offer_helpers import know_framework
 from tests.integration.test_offer_search import ANN, found, in_days, offer
@@ -104,7 +104,7 @@ def test_a_search_reads_no_table_whose_changes_leave_the_generation_alone(runtim
         for statement in statements_of(runtime, lambda query=query: first.get("/api/v1/offers", query_string=query)):
             read |= {name for name in re.findall(r"\b[a-z_]+\b", statement) if name in tables}
 
-    assert read - SEARCHED_TABLES == {"search_generation"}
+    assert read - {table.name for table in SEARCHED_TABLES} == {"search_generation"}
 
 
 def change_title(client, offer_id):
@@ -188,3 +188,16 @@ def test_an_answer_older_than_its_lifetime_is_found_again(runtime, first, partne
     again = statements_of(runtime, lambda: first.get("/api/v1/offers?q=cluster"))
 
     assert len(again) > 1, again
+
+
+def test_another_services_table_of_the_same_name_raises_no_generation(tmp_path):
+    """Booking keeps an `offers` table of its own, in a database without a search generation."""
+    from services.booking import SERVICE as BOOKING
+    from services.booking.models import OfferRecord
+
+    booking = make_runtime(BOOKING, tmp_path / "booking")
+    try:
+        with booking.session_factory.begin() as db:
+            db.execute(update(OfferRecord).where(OfferRecord.offer_id == "none").values(provider_id="nobody"))
+    finally:
+        booking.close()
