@@ -238,10 +238,9 @@ class Group:
 def count_groups(db: Session, filters: dict[str, Any]) -> list[Group]:
     """The offers found under every filter but format, level and language, counted by those three."""
     dialect = db.get_bind().dialect.name
-    others = {name: value for name, value in filters.items() if name not in FACETS}
-    free_in_format = literal(True)
-    if others.get("free_seats") and "format" in filters:
-        free_in_format = Offer.id.in_(_free_seat_offers(filters["format"]))
+    others = counted_filters(filters)
+    seat_format = others.pop("format", None)  # there only when free seats of a format are asked for
+    free_in_format = Offer.id.in_(_free_seat_offers(seat_format)) if seat_format else literal(True)
     free_in_format = free_in_format.label("free_in_format")
     rows = db.execute(select(Offer.format, Offer.level, Offer.language_codes, free_in_format, func.count())
                       .where(*_conditions(others, dialect))
