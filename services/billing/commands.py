@@ -6,11 +6,11 @@ import logging
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from services.billing import ledger
+from services.billing import batch_reads, ledger
 from services.billing.domain import (
     ACADEMY,
     COMMUNITY_FUND,
@@ -42,21 +42,28 @@ _INSERT_BY_DIALECT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 def next_invoice_number(db: Session, year: int) -> str:
     """The year's next document number; taken in the document's transaction, so a rollback leaves no gap."""
-    # The year's row is created if missing (a concurrent creator waits, then does nothing), and the UPDATE
-    # locks it until commit, so concurrent issuers queue instead of sharing a number.
-    insert = _INSERT_BY_DIALECT[db.get_bind().dialect.name](InvoiceSequence.__table__)
-    db.execute(insert.values(year=year, last_number=0).on_conflict_do_nothing(index_elements=["year"]))
-    taken = db.scalar(
-        update(InvoiceSequence)
-        .where(InvoiceSequence.year == year)
-        .values(last_number=InvoiceSequence.last_number + 1)
-        .returning(InvoiceSequence.last_number)
-    )
+    # The UPDATE locks the year's row until commit, so concurrent issuers queue instead of sharing a number.
+    # Only a year's first number finds no row: it is created (a concurrent creator waits, then does nothing)
+    # and the UPDATE runs again.
+    taken = db.scalar(_TAKE_NUMBER, {"of_year": year})
+    if taken is None:
+        insert = _INSERT_BY_DIALECT[db.get_bind().dialect.name](InvoiceSequence.__table__)
+        db.execute(insert.values(year=year, last_number=0).on_conflict_do_nothing(index_elements=["year"]))
+        taken = db.scalar(_TAKE_NUMBER, {"of_year": year})
     return invoice_number(year, taken)
+
+
+_sequences = InvoiceSequence.__table__
+_TAKE_NUMBER = (update(_sequences).where(_sequences.c.year == bindparam("of_year"))
+                .values(last_number=_sequences.c.last_number + 1).returning(_sequences.c.last_number))
 
 
 def offer_terms(db: Session, offer_id: str, at: datetime) -> OfferVersion | None:
     """The offer's version in force at `at`; the first one for a booking older than every version we know."""
+    versions = batch_reads.offer_versions(db, offer_id)
+    if versions is not None:
+        in_force = [version for version in versions if version.effective_at <= at]
+        return in_force[-1] if in_force else (versions[0] if versions else None)
     newest_before = db.scalars(
         select(OfferVersion).where(OfferVersion.offer_id == offer_id, OfferVersion.effective_at <= at)
         .order_by(OfferVersion.effective_at.desc()).limit(1)
@@ -91,13 +98,14 @@ def issue_invoice(db: Session, *, booking_id: str, session_id: str, member_id: s
                   offer: OfferVersion, booked_at: datetime) -> Invoice | None:
     """Invoice a held seat by the offer's terms and the policy in force when it was booked, and post the split;
     None if the booking was invoiced already."""
-    if db.scalar(select(Invoice.id).where(Invoice.booking_id == booking_id)) is not None:
+    if (not batch_reads.not_invoiced(db, booking_id)
+            and db.scalar(select(Invoice.id).where(Invoice.booking_id == booking_id)) is not None):
         return None
     version, policy = policy_versions(db).in_force(booked_at)
     providers = {member: percent for member, percent in offer.providers}
     shares = invoice_shares(offer.price_cents, offer.vat_rate, policy, providers)
     vat_cents = sum(line.cents for line in shares if line.purpose == VAT)
-    buyer = db.get(MemberRecord, member_id)
+    buyer = batch_reads.get(db, MemberRecord, member_id, batch_reads.members_named)
     now = datetime.now(UTC)
     invoice = Invoice(
         id=str(uuid.uuid4()), number=next_invoice_number(db, now.year), booking_id=booking_id,
@@ -114,7 +122,7 @@ def issue_invoice(db: Session, *, booking_id: str, session_id: str, member_id: s
     # Flushed before the ledger, so a concurrent invoice for the same booking fails here on the unique key.
     db.flush()
     receivable = (ledger.MEMBER_RECEIVABLE, member_id)
-    ledger.post(db, f"invoice:{booking_id}", "invoice", [
+    ledger.post(db, ledger.invoice_cause(booking_id), "invoice", [
         ledger.Transfer(receivable, _party_account(line, ledger.PROVIDER_PENDING), line.cents, line.purpose,
                         line.provider_id)
         for line in shares
@@ -124,7 +132,7 @@ def issue_invoice(db: Session, *, booking_id: str, session_id: str, member_id: s
         offer_id=offer.offer_id, total_cents=invoice.total_cents, currency=invoice.currency, issued_at=now,
     ))
     log.info("invoice issued", extra={"invoice_number": invoice.number, "booking_id": booking_id})
-    held = db.get(HeldSession, session_id)
+    held = batch_reads.get(db, HeldSession, session_id, batch_reads.sessions_named)
     if held is not None:  # attendance was recorded before this invoice reached us
         release_invoice(db, invoice, held.recorded_at)
     return invoice

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from services.billing import batch_reads
 from services.billing.commands import issue_credit_note, issue_invoice, offer_terms, record_attendance, refund_of
 from services.billing.domain import V1_VAT_RATE
 from services.billing.governance import policy_proposed, proposal_accepted
@@ -43,9 +44,11 @@ def offer_published_v1(event: ParsedEvent[OfferPublished], db: Session) -> None:
         price_cents=offer.price_cents, currency=offer.currency, vat_rate=V1_VAT_RATE,
         providers=[[offer.provider_id, 100]], area=None, region=None,
     ))
+    batch_reads.offer_written(db, offer.offer_id)
 
 
 def _keep_snapshot(db: Session, offer_id: str, snapshot: OfferSnapshot, effective_at: datetime) -> None:
+    batch_reads.offer_written(db, offer_id)
     # What v1 told of the same offer is superseded by the fuller snapshot.
     db.execute(delete(OfferVersion).where(OfferVersion.offer_id == offer_id, OfferVersion.event_version == 1))
     db.merge(OfferVersion(
@@ -96,13 +99,14 @@ def attendance_recorded(event: ParsedEvent[AttendanceRecorded], db: Session) -> 
 
 def member_registered(event: ParsedEvent[MemberRegistered], db: Session) -> None:
     member = event.data
-    if db.get(MemberRecord, member.member_id) is None:  # an update may have overtaken it
+    # An update may have overtaken it.
+    if batch_reads.get(db, MemberRecord, member.member_id, batch_reads.members_named) is None:
         db.add(MemberRecord(member_id=member.member_id, display_name=member.display_name))
 
 
 def member_updated(event: ParsedEvent[MemberUpdated], db: Session) -> None:
     member = event.data
-    record = db.get(MemberRecord, member.member_id)
+    record = batch_reads.get(db, MemberRecord, member.member_id, batch_reads.members_named)
     if record is None:
         record = MemberRecord(member_id=member.member_id)
         db.add(record)

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from services.billing import batch_reads
 from services.billing.domain import ACADEMY, COMMUNITY_FUND, PROVIDER, RevenueSharePolicy, policy_in_force
 from services.billing.models import RevenuePolicy
 from shared.errors import Unprocessable
@@ -41,7 +42,7 @@ class PolicyVersions:
 
 def policy_versions(db: Session) -> PolicyVersions:
     """Every version (a handful: they change by decision of the members, not per booking)."""
-    return PolicyVersions(list(db.scalars(select(RevenuePolicy).order_by(RevenuePolicy.version))))
+    return PolicyVersions(batch_reads.policies(db))
 
 
 def add_policy(db: Session, *, shares_bp: dict[str, int], effective_from: datetime, created_by: str) -> RevenuePolicy:
@@ -61,4 +62,5 @@ def add_policy(db: Session, *, shares_bp: dict[str, int], effective_from: dateti
                         created_at=now, created_by=created_by)
     db.add(row)
     db.flush()
+    batch_reads.policy_written(db)
     return row
