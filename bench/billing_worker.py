@@ -68,7 +68,11 @@ def measure(bookings: int, offers: int, postgres_url: str) -> tuple[float, float
                 consumer.handle_batch(events[start:start + BATCH])
             spent = time.process_time() - began
             event.remove(runtime.engine, "before_cursor_execute", count)
+            with runtime.engine.connect() as connection:
+                invoiced = connection.scalar(text("SELECT count(*) FROM invoices"))
             runtime.close()
+            if invoiced != len(events):
+                raise SystemExit(f"{invoiced} invoices for {len(events)} bookings: the run measured something else")
         return spent * 1000 / bookings, statements / bookings
     finally:
         with admin.connect() as connection:
