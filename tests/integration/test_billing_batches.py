@@ -109,6 +109,7 @@ def history(retried: bool) -> list:
     if retried:
         events.append(booked(15, "offer-unknown"))
     events += [booked(number, "offer-b" if number % 2 else "offer-a") for number in range(16, 24)]
+    events.insert(-4, booked(17, "offer-b", promoted=True))  # booking-17 again, in the same batch: invoiced once
     events += [
         booked(11, "offer-c"),  # offer-c is known now
         delivery(sample(BookingCancelled, booking_id="booking-0", session_id="session-held", offer_id="offer-a",
