@@ -247,6 +247,17 @@ def test_hop_by_hop_headers_of_the_answer_are_not_copied(gateway, upstreams):
     assert copied & hop_by_hop == set()
 
 
+def test_a_proxy_named_in_the_environment_is_not_used_to_reach_the_services(gateway, upstreams, monkeypatch):
+    dead_proxy = f"http://127.0.0.1:{free_port()}"
+    for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.setenv(name, dead_proxy)
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    response = gateway.get("/api/v1/bookings/b-1")
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert answered_by(upstreams) == "booking"
+
+
 def test_an_unreachable_service_is_a_503_problem_naming_it_while_catalog_answers(tmp_path):
     runtime, client = gateway_client(tmp_path, BOOKING_URL=f"http://127.0.0.1:{free_port()}")
     try:
