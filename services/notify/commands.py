@@ -116,19 +116,18 @@ def queue_email(db: Session, member: MemberRecord, cause_event_id: str, message:
 def record_mail_outcomes(session_factory: sessionmaker, batch_size: int = 500) -> int:
     """Scheduled: turn what the dispatcher did with each mail into the delivery's status and an event; a mail
     whose retries ran out on a transient error is armed again, so a long SMTP outage loses nothing."""
-    key = mail_key("") + EmailDelivery.id
     recorded = 0
     while True:  # batch by batch, each its own transaction, until a batch comes back short
         with session_factory.begin() as db:
             finished = db.execute(
-                select(EmailDelivery.id, side_effects.c.status, side_effects.c.last_error,
-                       side_effects.c.completed_at)
-                .join(side_effects, side_effects.c.idempotency_key == key)
+                select(EmailDelivery.id, EmailDelivery.member_id, EmailDelivery.cause_event_id, side_effects.c.status,
+                       side_effects.c.last_error)
+                .join(side_effects, side_effects.c.idempotency_key == _MAIL_KEY)
                 .where(EmailDelivery.status == "pending", side_effects.c.status.in_(("done", "failed")))
                 .order_by(EmailDelivery.created_at, EmailDelivery.id)
                 .limit(batch_size)
             ).all()
-            recorded += sum(_record_outcome(db, row) for row in finished)
+            recorded += _record_outcomes(db, finished)
         if len(finished) < batch_size:
             break
     with session_factory() as db:
@@ -142,33 +141,56 @@ def record_mail_outcomes(session_factory: sessionmaker, batch_size: int = 500) -
     return recorded
 
 
-def _record_outcome(db: Session, row) -> int:
+_deliveries = EmailDelivery.__table__
+_MAIL_KEY = mail_key("") + _deliveries.c.id  # the side effect's key of each delivery row, in SQL
+
+
+def _of_its_side_effect(column):
+    return select(column).where(side_effects.c.idempotency_key == _MAIL_KEY).scalar_subquery()
+
+
+def _record_outcomes(db: Session, rows: list) -> int:
+    """A few statements for the whole batch, where four a mail were most of the job's cost."""
     now = datetime.now(UTC)
-    if row.status == "failed" and not (row.last_error or "").startswith("MailRefused"):
-        log.warning("mail %s: retries ran out (%s); trying again in %s", row.id, row.last_error, REARM_DELAY)
-        db.execute(update(side_effects).where(side_effects.c.idempotency_key == mail_key(row.id),
-                                              side_effects.c.status == "failed")
+    rearmed = {row.id for row in rows
+               if row.status == "failed" and not (row.last_error or "").startswith("MailRefused")}
+    for row in rows:
+        if row.id in rearmed:
+            log.warning("mail %s: retries ran out (%s); trying again in %s", row.id, row.last_error, REARM_DELAY)
+    if rearmed:
+        db.execute(update(side_effects)
+                   .where(side_effects.c.idempotency_key.in_([mail_key(delivery_id) for delivery_id in rearmed]),
+                          side_effects.c.status == "failed")
                    .values(status="pending", attempts=0, due_at=now + REARM_DELAY, completed_at=None))
+    sent = [row.id for row in rows if row.status == "done"]
+    failed = [row.id for row in rows if row.status == "failed" and row.id not in rearmed]
+    # Conditional, so that two workers running this job at once record each outcome, and its event, once.
+    completed_at: dict[str, datetime] = {}
+    for ids, values in ((sent, {"status": "sent", "failure": None}),
+                        (failed, {"status": "failed", "failure": _of_its_side_effect(side_effects.c.last_error)})):
+        if ids:
+            completed_at.update(db.execute(
+                update(_deliveries).where(_deliveries.c.id.in_(ids), _deliveries.c.status == "pending")
+                .values(completed_at=func.coalesce(_of_its_side_effect(side_effects.c.completed_at), now), **values)
+                .returning(_deliveries.c.id, _deliveries.c.completed_at)
+            ).all())
+    if not completed_at:
         return 0
-    status = "sent" if row.status == "done" else "failed"
-    # Conditional, so that two workers running this job at once record one outcome and one event.
-    changed = db.execute(update(EmailDelivery).where(EmailDelivery.id == row.id, EmailDelivery.status == "pending")
-                         .values(status=status, completed_at=row.completed_at or now,
-                                 failure=row.last_error if status == "failed" else None))
-    if changed.rowcount != 1:
-        return 0
-    # The delivery row now guards against a second mail; the side effect's copy of the mail can go.
-    db.execute(delete(side_effects).where(side_effects.c.idempotency_key == mail_key(row.id)))
-    delivery = db.get(EmailDelivery, row.id)
-    if status == "sent":
-        record_event(db, NotificationDelivered(notification_id=delivery.id, member_id=delivery.member_id,
-                                               channel=EMAIL_CHANNEL, cause_event_id=delivery.cause_event_id,
-                                               delivered_at=delivery.completed_at))
-    else:
-        record_event(db, NotificationFailed(notification_id=delivery.id, member_id=delivery.member_id,
-                                            channel=EMAIL_CHANNEL, cause_event_id=delivery.cause_event_id,
-                                            reason=(row.last_error or "refused")[:500], failed_at=now))
-    return 1
+    # The delivery rows now guard against a second mail; the side effects' copies of the mails can go.
+    db.execute(delete(side_effects)
+               .where(side_effects.c.idempotency_key.in_([mail_key(delivery_id) for delivery_id in completed_at])))
+    for row in rows:
+        if row.id not in completed_at:
+            continue
+        if row.status == "done":
+            record_event(db, NotificationDelivered(notification_id=row.id, member_id=row.member_id,
+                                                   channel=EMAIL_CHANNEL, cause_event_id=row.cause_event_id,
+                                                   delivered_at=completed_at[row.id]))
+        else:
+            record_event(db, NotificationFailed(notification_id=row.id, member_id=row.member_id,
+                                                channel=EMAIL_CHANNEL, cause_event_id=row.cause_event_id,
+                                                reason=(row.last_error or "refused")[:500], failed_at=now))
+    return len(completed_at)
 
 
 def erase_member(db: Session, member_id: str, deleted_at: datetime) -> None:

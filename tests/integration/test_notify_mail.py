@@ -12,7 +12,9 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -270,6 +272,30 @@ def test_smtp_down_then_up_delivers_everything_exactly_once(runtime, consumer, t
     assert len(ids) == 5 and len(set(ids)) == 5
     assert record_mail_outcomes(runtime.session_factory, batch_size=2) == 5, "batch after batch until all done"
     assert {mail_delivery.status for mail_delivery in deliveries(runtime)} == {"sent"}
+
+
+def test_two_workers_recording_outcomes_at_once_record_each_mail_and_its_event_once(runtime, consumer, tmp_path):
+    register(consumer, "member-1", "en")
+    consumer.handle_batch([delivery(sample(BookingConfirmed, booking_id=f"booking-{number}")) for number in range(30)])
+    settings = MailSettings(smtp_host=None, smtp_port=25, smtp_security="none", smtp_username=None,
+                            smtp_password=None, smtp_timeout=5, sender=SENDER, mail_dir=tmp_path / "mail")
+    dispatch_all(dispatcher(runtime, settings))
+    start = threading.Barrier(2)
+
+    def record() -> int:
+        start.wait()
+        return record_mail_outcomes(runtime.session_factory, batch_size=7)
+
+    with ThreadPoolExecutor(2) as pool:
+        counts = list(pool.map(lambda _: record(), range(2)))
+
+    assert sum(counts) == 30, counts
+    assert {mail_delivery.status for mail_delivery in deliveries(runtime)} == {"sent"}
+    announced = [event["notification_id"] for event in published(runtime, NotificationDelivered)
+                 if event["channel"] == "email"]
+    assert sorted(announced) == sorted(mail_delivery.id for mail_delivery in deliveries(runtime))
+    with runtime.session_factory() as db:
+        assert db.scalar(select(func.count()).select_from(side_effects)) == 0
 
 
 def test_mails_whose_retries_ran_out_are_armed_again_not_lost(runtime, consumer, tmp_path):
