@@ -1,0 +1,47 @@
+"""Pooled PostgreSQL connections: one cut while idle in the pool is replaced before anyone uses it, and one used
+again at once is not pinged first (a round trip per request and per batch)."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from shared import db as shared_db
+from shared.db import make_engine
+
+pytestmark = pytest.mark.postgres
+
+
+def backend_pid(engine) -> int:
+    with engine.connect() as connection:
+        return connection.scalar(text("SELECT pg_backend_pid()"))
+
+
+def test_a_connection_cut_while_idle_is_replaced_before_it_is_used(make_postgres_database, monkeypatch):
+    url = make_postgres_database("pool")
+    engine, admin = make_engine(url), create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        first = backend_pid(engine)
+        with admin.connect() as connection:  # as a restarted server or a firewall would
+            assert connection.scalar(text("SELECT pg_terminate_backend(:pid)"), {"pid": first})
+        monkeypatch.setattr(shared_db, "PING_AFTER_IDLE_S", 0.0)  # instead of waiting for it
+
+        second = backend_pid(engine)
+    finally:
+        engine.dispose()
+        admin.dispose()
+    assert second != first
+
+
+def test_a_connection_used_again_at_once_is_not_pinged(make_postgres_database, monkeypatch):
+    engine = make_engine(make_postgres_database("pool"))
+    pings = []
+    monkeypatch.setattr(engine.dialect, "do_ping", lambda connection: pings.append(connection) or True)
+    try:
+        pids = {backend_pid(engine) for _ in range(20)}
+        monkeypatch.setattr(shared_db, "PING_AFTER_IDLE_S", 0.0)
+        backend_pid(engine)
+    finally:
+        engine.dispose()
+    assert len(pids) == 1, "one pooled connection served every checkout"
+    assert len(pings) == 1, "only the checkout after the connection sat idle was pinged"
