@@ -1,10 +1,12 @@
-"""Pooled PostgreSQL connections: one cut while idle in the pool is replaced before anyone uses it, and one used
-again at once is not pinged first (a round trip per request and per batch)."""
+"""Pooled PostgreSQL connections: one cut while idle in the pool is replaced before anyone uses it, one cut moments
+after its last use fails the next use alone, and one used again at once is not pinged first (a round trip per
+request and per batch)."""
 
 from __future__ import annotations
 
 import pytest
 from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
 
 from shared import db as shared_db
 from shared.db import make_engine
@@ -45,3 +47,19 @@ def test_a_connection_used_again_at_once_is_not_pinged(make_postgres_database, m
         engine.dispose()
     assert len(pids) == 1, "one pooled connection served every checkout"
     assert len(pings) == 1, "only the checkout after the connection sat idle was pinged"
+
+
+def test_a_connection_cut_moments_after_use_fails_the_next_use_alone(make_postgres_database):
+    url = make_postgres_database("pool")
+    engine, admin = make_engine(url), create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        first = backend_pid(engine)
+        with admin.connect() as connection:
+            connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first})
+        with pytest.raises(OperationalError):  # back in the pool a moment ago: handed out without a ping
+            backend_pid(engine)
+        second = backend_pid(engine)
+    finally:
+        engine.dispose()
+        admin.dispose()
+    assert second != first
