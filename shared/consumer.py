@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from shared import metrics
 from shared.bus import Delivery, Outcome, Settlement
 from shared.events import Event, InvalidEvent, ParsedEvent, lookup, parse_event
+from shared.outbox import collect_events, write_collected_events
 from shared.tables import processed_events
 from shared.tracing import child_of, current_traceparent
 
@@ -115,6 +116,8 @@ class EventConsumer:
                 )
             )
             handled = []
+            if not isolate:  # with savepoints, each event's own must hold its outbox rows
+                collect_events(db)
             for index, event in runnable:
                 ce_type = event.event_type.type
                 if event.id in seen:
@@ -140,6 +143,7 @@ class EventConsumer:
                 handled.append({"consumer": self.service, "event_id": event.id, "event_type": ce_type,
                                 "handled_at": datetime.now(UTC)})
                 outcomes.append((index, ce_type, "handled"))
+            write_collected_events(db)
             if handled:
                 db.execute(processed_events.insert(), handled)
         for index, ce_type, outcome in outcomes:

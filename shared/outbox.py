@@ -33,6 +33,7 @@ NOTIFY_CHANNEL = "academy_outbox"
 GAP_PATIENCE_SECONDS = 5.0
 FULL_SCAN_SECONDS = 30.0
 GAPS_TRACKED = 10_000  # at most this far below the newest row published; the full scan sees further back
+_COLLECTED_ROWS = "outbox_rows_collected"
 
 
 # Embedded mode: the relays run in another process, which listens for a datagram at this address.
@@ -62,19 +63,32 @@ def outbox_written() -> None:
 def record_event(db: Session, event: Event) -> dict:
     """Add the event to the transaction of `db`; it is published only if that transaction commits."""
     envelope = build_event(event, traceparent=current_traceparent.get())
-    db.execute(
-        outbox.insert().values(
-            event_id=envelope["id"],
-            routing_key=event.event_type.routing_key,
-            body=json.dumps(envelope, separators=(",", ":")),
-            created_at=datetime.now(UTC),
-        )
-    )
+    row = {"event_id": envelope["id"], "routing_key": event.event_type.routing_key,
+           "body": json.dumps(envelope, separators=(",", ":")), "created_at": datetime.now(UTC)}
+    collected = db.info.get(_COLLECTED_ROWS)
+    if collected is not None:
+        collected.append(row)
+    else:
+        db.execute(outbox.insert(), row)
     if not db.info.get("outbox_written"):
         db.info["outbox_written"] = True
         if db.get_bind().dialect.name == "postgresql":
             db.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
     return envelope
+
+
+def collect_events(db: Session) -> None:
+    """From now on, keep the outbox rows of the events recorded in `db` until `write_collected_events`: a
+    consumer's batch records an event or more for each event it applies, and one statement writes them all.
+    Not for code that may roll back a savepoint after recording an event: the kept row would outlive it."""
+    db.info[_COLLECTED_ROWS] = []
+
+
+def write_collected_events(db: Session) -> None:
+    """Write the collected rows, if any, and record each event as it comes again."""
+    collected = db.info.pop(_COLLECTED_ROWS, None)
+    if collected:
+        db.execute(outbox.insert(), collected)
 
 
 @listens_for(Session, "after_commit")
