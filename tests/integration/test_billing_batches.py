@@ -9,7 +9,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from services import billing
 from services.billing.models import Account, CreditNote, Invoice, Posting, PostingSet, ReportLine
@@ -31,6 +31,7 @@ from shared.events.declarations import (
     ProviderShare,
 )
 from shared.testing import OFFER, WHEN, delivery, make_runtime, sample
+from tests.integration.sql_statements import statements_sent
 
 SERVICE = billing.SERVICE
 # Far enough ahead that a policy accepted now is in force for it.
@@ -181,20 +182,6 @@ def test_a_batch_books_what_events_one_by_one_book(make_billing, retried):
     assert sum(1 for cause, kind in expected["sets"] if kind == "release") == 4
 
 
-def statements_of(runtime, work) -> list[str]:
-    statements: list[str] = []
-
-    def count(connection, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    event.listen(runtime.engine, "before_cursor_execute", count)
-    try:
-        work()
-    finally:
-        event.remove(runtime.engine, "before_cursor_execute", count)
-    return statements
-
-
 def test_a_batch_of_bookings_reads_each_table_once_and_costs_few_statements_per_event(make_billing):
     runtime, consumer = make_billing()
     consumer.handle_batch([
@@ -207,7 +194,7 @@ def test_a_batch_of_bookings_reads_each_table_once_and_costs_few_statements_per_
     consumer.handle_batch([booked(number, f"offer-{number % 4}") for number in range(20)])  # accounts opened
     batch = [booked(number, f"offer-{number % 4}", session_id=f"session-{number % 5}") for number in range(20, 40)]
 
-    statements = statements_of(runtime, lambda: consumer.handle_batch(batch))
+    statements = statements_sent(runtime.engine, lambda: consumer.handle_batch(batch))
 
     with runtime.session_factory() as db:
         assert len(db.scalars(select(Invoice.id)).all()) == 40

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy import select
 
 from shared.bus import Outcome
@@ -16,6 +15,7 @@ from shared.events.declarations import BookingConfirmed, InvoiceIssued
 from shared.outbox import record_event
 from shared.tables import messaging_metadata, outbox
 from shared.testing import delivery, sample
+from tests.integration.sql_statements import statements_sent
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -49,15 +49,9 @@ def bookings(count: int) -> list:
 
 
 def test_a_batchs_events_go_into_the_outbox_in_one_statement_in_their_order(session_factory):
-    outbox_inserts = []
-    engine = session_factory.kw["bind"]
-
-    def count(_connection, _cursor, statement, *_args) -> None:
-        if statement.lstrip().upper().startswith("INSERT INTO OUTBOX"):
-            outbox_inserts.append(statement)
-
-    sqlalchemy_event.listen(engine, "before_cursor_execute", count)
-    settled = invoicing_consumer(session_factory).handle_batch(bookings(20))
+    consumer, settled = invoicing_consumer(session_factory), []
+    sent = statements_sent(session_factory.kw["bind"], lambda: settled.extend(consumer.handle_batch(bookings(20))))
+    outbox_inserts = [statement for statement in sent if statement.lstrip().upper().startswith("INSERT INTO OUTBOX")]
 
     assert [settlement.outcome for settlement in settled] == [Outcome.ACK] * 20
     assert invoiced(session_factory) == [f"booking-{number}" for number in range(20)]

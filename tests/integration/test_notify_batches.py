@@ -6,7 +6,7 @@ import re
 from collections import Counter
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from services import notify
 from services.notify.models import BookingRecord, EmailDelivery, InboxMessage, Preference
@@ -20,6 +20,7 @@ from shared.events.declarations import (
     SessionScheduled,
 )
 from shared.testing import delivery, sample
+from tests.integration.sql_statements import statements_sent
 
 SERVICE = notify.SERVICE
 
@@ -42,19 +43,9 @@ def booked_and_invoiced(member_id: str) -> list:
 
 
 def selects_by_table(runtime, work) -> Counter:
-    selects: Counter = Counter()
-
-    def count(connection, cursor, statement, parameters, context, executemany):
-        table = re.search(r"^\s*SELECT\b.*?\bFROM\s+(\w+)", statement, re.IGNORECASE | re.DOTALL)
-        if table:
-            selects[table.group(1)] += 1
-
-    event.listen(runtime.engine, "before_cursor_execute", count)
-    try:
-        work()
-    finally:
-        event.remove(runtime.engine, "before_cursor_execute", count)
-    return selects
+    tables = (re.search(r"^\s*SELECT\b.*?\bFROM\s+(\w+)", statement, re.IGNORECASE | re.DOTALL)
+              for statement in statements_sent(runtime.engine, work))
+    return Counter(table.group(1) for table in tables if table)
 
 
 def test_a_batch_reads_each_read_model_once_not_once_per_event(runtime, consumer):

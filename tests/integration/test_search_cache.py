@@ -7,7 +7,7 @@ import re
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
 
 from services.catalog import SERVICE
 from services.catalog.models import Base, Rating, SearchGeneration
@@ -18,6 +18,7 @@ from shared.events.declarations import AvailabilityChanged, SeatsLeft
 from shared.testing import bearer, delivery, make_runtime, sample
 from shared.web import runtime_of
 from tests.integration.offer_helpers import know_framework
+from tests.integration.sql_statements import statements_sent
 from tests.integration.test_offer_search import ANN, found, in_days, offer
 
 ALL_FILTERS = {"q": "cluster", "format": "online", "competence": "INT-1", "area": "INT", "level": 3,
@@ -47,18 +48,9 @@ def partners(first) -> str:
 
 
 def statements_of(runtime, search) -> list[str]:
-    """The SQL statements `search()` sends to the database."""
-    sent: list[str] = []
-
-    def note(conn, cursor, statement, parameters, context, executemany):
-        sent.append(statement)
-
-    event.listen(runtime.engine, "before_cursor_execute", note)
-    try:
-        search()
-    finally:
-        event.remove(runtime.engine, "before_cursor_execute", note)
-    return [statement for statement in sent if not statement.startswith(("BEGIN", "SAVEPOINT", "RELEASE"))]
+    """The SQL statements `search()` sends to the database, but those that open and close transactions."""
+    return [statement for statement in statements_sent(runtime.engine, search)
+            if not statement.startswith(("BEGIN", "SAVEPOINT", "RELEASE"))]
 
 
 def generation(runtime) -> int:
