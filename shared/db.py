@@ -40,8 +40,8 @@ def make_engine(url: str, **options) -> Engine:
 
 
 def _ping_idle_connections(engine: Engine) -> None:
-    # pool_pre_ping would ping every checkout: a round trip per request and per batch, about a tenth of a web
-    # request's CPU under load, to guard against connections that only die while they sit unused.
+    # pool_pre_ping would ping every checkout: a round trip per request and per batch (here about 80 µs of CPU
+    # and 150 µs of waiting each), to guard against connections that mostly die while they sit unused.
     @event.listens_for(engine, "checkin")
     def checked_in(_dbapi_connection, record) -> None:
         record.info["checked_in_at"] = time.monotonic()

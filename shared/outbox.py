@@ -85,7 +85,7 @@ def collect_events(db: Session) -> None:
 
 
 def write_collected_events(db: Session) -> None:
-    """Write the collected rows, if any, and record each event as it comes again."""
+    """Write the collected rows, if any; from now on each event recorded in `db` is written at once again."""
     collected = db.info.pop(_COLLECTED_ROWS, None)
     if collected:
         db.execute(outbox.insert(), collected)
