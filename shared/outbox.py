@@ -84,6 +84,12 @@ def collect_events(db: Session) -> None:
     db.info[_COLLECTED_ROWS] = []
 
 
+def collecting(db: Session) -> bool:
+    """Whether `db` keeps its outbox rows for one statement (a consumer's batch applied without savepoints): the
+    sign that other rows may wait for the batch's end too."""
+    return _COLLECTED_ROWS in db.info
+
+
 def write_collected_events(db: Session) -> None:
     """Write the collected rows, if any; from now on each event recorded in `db` is written at once again."""
     collected = db.info.pop(_COLLECTED_ROWS, None)

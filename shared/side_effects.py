@@ -15,7 +15,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select, update
@@ -39,14 +39,19 @@ class PermanentFailure(Exception):
 
 def record_side_effect(db: Session, kind: str, idempotency_key: str, payload: dict) -> None:
     """Add the effect to the transaction of `db`; recording the same key again changes nothing."""
+    record_side_effects(db, [(kind, idempotency_key, payload)])
+
+
+def record_side_effects(db: Session, effects: Iterable[tuple[str, str, dict]]) -> None:
+    """Add each (kind, idempotency key, payload) to the transaction of `db`, all in one statement."""
     now = datetime.now(UTC)
-    statement = _INSERT_BY_DIALECT[db.get_bind().dialect.name](side_effects).values(
-        id=str(uuid.uuid4()), kind=kind, idempotency_key=idempotency_key,
-        payload=json.dumps(payload, separators=(",", ":")), status="pending", attempts=0, due_at=now,
-        created_at=now,
-    )
-    # A handler that runs twice records twice: the first row stands and the call is made once.
-    db.execute(statement.on_conflict_do_nothing(index_elements=[side_effects.c.idempotency_key]))
+    rows = [{"id": str(uuid.uuid4()), "kind": kind, "idempotency_key": idempotency_key,
+             "payload": json.dumps(payload, separators=(",", ":")), "status": "pending", "attempts": 0,
+             "due_at": now, "created_at": now} for kind, idempotency_key, payload in effects]
+    if rows:
+        # A handler that runs twice records twice: the first row stands and the call is made once.
+        db.execute(_INSERT_BY_DIALECT[db.get_bind().dialect.name](side_effects)
+                   .on_conflict_do_nothing(index_elements=[side_effects.c.idempotency_key]), rows)
 
 
 class SideEffectDispatcher:

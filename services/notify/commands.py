@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import secrets
 import uuid
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from urllib.parse import urlencode
@@ -24,8 +25,8 @@ from services.notify.settings import public_url
 from shared.db import fetch_page
 from shared.errors import NotFound, Unprocessable
 from shared.events.declarations import NotificationDelivered, NotificationFailed
-from shared.outbox import record_event
-from shared.side_effects import record_side_effect
+from shared.outbox import collect_events, collecting, record_event, write_collected_events
+from shared.side_effects import record_side_effects
 from shared.tables import side_effects
 
 log = logging.getLogger(__name__)
@@ -46,29 +47,85 @@ def tell(db: Session, member: MemberRecord, cause_event_id: str, message: Messag
         queue_email(db, member, cause_event_id, message)
 
 
-def deliver_to_inbox(db: Session, member_id: str, cause_event_id: str, message: Message) -> str | None:
-    """Put `message` in the member's inbox once per cause; its id, or None if this event already reached them."""
+def deliver_to_inbox(db: Session, member_id: str, cause_event_id: str, message: Message) -> None:
+    """Put `message` in the member's inbox, unless this event already reached them."""
+    _writes(db).inbox.append({"id": str(uuid.uuid4()), "member_id": member_id, "cause_event_id": cause_event_id,
+                              "kind": message.kind.value, "subject": message.subject[:200], "body": message.text,
+                              "created_at": datetime.now(UTC)})
+    _write_unless_batched(db)
+
+
+def queue_email(db: Session, member: MemberRecord, cause_event_id: str, message: Message) -> None:
+    """Record one mail and its side effect, unless this event already has a mail for this member."""
     now = datetime.now(UTC)
-    delivered_id = _insert_once(db, InboxMessage, id=str(uuid.uuid4()), member_id=member_id,
-                                cause_event_id=cause_event_id, kind=message.kind.value,
-                                subject=message.subject[:200], body=message.text, created_at=now)
-    if delivered_id is None:
-        return None
-    record_event(db, NotificationDelivered(
-        notification_id=delivered_id,
-        member_id=member_id,
-        channel=INBOX_CHANNEL,
-        cause_event_id=cause_event_id,
-        delivered_at=now,
-    ))
-    _count_inbox_message_on_commit(db)
-    return delivered_id
+    delivery_id = str(uuid.uuid4())
+    unsubscribe = None if message.category in ALWAYS_MAILED else unsubscribe_url(member, message.category)
+    effect = (MAIL_EFFECT, mail_key(delivery_id), mail_payload(
+        delivery_id, member.display_name, member.email, member.preferred_language, message, now, unsubscribe))
+    _writes(db).mails.append(({"id": delivery_id, "member_id": member.member_id, "cause_event_id": cause_event_id,
+                               "kind": message.kind.value, "status": "pending", "created_at": now}, effect))
+    _write_unless_batched(db)
 
 
-def _insert_once(db: Session, model: type[InboxMessage] | type[EmailDelivery], **values) -> str | None:
-    """Insert a row unless one for the same member and cause exists (its unique key): one statement where a
-    look first and an insert after took two. The new row's id, or None."""
-    return db.execute(_insert_once_statement(db.get_bind().dialect.name, model), values).scalar_one_or_none()
+@dataclass
+class _Writes:
+    """Inbox messages and mails to write, with what follows each one that is new (an event, a side effect)."""
+
+    inbox: list[dict] = field(default_factory=list)
+    mails: list[tuple[dict, tuple[str, str, dict]]] = field(default_factory=list)
+
+
+_WRITES = "notify_writes"
+
+
+def _writes(db: Session) -> _Writes:
+    writes = db.info.get(_WRITES)
+    if writes is None:
+        writes = db.info[_WRITES] = _Writes()
+        if collecting(db):
+            # A consumer's batch without savepoints: everything its events add is written at its end, a statement
+            # per table instead of two or three per event.
+            event.listen(db, "before_commit", write_batched, once=True)
+            event.listen(db, "after_rollback", lambda session: session.info.pop(_WRITES, None), once=True)
+    return writes
+
+
+def _write_unless_batched(db: Session) -> None:
+    if not collecting(db):
+        write_batched(db)
+
+
+def write_batched(db: Session) -> None:
+    """Write the inbox messages and mails waiting in `db`: each one unless a row for the same member and cause
+    exists (the table's unique key), then the event of each new message and the side effect of each new mail.
+    Whatever reads or deletes those tables in a batch calls this first."""
+    writes = db.info.pop(_WRITES, None)
+    if writes is None:
+        return
+    # The events go into the batch's own collection while there is one, else into one written below.
+    own_collection = not collecting(db)
+    if own_collection:
+        collect_events(db)
+    new_messages = _insert_new(db, InboxMessage, writes.inbox)
+    for row in writes.inbox:
+        if row["id"] in new_messages:
+            record_event(db, NotificationDelivered(notification_id=row["id"], member_id=row["member_id"],
+                                                   channel=INBOX_CHANNEL, cause_event_id=row["cause_event_id"],
+                                                   delivered_at=row["created_at"]))
+    if new_messages:
+        _count_inbox_messages_on_commit(db, len(new_messages))
+    new_mails = _insert_new(db, EmailDelivery, [row for row, _ in writes.mails])
+    record_side_effects(db, [effect for row, effect in writes.mails if row["id"] in new_mails])
+    if own_collection:
+        write_collected_events(db)
+
+
+def _insert_new(db: Session, model: type[InboxMessage] | type[EmailDelivery], rows: list[dict]) -> set[str]:
+    """Insert the rows but those whose member and cause have one (its unique key), in one statement; the ids of
+    the rows inserted."""
+    if not rows:
+        return set()
+    return set(db.scalars(_insert_once_statement(db.get_bind().dialect.name, model), rows))
 
 
 @cache
@@ -81,9 +138,9 @@ def _insert_once_statement(dialect: str, model: type[InboxMessage] | type[EmailD
             .returning(table.c.id))
 
 
-def _count_inbox_message_on_commit(db: Session) -> None:
-    """Count a message only once its transaction commits: a failed batch is applied again event by event, and
-    counting in the handler would count its messages twice."""
+def _count_inbox_messages_on_commit(db: Session, added: int) -> None:
+    """Count messages only once their transaction commits: a failed batch is applied again event by event, and
+    counting as they are written would count its messages twice."""
     if "inbox_messages_added" not in db.info:
         db.info["inbox_messages_added"] = 0
 
@@ -95,22 +152,7 @@ def _count_inbox_message_on_commit(db: Session) -> None:
         def forget(session: Session) -> None:
             session.info.pop("inbox_messages_added", None)
 
-    db.info["inbox_messages_added"] += 1
-
-
-def queue_email(db: Session, member: MemberRecord, cause_event_id: str, message: Message) -> str | None:
-    """Record one mail and its side effect; the delivery's id, or None if this event already has a mail for this
-    member."""
-    now = datetime.now(UTC)
-    delivery_id = _insert_once(db, EmailDelivery, id=str(uuid.uuid4()), member_id=member.member_id,
-                               cause_event_id=cause_event_id, kind=message.kind.value, status="pending",
-                               created_at=now)
-    if delivery_id is None:
-        return None
-    unsubscribe = None if message.category in ALWAYS_MAILED else unsubscribe_url(member, message.category)
-    record_side_effect(db, MAIL_EFFECT, mail_key(delivery_id), mail_payload(
-        delivery_id, member.display_name, member.email, member.preferred_language, message, now, unsubscribe))
-    return delivery_id
+    db.info["inbox_messages_added"] += added
 
 
 def record_mail_outcomes(session_factory: sessionmaker, batch_size: int = 500) -> int:
@@ -127,7 +169,9 @@ def record_mail_outcomes(session_factory: sessionmaker, batch_size: int = 500) -
                 .order_by(EmailDelivery.created_at, EmailDelivery.id)
                 .limit(batch_size)
             ).all()
+            collect_events(db)  # an event per mail, all in one statement
             recorded += _record_outcomes(db, finished)
+            write_collected_events(db)
         if len(finished) < batch_size:
             break
     with session_factory() as db:
@@ -196,6 +240,7 @@ def _record_outcomes(db: Session, rows: list) -> int:
 def erase_member(db: Session, member_id: str, deleted_at: datetime) -> None:
     """A deleted member: messages, mails (sent or waiting), preferences and personal data go; a tombstone stays
     so that events still on their way about them are dropped rather than retried."""
+    write_batched(db)  # what earlier events of the batch told them goes too
     deliveries = list(db.scalars(select(EmailDelivery.id).where(EmailDelivery.member_id == member_id)))
     if deliveries:
         db.execute(delete(side_effects).where(side_effects.c.idempotency_key.in_(

@@ -40,7 +40,9 @@ def _html_link(url: str, label: str) -> Markup:
 
 
 def _environment(autoescape: bool, link: Callable[[str, str], Any]) -> Environment:
-    environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=autoescape,
+    # The templates ship with the code and never change under a running process: auto_reload would look at every
+    # template file's time on each use.
+    environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=autoescape, auto_reload=False,
                               undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
                               keep_trailing_newline=False)
     environment.globals["link"] = link

@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from services import notify
+from services.notify.mail import mail_key
 from services.notify.models import BookingRecord, EmailDelivery, InboxMessage, Preference
 from shared.bus import Outcome
 from shared.events.declarations import (
     BookingCancelled,
     BookingConfirmed,
     InvoiceIssued,
+    MemberDeleted,
     MemberRegistered,
+    NotificationDelivered,
     OfferPublishedV2,
     SessionScheduled,
 )
+from shared.tables import outbox, processed_events, side_effects
 from shared.testing import delivery, sample
 from tests.integration.sql_statements import statements_sent
 
@@ -95,3 +100,65 @@ def test_an_event_retried_within_its_batch_leaves_its_neighbours_reads_right(run
         assert db.get(BookingRecord, "booking-1").status == "cancelled"
         assert {message.kind for message in db.scalars(select(InboxMessage))} == {"booking_confirmed",
                                                                                   "booking_cancelled"}
+
+
+def inserts_by_table(runtime, work) -> Counter:
+    tables = (re.search(r"^\s*INSERT\s+INTO\s+(\w+)", statement, re.IGNORECASE)
+              for statement in statements_sent(runtime.engine, work))
+    return Counter(table.group(1) for table in tables if table)
+
+
+def test_a_batch_writes_its_messages_mails_and_their_events_in_one_statement_each(runtime, consumer):
+    members = [f"member-{number}" for number in range(10)]
+    consumer.handle_batch([registered(member_id) for member_id in members])
+    batch = [event for member_id in members for event in booked_and_invoiced(member_id)]
+
+    inserts = inserts_by_table(runtime, lambda: consumer.handle_batch(batch))
+
+    for table in ("inbox_messages", "email_deliveries", "side_effects", "outbox", "processed_events"):
+        assert inserts[table] == 1, (table, inserts)
+    with runtime.session_factory() as db:
+        messages = set(db.scalars(select(InboxMessage.id)))
+        mails = set(db.scalars(select(EmailDelivery.id)))
+        effects = set(db.scalars(select(side_effects.c.idempotency_key)))
+        told = [json.loads(body)["data"]["notification_id"] for body in db.scalars(
+            select(outbox.c.body).where(outbox.c.routing_key == NotificationDelivered.event_type.routing_key))]
+    assert len(messages) == len(mails) == 2 * len(members)
+    assert sorted(told) == sorted(messages), "one notification.delivered per message"
+    assert effects == {mail_key(mail_id) for mail_id in mails}, "one side effect per mail"
+
+
+def test_a_message_already_there_for_its_event_is_not_written_or_announced_again(runtime, consumer):
+    """A redelivery past the consumer's memory (its processed events purged) meets the table's unique key."""
+    consumer.handle_batch([registered("member-1")])
+    again = delivery(sample(BookingConfirmed, member_id="member-1"), event_id="event-once")
+    consumer.handle_batch([again])
+    with runtime.session_factory.begin() as db:
+        db.execute(processed_events.delete())
+        announced = db.scalar(select(func.count()).select_from(outbox))
+
+    outcomes = consumer.handle_batch([again, *booked_and_invoiced("member-1")[1:]])
+
+    assert {settlement.outcome for settlement in outcomes} == {Outcome.ACK}
+    with runtime.session_factory() as db:
+        causes = Counter(db.scalars(select(InboxMessage.cause_event_id)))
+        mailed = Counter(db.scalars(select(EmailDelivery.cause_event_id)))
+        effects = db.scalar(select(func.count()).select_from(side_effects))
+        announced_since = db.scalar(select(func.count()).select_from(outbox)) - announced
+    assert causes["event-once"] == mailed["event-once"] == 1
+    assert sum(causes.values()) == sum(mailed.values()) == effects == 2
+    assert announced_since == 1, "only the invoice's message is announced"
+
+
+def test_a_member_deleted_later_in_the_batch_keeps_nothing_earlier_events_told_them(runtime, consumer):
+    consumer.handle_batch([registered("member-1"), registered("member-2")])
+    batch = [*booked_and_invoiced("member-1"), *booked_and_invoiced("member-2"),
+             delivery(sample(MemberDeleted, member_id="member-1"))]
+
+    assert {settlement.outcome for settlement in consumer.handle_batch(batch)} == {Outcome.ACK}
+
+    with runtime.session_factory() as db:
+        assert set(db.scalars(select(InboxMessage.member_id))) == {"member-2"}
+        assert set(db.scalars(select(EmailDelivery.member_id))) == {"member-2"}
+        mails = set(db.scalars(select(EmailDelivery.id)))
+        assert set(db.scalars(select(side_effects.c.idempotency_key))) == {mail_key(mail_id) for mail_id in mails}
