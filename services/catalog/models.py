@@ -379,6 +379,9 @@ class SearchGeneration(Base):
     __tablename__ = "search_generation"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     generation: Mapped[int] = mapped_column(BigInteger)
+    # Raised instead when a transaction changes only booking's counts of free seats, which only searches for free
+    # seats read.
+    seats_generation: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
 # --- self-governance: proposals, their comments and votes, and who may vote ------------------------------

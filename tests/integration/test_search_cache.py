@@ -147,6 +147,21 @@ def test_every_change_is_found_at_once_by_the_process_that_kept_the_answer(runti
     assert found(second, **query) != before
 
 
+def test_free_seats_reported_keep_the_answers_that_do_not_ask_for_free_seats(runtime, first, second, partners):
+    """Booking reports free seats every few seconds while people book: only searches for free seats are found
+    again, in every process."""
+    first.get("/api/v1/offers?q=cluster")
+    assert found(second, free_seats="true") == [partners]
+    before = generation(runtime)
+
+    book_the_last_seat(first, partners)
+
+    assert generation(runtime) == before, "the offers' own generation stays"
+    again = statements_of(runtime, lambda: first.get("/api/v1/offers?q=cluster"))
+    assert len(again) == 1 and "search_generation" in again[0], again
+    assert found(second, free_seats="true") == []
+
+
 def test_a_rating_reorders_a_kept_answer(runtime, first, second, partners):
     funding = offer(first, ANN, 20, title="Cluster funding", competences=["INT-1"])
     assert found(second, sort="rating") == [funding, partners], "the unrated, newest first"
