@@ -239,8 +239,11 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[max(0, math.ceil(share * len(ordered)) - 1)] if ordered else float("nan")
 
 
-def run_clients(url: str, plans: list[list[Task]], indexes: list[int], start, queue) -> None:
+def run_clients(url: str, plans: list[list[Task]], indexes: list[int], start, queue, rate: float | None = None
+                ) -> None:
     """Clients `indexes` of `plans`, a thread and a connection each, from `start` on; their results go to `queue`.
+    With a `rate`, the clients together send that many requests a second at most, in turn (a client that fell
+    behind its turn sends at once).
 
     Each result is (client, task, seconds, answer of a sampled task, error).
     """
@@ -250,7 +253,10 @@ def run_clients(url: str, plans: list[list[Task]], indexes: list[int], start, qu
     def client(index: int) -> None:
         with requests.Session() as http:
             gate.wait()
+            opened = time.perf_counter()
             for number, task in enumerate(plans[index]):
+                if rate:
+                    time.sleep(max(0.0, opened + (number * len(plans) + index) / rate - time.perf_counter()))
                 began = time.perf_counter()
                 answer, error = None, None
                 try:
@@ -281,7 +287,8 @@ def run_together(client: Callable[[int], None], indexes: list[int], start, gate:
     queue.put((time.monotonic(), results))
 
 
-def drive(url: str, plans: list[list[Task]], processes: int, before: Callable[[], None]) -> Outcome:
+def drive(url: str, plans: list[list[Task]], processes: int, before: Callable[[], None],
+          rate: float | None = None) -> Outcome:
     """All clients start together; the clock runs from then until the last answer.
 
     The clients are spread over `processes` forked processes, so that one interpreter's lock does not pace them;
@@ -291,7 +298,7 @@ def drive(url: str, plans: list[list[Task]], processes: int, before: Callable[[]
     context = multiprocessing.get_context("fork")
     start, queue = context.Barrier(processes + 1), context.Queue()
     children = [context.Process(target=run_clients, args=(url, plans, list(range(len(plans)))[first::processes],
-                                                           start, queue), daemon=True)
+                                                           start, queue, rate), daemon=True)
                 for first in range(processes)]
     for child in children:
         child.start()
@@ -495,9 +502,10 @@ def run_mode(target: Target, args: argparse.Namespace) -> list[Row]:
     def snapshot() -> Cpu:
         return cpu_snapshot(target.groups, target.databases, target.broker)
 
-    def academy_round(plans: list[list[Task]], session_id: str, marker: Member) -> Outcome:
+    def academy_round(plans: list[list[Task]], session_id: str, marker: Member, rate: float | None = None) -> Outcome:
         before: list[Cpu] = []
-        outcome = drive(f"{gateway}/api/v1/bookings", plans, args.client_processes, lambda: before.append(snapshot()))
+        outcome = drive(f"{gateway}/api/v1/bookings", plans, args.client_processes, lambda: before.append(snapshot()),
+                        rate)
         ended = time.perf_counter()
         # The marker is booked after the round, so once its message is stored the round's backlog is gone.
         booked = follower.post(f"{gateway}/api/v1/bookings", json={"session_id": session_id, "format": "online"},
@@ -539,7 +547,7 @@ def run_mode(target: Target, args: argparse.Namespace) -> list[Row]:
             marker = next(spare)
             refresh_tokens(gateway, [*pool, marker], target.setup_clients)
             plans = plan_round(pool, round_sessions, clients, args.samples, not args.no_idempotency_key)
-            academy_outcome = academy_round(plans, round_sessions[0], marker)
+            academy_outcome = academy_round(plans, round_sessions[0], marker, args.rate)
             row = Row(target.mode, load, number, academy_outcome, bare_round(plans), target.bare_database)
             print_row(row)
             rows.append(row)
@@ -647,6 +655,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--loads", default="many,hot", help="comma-separated: many (no contention), hot (one session)")
     parser.add_argument("--samples", type=int, default=20, help="bookings a round followed to invoice and inbox")
+    parser.add_argument("--rate", type=float, default=None,
+                        help="bookings a second the clients send at most (e.g. half the maximum, for the lags at that "
+                             "load); the bare rounds stay unpaced")
     parser.add_argument("--quick", action="store_true", help="300 bookings a round")
     parser.add_argument("--client-processes", type=int, default=min(os.cpu_count() or 1, 2),
                         help="processes the client threads are spread over (default: 2, or 1 on one core)")
