@@ -166,7 +166,10 @@ def kept_answer(engine: Engine, answers: SearchAnswers, query: bytes) -> bytes |
     """The answer kept for a search asked with this query string, looked up before the query is parsed (it parsed
     when the answer was kept), on a bare connection: the cheapest way to a repeated search."""
     with engine.connect() as connection:
-        connection.execution_options(reads_only=True)
+        # One statement needs no transaction: on PostgreSQL a BEGIN and a ROLLBACK would take a round trip each.
+        # (SQLite stays in its own mode: its connections manage their transactions themselves, shared/db.py.)
+        connection.execution_options(**({"isolation_level": "AUTOCOMMIT"} if engine.dialect.name == "postgresql"
+                                         else {"reads_only": True}))
         # Plain SQL: a built statement costs more to look up in SQLAlchemy's cache than the database takes.
         row = connection.exec_driver_sql(
             f"SELECT generation, seats_generation FROM {SearchGeneration.__tablename__}").first()

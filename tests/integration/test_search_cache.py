@@ -7,7 +7,7 @@ import re
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 
 from services.catalog import SERVICE
 from services.catalog.models import Base, Rating, SearchGeneration
@@ -66,6 +66,35 @@ def test_a_repeated_search_reads_only_the_generation(runtime, first, partners):
     assert first.get("/api/v1/offers?q=cluster&format=online").json == answer.json == {
         **answer.json, "total": 1}
     assert first.get("/api/v1/offers?format=online&q=cluster").json == answer.json, "the same search"
+
+
+@pytest.mark.postgres
+def test_on_postgresql_a_repeated_search_opens_no_transaction(make_postgres_database, tmp_path):
+    """The generation alone is read, outside a transaction: a BEGIN and a ROLLBACK would be two more round trips.
+    (SQLite's connections open their transactions themselves, shared/db.py.)"""
+    runtime = make_runtime(SERVICE, tmp_path, DATABASE_URL=make_postgres_database(SERVICE.name))
+    try:
+        know_framework(runtime)
+        client = SERVICE.create_app(runtime).test_client()
+        offer(client, ANN, 40, title="Building cluster partnerships abroad", competences=["INT-1"])
+        client.get("/api/v1/offers?q=cluster")
+        in_a_transaction = []
+
+        def note(connection, cursor, statement, *_):
+            if "search_generation" in statement:
+                in_a_transaction.append(not connection.connection.dbapi_connection.autocommit)
+
+        event.listen(runtime.engine, "before_cursor_execute", note)
+        try:
+            assert client.get("/api/v1/offers?q=cluster").status_code == 200
+        finally:
+            event.remove(runtime.engine, "before_cursor_execute", note)
+
+        assert in_a_transaction == [False]
+        with runtime.engine.connect() as connection:
+            assert not connection.connection.dbapi_connection.autocommit, "the pool's connections transact again"
+    finally:
+        runtime.close()
 
 
 def test_a_kept_answer_still_needs_a_valid_token_if_one_comes_along(first, partners):
