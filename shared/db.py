@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import DateTime, Engine, Select, TypeDecorator, create_engine, event, func, select
+from sqlalchemy import Connection, DateTime, Engine, Select, TypeDecorator, create_engine, event, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
@@ -76,6 +78,21 @@ def _configure_sqlite(engine: Engine) -> None:
         # readers never queue for the write lock, which WAL lets them do without.
         reads_only = connection.get_execution_options().get("reads_only")
         connection.exec_driver_sql("BEGIN" if reads_only else "BEGIN IMMEDIATE")
+
+
+@contextmanager
+def one_statement(engine: Engine, *, reads_only: bool = False) -> Iterator[Connection]:
+    """A connection for work of a single statement, which is atomic on its own: on PostgreSQL it runs without a
+    transaction around it, where a BEGIN and a COMMIT or ROLLBACK would be two more round trips. SQLite's
+    connections open their transactions themselves (above), so there it gets one, committed at the end."""
+    with engine.connect() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.execution_options(isolation_level="AUTOCOMMIT")
+            yield connection
+            return
+        connection.execution_options(reads_only=reads_only)
+        with connection.begin():
+            yield connection
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

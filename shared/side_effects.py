@@ -22,6 +22,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
+from shared.db import one_statement
 from shared.tables import side_effects
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,8 @@ class SideEffectDispatcher:
         self.backoff = tuple(backoff)
         self.max_attempts = len(self.backoff) + 1 if max_attempts is None else max_attempts
         self.batch_size = batch_size
+        with session_factory() as db:
+            self.engine = db.get_bind()  # for the outcome of each call, written on a bare connection
 
     def dispatch_once(self) -> int:
         """Claim one batch of due rows and work on each; returns how many rows were claimed."""
@@ -123,24 +126,24 @@ class SideEffectDispatcher:
             return
         # Killed here, after the call and before this write, the row stays pending and is called once more
         # (same idempotency key) when the lease runs out: the at-most-once window only the other side closes.
-        with self.session_factory.begin() as db:
+        with one_statement(self.engine) as connection:
             # Done is true whoever holds the lease now, so only a row already finished is left alone.
-            db.execute(update(side_effects)
-                       .where(side_effects.c.id == row.id, side_effects.c.status == "pending")
-                       .values(status="done", completed_at=datetime.now(UTC), last_error=None,
-                               result=None if result is None else str(result)[:_MAX_TEXT]))
+            connection.execute(update(side_effects)
+                               .where(side_effects.c.id == row.id, side_effects.c.status == "pending")
+                               .values(status="done", completed_at=datetime.now(UTC), last_error=None,
+                                       result=None if result is None else str(result)[:_MAX_TEXT]))
 
     def _fail(self, row, leased_until: datetime, error: str) -> None:
         log.error("side effect %s %s failed for good: %s", row.kind, row.idempotency_key, error)
         self._write(row, leased_until, status="failed", last_error=error, completed_at=datetime.now(UTC))
 
     def _write(self, row, leased_until: datetime, **values) -> None:
-        with self.session_factory.begin() as db:
+        with one_statement(self.engine) as connection:
             # Only while our lease holds: a dispatcher that took the row over after it ran out decides now.
-            db.execute(update(side_effects)
-                       .where(side_effects.c.id == row.id, side_effects.c.status == "pending",
-                              side_effects.c.due_at == leased_until)
-                       .values(**values))
+            connection.execute(update(side_effects)
+                               .where(side_effects.c.id == row.id, side_effects.c.status == "pending",
+                                      side_effects.c.due_at == leased_until)
+                               .values(**values))
 
     def _release(self, rows: list, leased_until: datetime) -> None:
         with self.session_factory.begin() as db:

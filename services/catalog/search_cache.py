@@ -40,6 +40,7 @@ from services.catalog.models import (
     Rating,
     SearchGeneration,
 )
+from shared.db import one_statement
 
 # What one count of a search (search.Group) takes in memory, about.
 GROUP_BYTES = 400
@@ -165,11 +166,7 @@ class _Kept:
 def kept_answer(engine: Engine, answers: SearchAnswers, query: bytes) -> bytes | None:
     """The answer kept for a search asked with this query string, looked up before the query is parsed (it parsed
     when the answer was kept), on a bare connection: the cheapest way to a repeated search."""
-    with engine.connect() as connection:
-        # One statement needs no transaction: on PostgreSQL a BEGIN and a ROLLBACK would take a round trip each.
-        # (SQLite stays in its own mode: its connections manage their transactions themselves, shared/db.py.)
-        connection.execution_options(**({"isolation_level": "AUTOCOMMIT"} if engine.dialect.name == "postgresql"
-                                         else {"reads_only": True}))
+    with one_statement(engine, reads_only=True) as connection:
         # Plain SQL: a built statement costs more to look up in SQLAlchemy's cache than the database takes.
         row = connection.exec_driver_sql(
             f"SELECT generation, seats_generation FROM {SearchGeneration.__tablename__}").first()

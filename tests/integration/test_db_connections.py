@@ -1,6 +1,6 @@
 """Pooled PostgreSQL connections: one cut while idle in the pool is replaced before anyone uses it, one cut moments
 after its last use fails the next use alone, and one used again at once is not pinged first (a round trip per
-request and per batch)."""
+request and per batch); a single statement goes without a transaction around it."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
 from shared import db as shared_db
-from shared.db import make_engine
+from shared.db import make_engine, one_statement
 
 pytestmark = pytest.mark.postgres
 
@@ -63,3 +63,20 @@ def test_a_connection_cut_moments_after_use_fails_the_next_use_alone(make_postgr
         engine.dispose()
         admin.dispose()
     assert second != first
+
+
+def test_a_single_statement_runs_outside_a_transaction_and_the_pool_transacts_again(make_postgres_database):
+    engine = make_engine(make_postgres_database("pool"))
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("CREATE TABLE counted (n integer)"))
+        with one_statement(engine) as connection:
+            in_autocommit = connection.connection.dbapi_connection.autocommit
+            connection.execute(text("INSERT INTO counted VALUES (1)"))
+        with engine.connect() as connection:
+            in_autocommit_after = connection.connection.dbapi_connection.autocommit
+            written = connection.scalar(text("SELECT count(*) FROM counted"))
+    finally:
+        engine.dispose()
+    assert in_autocommit and not in_autocommit_after
+    assert written == 1
