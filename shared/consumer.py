@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 Handler = Callable[[ParsedEvent[Any], Session], None]
 HandlerRegistry = Mapping[type[Event], Handler]
 _BATCH = "consumer_batch"
+_AT_BATCH_END = "consumer_batch_end"
 
 
 class RetryLater(Exception):
@@ -118,6 +119,7 @@ class EventConsumer:
             handled = []
             if not isolate:  # with savepoints, each event's own must hold its outbox rows
                 collect_events(db)
+                db.info[_AT_BATCH_END] = []
             for index, event in runnable:
                 ce_type = event.event_type.type
                 if event.id in seen:
@@ -143,6 +145,11 @@ class EventConsumer:
                 handled.append({"consumer": self.service, "event_id": event.id, "event_type": ce_type,
                                 "handled_at": datetime.now(UTC)})
                 outcomes.append((index, ce_type, "handled"))
+            for work in db.info.pop(_AT_BATCH_END, []):
+                try:
+                    work(db)
+                except Exception as exc:  # noqa: BLE001 - as a handler's failure: event by event, it finds its event
+                    raise _HandlerFailed from exc
             write_collected_events(db)
             if handled:
                 db.execute(processed_events.insert(), handled)
@@ -169,6 +176,18 @@ class EventConsumer:
             extra={"event_id": event.id, "event_type": event.event_type.type, "reason": str(exc)},
             exc_info=not expected,
         )
+
+
+def at_batch_end(db: Session, work: Callable[[Session], None]) -> bool:
+    """Have `work` run once after the last handler of the batch that `db` applies without savepoints, so that
+    handlers can keep their rows and write the whole batch's in one statement; whether `db` applies such a batch
+    (if not, nothing is kept for later). A failure of `work` is a handler's: the batch is applied again event by
+    event, with savepoints, where each event writes its own rows at once."""
+    waiting = db.info.get(_AT_BATCH_END)
+    if waiting is None:
+        return False
+    waiting.append(work)
+    return True
 
 
 def batch_of(db: Session) -> list[ParsedEvent]:

@@ -22,6 +22,7 @@ from services.notify.mail import MAIL_EFFECT, mail_key, mail_payload
 from services.notify.metrics import NOTIFICATIONS, PENDING, PENDING_AGE
 from services.notify.models import EmailDelivery, InboxMessage, MemberRecord, Preference
 from services.notify.settings import public_url
+from shared.consumer import at_batch_end
 from shared.db import fetch_page
 from shared.errors import NotFound, Unprocessable
 from shared.events.declarations import NotificationDelivered, NotificationFailed
@@ -71,6 +72,9 @@ def queue_email(db: Session, member: MemberRecord, cause_event_id: str, message:
 class _Writes:
     """Inbox messages and mails to write, with what follows each one that is new (an event, a side effect)."""
 
+    # Whether they wait for the end of a consumer's batch: one statement per table for all its events, instead of
+    # two or three per event.
+    batched: bool
     inbox: list[dict] = field(default_factory=list)
     mails: list[tuple[dict, tuple[str, str, dict]]] = field(default_factory=list)
 
@@ -81,17 +85,12 @@ _WRITES = "notify_writes"
 def _writes(db: Session) -> _Writes:
     writes = db.info.get(_WRITES)
     if writes is None:
-        writes = db.info[_WRITES] = _Writes()
-        if collecting(db):
-            # A consumer's batch without savepoints: everything its events add is written at its end, a statement
-            # per table instead of two or three per event.
-            event.listen(db, "before_commit", write_batched, once=True)
-            event.listen(db, "after_rollback", lambda session: session.info.pop(_WRITES, None), once=True)
+        writes = db.info[_WRITES] = _Writes(batched=at_batch_end(db, write_batched))
     return writes
 
 
 def _write_unless_batched(db: Session) -> None:
-    if not collecting(db):
+    if not _writes(db).batched:
         write_batched(db)
 
 

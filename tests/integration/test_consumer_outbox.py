@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from shared.bus import Outcome
-from shared.consumer import EventConsumer
+from shared.consumer import EventConsumer, at_batch_end
 from shared.db import make_engine, make_session_factory
 from shared.events.declarations import BookingConfirmed, InvoiceIssued
 from shared.outbox import record_event
@@ -63,3 +63,36 @@ def test_after_a_failure_only_the_events_that_went_through_are_in_the_outbox(ses
 
     assert [settlement.outcome for settlement in settled] == [Outcome.ACK] * 3 + [Outcome.RETRY] + [Outcome.ACK] * 2
     assert invoiced(session_factory) == ["booking-0", "booking-1", "booking-2", "booking-4", "booking-5"]
+
+
+def deferring_consumer(session_factory, poison: str, writes: list[list[str]]) -> EventConsumer:
+    """A handler that keeps each booking id for the end of a batch where it can, and writes a poison id nowhere."""
+    def write(db) -> None:
+        kept = db.info.pop("kept", [])
+        writes.append(kept)
+        if poison in kept:
+            raise RuntimeError(f"cannot write {poison}")
+        for booking_id in kept:
+            record_event(db, sample(InvoiceIssued, invoice_id=f"invoice-{booking_id}", booking_id=booking_id))
+
+    def invoice(parsed, db) -> None:
+        first = "kept" not in db.info
+        db.info.setdefault("kept", []).append(parsed.data.booking_id)
+        if first and not at_batch_end(db, write):
+            write(db)
+
+    return EventConsumer("billing", {BookingConfirmed: invoice}, session_factory)
+
+
+def test_work_kept_for_the_batchs_end_runs_once_and_a_failure_there_finds_its_event(session_factory):
+    writes: list[list[str]] = []
+    consumer = deferring_consumer(session_factory, "poison", writes)
+
+    fine = consumer.handle_batch([delivery(sample(BookingConfirmed, booking_id=booking_id)) for booking_id in "12"])
+    outcomes = consumer.handle_batch([delivery(sample(BookingConfirmed, booking_id=booking_id))
+                                      for booking_id in ("3", "poison", "4")])
+
+    assert [settlement.outcome for settlement in fine] == [Outcome.ACK] * 2
+    assert [settlement.outcome for settlement in outcomes] == [Outcome.ACK, Outcome.RETRY, Outcome.ACK]
+    assert writes == [["1", "2"], ["3", "poison", "4"], ["3"], ["poison"], ["4"]]
+    assert invoiced(session_factory) == ["1", "2", "3", "4"]
