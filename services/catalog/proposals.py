@@ -10,7 +10,8 @@ from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import case, delete, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.catalog import commands
@@ -37,6 +38,7 @@ from services.catalog.models import (
     ProposalVote,
 )
 from shared.config import InvalidSetting
+from shared.consumer import at_batch_end
 from shared.db import fetch_page
 from shared.errors import Conflict, Forbidden, NotFound, Unprocessable
 from shared.events.declarations import (
@@ -112,12 +114,34 @@ def is_eligible(db: Session, member_id: str, now: datetime) -> bool:
 
 
 def keep_booking(db: Session, member_id: str, booked_at: datetime) -> None:
-    """Remember a member's latest booking (events may come in any order: the latest wins)."""
-    activity = db.get(MemberBookingActivity, member_id, with_for_update=True)
-    if activity is None:
-        db.add(MemberBookingActivity(member_id=member_id, last_booked_at=booked_at))
-    elif booked_at > activity.last_booked_at:
-        activity.last_booked_at = booked_at
+    """Remember a member's latest booking (events may come in any order: the latest wins). In a consumer's batch
+    the latest of each member is written once, at the batch's end, for all of them in one statement."""
+    latest = db.info.get(_LATEST_BOOKINGS)
+    batched = latest is not None
+    if not batched:
+        latest = {}
+        if at_batch_end(db, _write_latest_bookings):
+            db.info[_LATEST_BOOKINGS], batched = latest, True
+    latest[member_id] = max(booked_at, latest.get(member_id, booked_at))
+    if not batched:
+        _write_latest_bookings(db, latest)
+
+
+_LATEST_BOOKINGS = "catalog_latest_bookings"
+
+
+def _write_latest_bookings(db: Session, latest: Mapping[str, datetime] | None = None) -> None:
+    latest = db.info.pop(_LATEST_BOOKINGS, {}) if latest is None else latest
+    if not latest:
+        return
+    table = MemberBookingActivity.__table__
+    statement = (postgresql.insert if db.get_bind().dialect.name == "postgresql" else sqlite.insert)(table)
+    later = statement.excluded.last_booked_at > table.c.last_booked_at
+    # In the members' order, so that two workers writing some of the same members lock them in one order.
+    db.execute(statement.on_conflict_do_update(
+        index_elements=[table.c.member_id],
+        set_={"last_booked_at": case((later, statement.excluded.last_booked_at), else_=table.c.last_booked_at)}),
+        [{"member_id": member_id, "last_booked_at": latest[member_id]} for member_id in sorted(latest)])
 
 
 def forget_member(db: Session, member_id: str) -> None:

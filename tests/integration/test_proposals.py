@@ -12,13 +12,14 @@ from werkzeug.security import generate_password_hash
 
 from services import catalog
 from services.catalog.commands import delete_account
-from services.catalog.models import Member, Proposal
+from services.catalog.models import Member, MemberBookingActivity, Proposal
 from services.catalog.proposals import keep_booking, open_and_close_due_votes
 from shared.bus import Outcome
 from shared.events import parse_event
 from shared.events.declarations import BookingConfirmed, ProposalSimulated, RevenuePolicyAdopted
 from shared.tables import outbox
 from shared.testing import bearer, delivery, make_runtime, sample
+from tests.integration.sql_statements import statements_sent
 
 SERVICE = catalog.SERVICE  # the service under test, for the fixtures in conftest.py
 PROBLEM_JSON = "application/problem+json"
@@ -337,3 +338,27 @@ def test_a_deleted_member_leaves_no_vote_and_no_name(client, runtime, consumer, 
     open_and_close_due_votes(runtime.session_factory)
     [accepted] = outbox_events(runtime, "proposal.accepted")
     assert (accepted.yes, accepted.eligible, accepted.voter_ids) == (1, 2, [ANN])
+
+
+def last_booked(runtime) -> dict[str, datetime]:
+    with runtime.session_factory() as db:
+        return dict(db.execute(select(MemberBookingActivity.member_id, MemberBookingActivity.last_booked_at)).all())
+
+
+def test_a_batch_keeps_each_members_latest_booking_in_one_statement(runtime, consumer):
+    now = datetime.now(UTC).replace(microsecond=0)
+    booked(consumer, ANN, now - timedelta(days=3))
+    batch = [delivery(sample(BookingConfirmed, booking_id=f"booking-{number}", member_id=member_id,
+                             confirmed_at=now - timedelta(days=days)))
+             for number, (member_id, days) in enumerate([(ANN, 5), (BEN, 2), (BEN, 1), (CARL, 4), (BEN, 6)])]
+    settled = []
+
+    sent = statements_sent(runtime.engine, lambda: settled.extend(consumer.handle_batch(batch)))
+
+    assert [settlement.outcome for settlement in settled] == [Outcome.ACK] * len(batch)
+    assert len([statement for statement in sent if "member_booking_activity" in statement]) == 1
+    # An older booking arriving late changes nothing, in the batch or against what was kept before.
+    assert last_booked(runtime) == {ANN: now - timedelta(days=3), BEN: now - timedelta(days=1),
+                                    CARL: now - timedelta(days=4)}
+    booked(consumer, ANN, now)
+    assert last_booked(runtime)[ANN] == now
