@@ -85,8 +85,7 @@ def collect_events(db: Session) -> None:
 
 
 def collecting(db: Session) -> bool:
-    """Whether `db` keeps its outbox rows for one statement (a consumer's batch applied without savepoints): the
-    sign that other rows may wait for the batch's end too."""
+    """Whether `db` keeps its outbox rows for one statement (while a consumer applies a batch without savepoints)."""
     return _COLLECTED_ROWS in db.info
 
 
