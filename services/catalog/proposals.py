@@ -116,22 +116,21 @@ def is_eligible(db: Session, member_id: str, now: datetime) -> bool:
 def keep_booking(db: Session, member_id: str, booked_at: datetime) -> None:
     """Remember a member's latest booking (events may come in any order: the latest wins). In a consumer's batch
     the latest of each member is written once, at the batch's end, for all of them in one statement."""
-    latest = db.info.get(_LATEST_BOOKINGS)
-    batched = latest is not None
-    if not batched:
-        latest = {}
-        if at_batch_end(db, _write_latest_bookings):
-            db.info[_LATEST_BOOKINGS], batched = latest, True
+    batched = _LATEST_BOOKINGS in db.info or at_batch_end(db, _write_the_batchs_latest)
+    latest = db.info.setdefault(_LATEST_BOOKINGS, {}) if batched else {}
     latest[member_id] = max(booked_at, latest.get(member_id, booked_at))
     if not batched:
-        _write_latest_bookings(db, latest)
+        _write_latest(db, latest)
 
 
 _LATEST_BOOKINGS = "catalog_latest_bookings"
 
 
-def _write_latest_bookings(db: Session, latest: Mapping[str, datetime] | None = None) -> None:
-    latest = db.info.pop(_LATEST_BOOKINGS, {}) if latest is None else latest
+def _write_the_batchs_latest(db: Session) -> None:
+    _write_latest(db, db.info.pop(_LATEST_BOOKINGS, {}))
+
+
+def _write_latest(db: Session, latest: Mapping[str, datetime]) -> None:
     if not latest:
         return
     table = MemberBookingActivity.__table__

@@ -202,8 +202,8 @@ def search_offers(db: Session, filters: dict[str, Any], page: int, per_page: int
                               .order_by(*ORDERS[sort](filters)).offset((page - 1) * per_page).limit(per_page)))
         # A page of results shows no sessions and no learning gain: not loading them saves most of the rows read
         # and a query.
-        page = select(Offer).options(lazyload(Offer.sessions), lazyload(Offer.learning_gain)).where(Offer.id.in_(ids))
-        found = {offer.id: offer for offer in db.scalars(page)}
+        offers = select(Offer).options(lazyload(Offer.sessions), lazyload(Offer.learning_gain)).where(Offer.id.in_(ids))
+        found = {offer.id: offer for offer in db.scalars(offers)}
         items = [found[offer_id] for offer_id in ids]
     return total, items, facets
 
