@@ -44,7 +44,7 @@ from services.catalog.models import (  # noqa: E402
     OfferProvider,
     OfferSession,
 )
-from services.catalog.search import terms  # noqa: E402
+from services.catalog.search import spaced_terms, terms  # noqa: E402
 from shared.testing import make_runtime  # noqa: E402
 from tests.integration.offer_helpers import COMPETENCES, know_framework  # noqa: E402
 
@@ -60,8 +60,7 @@ QUERIES = {
 
 def seed(session_factory, offers: int, sessions_per_offer: int, rng: random.Random) -> None:
     """Rows as the catalog writes them for published offers, inserted many at a time (the ORM one by one would
-    take minutes); search_terms and
-    language_codes as search keeps them; the full-text index follows."""
+    take minutes); the terms and language_codes as search keeps them; the full-text index follows."""
     now = datetime.now(UTC)
     rows: dict[type, list[dict]] = {model: [] for model in (Offer, OfferCompetence, OfferLanguage, OfferProvider,
                                                              OfferSession)}
@@ -75,7 +74,8 @@ def seed(session_factory, offers: int, sessions_per_offer: int, rng: random.Rand
             level=rng.randint(1, 5), price_cents=rng.randrange(0, 40_000, 100), currency="EUR", vat_rate=19,
             cancellation_policy="standard", fee_tiers=[[14, 50], [3, 100]], minimum_participants=0,
             maximum_participants=None, decision_days_before=7, created_at=now, updated_at=now, submitted_at=now,
-            published_at=now, search_terms=" ".join(sorted(terms(title, description)))))
+            published_at=now, search_terms=" ".join(sorted(terms(title, description))),
+            title_terms=spaced_terms(title), summary_terms=" "))
         rows[OfferCompetence] += [dict(offer_id=offer_id, position=position, name=name)
                                   for position, name in enumerate(rng.sample(sorted(COMPETENCES), 2))]
         languages = rng.sample(("de", "en"), rng.randint(1, 2))

@@ -17,10 +17,10 @@ class Base(DeclarativeBase):
 
 
 # The full-text index is kept by the migrations, as no model declares it on both backends: SQLite's FTS5 table
-# offer_search (and its shadow tables) with the column offers.search_id it is keyed by, PostgreSQL's generated
-# column offers.search_vector and its GIN index.
-Base.metadata.info["unmodelled"] = ("offer_search", "search_id", "ix_offers_search_id", "search_vector",
-                                    "ix_offers_search_vector")
+# offer_search (and its shadow tables) with the column offers.search_id it is keyed by and the facet count's
+# covering index on it, PostgreSQL's generated column offers.search_vector and its GIN index.
+Base.metadata.info["unmodelled"] = ("offer_search", "search_id", "ix_offers_search_id", "ix_offers_search_facets",
+                                    "search_vector", "ix_offers_search_vector")
 
 
 class Member(Base):
@@ -170,6 +170,11 @@ class Offer(Base):
     # The German and English stems of title, summary and description, space-separated (search.index_offer): what
     # the full-text index holds, stemmed here so both backends find the same offers.
     search_terms: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # The stems of the title and of the summary alone, each between spaces (" clust cluster "): relevance finds a
+    # word's stem in them with a plain substring search, where lowering the text of every offer found cost more
+    # than matching it.
+    title_terms: Mapped[str] = mapped_column(Text, default=" ", server_default=" ")
+    summary_terms: Mapped[str] = mapped_column(Text, default=" ", server_default=" ")
     # The codes of `languages`, comma-separated in their order (kept by search on every flush): the language facet
     # counts them without reading offer_languages for every offer found.
     language_codes: Mapped[str] = mapped_column(String(100), default="", server_default="")

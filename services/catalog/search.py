@@ -9,8 +9,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import snowballstemmer
-from sqlalchemy import case, event, func, literal, literal_column, or_, select, table
+from sqlalchemy import Integer, case, event, func, literal, literal_column, or_, select, table
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, lazyload
+from sqlalchemy.sql.functions import FunctionElement
 
 from services.catalog.domain import PUBLIC
 from services.catalog.framework import ItemKind
@@ -54,10 +56,17 @@ def terms(*texts: str) -> set[str]:
     return {stem[:MAX_TERM_LENGTH] for text in texts for word in WORD.findall(text) for stem in stems(word)}
 
 
+def spaced_terms(text: str) -> str:
+    """The stems of `text` between spaces, so that a stem is found whole by a substring search for " stem "."""
+    return " " + "".join(f"{term} " for term in sorted(terms(text)))
+
+
 def index_offer(offer: Offer) -> None:
     """Make the offer's indexed terms those of its title, summary and description as they are now (the full-text
-    index follows: SQLite's by triggers, PostgreSQL's generated column)."""
+    index follows: SQLite's by triggers, PostgreSQL's generated column), and those relevance weighs."""
     offer.search_terms = " ".join(sorted(terms(offer.title, offer.summary, offer.description)))
+    offer.title_terms = spaced_terms(offer.title)
+    offer.summary_terms = spaced_terms(offer.summary)
 
 
 @event.listens_for(Session, "before_flush")
@@ -144,13 +153,30 @@ def keep_availability(db: Session, session_id: str, free: dict[str, int], change
     return True
 
 
+class _position(FunctionElement):
+    """Where a string first occurs in another, 0 if nowhere: plain byte comparison, cheaper than LIKE."""
+
+    type = Integer()
+    inherit_cache = True
+
+
+@compiles(_position)
+def _position_on_postgresql(element, compiler, **kw):
+    return f"strpos({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(_position, "sqlite")
+def _position_on_sqlite(element, compiler, **kw):
+    return f"instr({compiler.process(element.clauses, **kw)})"
+
+
 def _relevance(query: str) -> Any:
     """Two points per query word found in the title, one if only in the summary (by any of its stems)."""
     score = literal(0)
     for word in WORD.findall(query)[:MAX_QUERY_WORDS]:
-        word_stems = sorted(stems(word))
-        in_title = or_(*(func.lower(Offer.title).contains(stem) for stem in word_stems))
-        in_summary = or_(*(func.lower(Offer.summary).contains(stem) for stem in word_stems))
+        word_stems = sorted({stem[:MAX_TERM_LENGTH] for stem in stems(word)})
+        in_title = or_(*(_position(Offer.title_terms, f" {stem} ") > 0 for stem in word_stems))
+        in_summary = or_(*(_position(Offer.summary_terms, f" {stem} ") > 0 for stem in word_stems))
         score = score + case((in_title, 2), (in_summary, 1), else_=0)
     return score
 

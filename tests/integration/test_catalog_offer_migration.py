@@ -44,6 +44,7 @@ def test_an_offer_published_before_reviews_keeps_its_level_language_provider_and
             providers = connection.execute(text(
                 "SELECT member_id, share_percent, accepted_at IS NOT NULL FROM offer_providers")).all()
             terms = set(connection.execute(text("SELECT search_terms FROM offers")).scalar_one().split())
+            title_terms, summary_terms = connection.execute(text("SELECT title_terms, summary_terms FROM offers")).one()
             indexed = connection.execute(text(  # the full-text index holds the offer there before it
                 "SELECT id FROM offers JOIN offer_search ON offer_search.rowid = offers.search_id "
                 "WHERE offer_search MATCH 'partnerschaft'" if backend == "sqlite"
@@ -58,5 +59,7 @@ def test_an_offer_published_before_reviews_keeps_its_level_language_provider_and
     assert language_codes == "de"
     assert [tuple(row) for row in providers] == [("p", 100, True)]
     assert {"partnerschaft", "cluster", "abroad"} <= terms
+    assert " partnerschaft " in title_terms and " cluster " not in title_terms
+    assert summary_terms == " "
     assert indexed == ["o"]
     assert tuple(session) == ("o", None)

@@ -10,12 +10,14 @@ from urllib.parse import urlencode
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import event
 
 from services.catalog import SERVICE
 from services.catalog.models import Rating
-from services.catalog.search import stems, terms
+from services.catalog.search import count_groups, stems, terms
 from shared.bus import Outcome
 from shared.consumer import EventConsumer
+from shared.db import SQLITE_MMAP_BYTES
 from shared.events.declarations import AvailabilityChanged, SeatsLeft
 from shared.testing import bearer, delivery, make_runtime, sample
 from tests.integration.offer_helpers import know_framework, publish
@@ -202,6 +204,31 @@ def test_a_search_is_answered_while_a_writer_holds_sqlites_write_lock(tmp_path):
             assert found(client, q="cluster") == unlocked != []
     finally:
         runtime.close()
+
+
+def test_on_sqlite_counting_a_words_matches_reads_an_index_and_no_offer(tmp_path):
+    runtime = make_runtime(SERVICE, tmp_path)
+    try:
+        know_framework(runtime)
+        offer(SERVICE.create_app(runtime).test_client(), ANN, 40, title="Building cluster partnerships abroad")
+        statements = []
+        event.listen(runtime.engine, "before_cursor_execute",
+                     lambda connection, cursor, statement, parameters, context, many:
+                     statements.append((statement, parameters)))
+        with runtime.session_factory() as db:
+            assert [group.count for group in count_groups(db, {"q": "cluster"})] == [1]
+        counting, parameters = next((statement, parameters) for statement, parameters in statements
+                                    if "count(*)" in statement)
+        with runtime.engine.connect() as connection:
+            plan = " ".join(row[3] for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {counting}",
+                                                                          parameters))
+            mapped = connection.exec_driver_sql("PRAGMA mmap_size").scalar()
+    finally:
+        runtime.close()
+
+    # Every offer found would otherwise be read whole for its format, level and languages.
+    assert "COVERING INDEX ix_offers_search_facets" in plan, plan
+    assert mapped == SQLITE_MMAP_BYTES, "pages read through a memory map, not copied in by a call each"
 
 
 def test_words_are_stemmed_alike_in_threads_at_once():
