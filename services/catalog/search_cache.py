@@ -40,7 +40,7 @@ from services.catalog.models import (
     Rating,
     SearchGeneration,
 )
-from shared.db import one_statement
+from shared.db import read_row
 
 # What one count of a search (search.Group) takes in memory, about.
 GROUP_BYTES = 400
@@ -166,11 +166,8 @@ class _Kept:
 def kept_answer(engine: Engine, answers: SearchAnswers, query: bytes) -> bytes | None:
     """The answer kept for a search asked with this query string, looked up before the query is parsed (it parsed
     when the answer was kept), on a bare connection: the cheapest way to a repeated search."""
-    with one_statement(engine, reads_only=True) as connection:
-        # Plain SQL: a built statement costs more to look up in SQLAlchemy's cache than the database takes.
-        row = connection.exec_driver_sql(
-            f"SELECT generation, seats_generation FROM {SearchGeneration.__tablename__}").first()
-        body = answers.get(("answer", query), None if row is None else (row[0], row[1]))
+    row = read_row(engine, f"SELECT generation, seats_generation FROM {SearchGeneration.__tablename__}")
+    body = answers.get(("answer", query), None if row is None else (row[0], row[1]))
     if body is not None:
         ANSWERS.labels("kept").inc()
     return body

@@ -1,4 +1,5 @@
-"""shared.db on real databases: SQLite writers are serialised, and UtcDateTime keeps instants in UTC."""
+"""shared.db on real databases: SQLite writers are serialised, a row read outside a transaction does not wait for
+them, and UtcDateTime keeps instants in UTC."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 from sqlalchemy import Column, Integer, MetaData, Table, insert, select, text, update
 from sqlalchemy.exc import StatementError
 
-from shared.db import UtcDateTime, make_engine
+from shared.db import UtcDateTime, make_engine, read_row
 
 WRITER_THREADS = 8
 TRANSACTIONS_PER_WRITER = 50
@@ -93,3 +94,19 @@ def test_utc_datetime_refuses_naive_datetimes(engine):
     assert "naive" in str(refused.value.orig)
     with engine.connect() as connection:
         assert connection.execute(select(stamps.c.id)).all() == []
+
+
+def test_on_sqlite_a_row_read_through_the_driver_sees_what_was_committed_while_a_writer_holds_the_lock(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'read.sqlite3'}")
+    try:
+        with engine.begin() as connection:
+            connection.exec_driver_sql("CREATE TABLE generation (n integer)")
+            connection.exec_driver_sql("INSERT INTO generation VALUES (1)")
+        with engine.begin() as writer:  # BEGIN IMMEDIATE: the write lock, until the block ends
+            writer.exec_driver_sql("UPDATE generation SET n = 2")
+            while_written = read_row(engine, "SELECT n FROM generation")
+        after = read_row(engine, "SELECT n FROM generation")
+    finally:
+        engine.dispose()
+
+    assert (while_written, after) == ((1,), (2,))

@@ -9,7 +9,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
 from shared import db as shared_db
-from shared.db import make_engine, one_statement
+from shared.db import make_engine, one_statement, read_row
 
 pytestmark = pytest.mark.postgres
 
@@ -80,3 +80,19 @@ def test_a_single_statement_runs_outside_a_transaction_and_the_pool_transacts_ag
         engine.dispose()
     assert in_autocommit and not in_autocommit_after
     assert written == 1
+
+
+def test_a_row_read_through_the_driver_runs_outside_a_transaction_and_the_pool_transacts_again(
+        make_postgres_database):
+    engine = make_engine(make_postgres_database("pool"))
+    try:
+        # The first statement of a transaction starts it: inside a BEGIN sent before, it would start later.
+        (first_of_its_transaction,) = read_row(engine, "SELECT statement_timestamp() = transaction_timestamp()")
+        with engine.connect() as connection:
+            in_autocommit_after = connection.connection.dbapi_connection.autocommit
+    finally:
+        engine.dispose()
+
+    assert first_of_its_transaction
+    assert not in_autocommit_after
+
