@@ -85,7 +85,7 @@ def _configure_sqlite(engine: Engine) -> None:
 
 
 @contextmanager
-def one_statement(engine: Engine, *, reads_only: bool = False) -> Iterator[Connection]:
+def one_statement(engine: Engine) -> Iterator[Connection]:
     """A connection for work of a single statement, which is atomic on its own: on PostgreSQL it runs without a
     transaction around it, where a BEGIN and a COMMIT or ROLLBACK would be two more round trips. SQLite's
     connections open their transactions themselves (above), so there it gets one, committed at the end."""
@@ -94,7 +94,6 @@ def one_statement(engine: Engine, *, reads_only: bool = False) -> Iterator[Conne
             connection.execution_options(isolation_level="AUTOCOMMIT")
             yield connection
             return
-        connection.execution_options(reads_only=reads_only)
         with connection.begin():
             yield connection
 
