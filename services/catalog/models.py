@@ -143,10 +143,11 @@ class OfferLearningGain(Base):
 
 class Offer(Base):
     __tablename__ = "offers"
-    # Search filters on offers' own columns among the published ones (the first also covers the facet count).
+    # Search filters on offers' own columns among the published ones (the first also covers the facet count), and
+    # the newest first: publication time, then id, both descending (search.ORDERS), read backwards.
     __table_args__ = (Index("ix_offers_status_format_level", "status", "format", "level", "language_codes"),
                       Index("ix_offers_status_price_cents", "status", "price_cents"),
-                      Index("ix_offers_status_published_at", "status", "published_at"))
+                      Index("ix_offers_status_published_at", "status", "published_at", "id"))
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     provider_id: Mapped[str] = mapped_column(String(36), index=True)  # who proposed it and may change it
     status: Mapped[str] = mapped_column(String(20), index=True)

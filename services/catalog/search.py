@@ -192,16 +192,19 @@ def _next_session() -> Any:
             .correlate(Offer).scalar_subquery())
 
 
+# Ties of publication time go by id, descending too: ix_offers_status_published_at read backwards gives both, so
+# the newest offers matching a filter are the first met, with nothing left to sort.
 ORDERS = {
-    "newest": lambda filters: (Offer.published_at.desc(), Offer.id),
+    "newest": lambda filters: (Offer.published_at.desc(), Offer.id.desc()),
     "price": lambda filters: (Offer.price_cents, Offer.id),
     # Offers without an upcoming session last (NULL sorts differently on the two backends, hence the flag).
     "next_session": lambda filters: (_next_session().is_(None), _next_session(), Offer.id),
     # Best rated first; unrated offers after the rated ones.
     "rating": lambda filters: (_average_stars().is_(None), _average_stars().desc(), Offer.published_at.desc(),
-                               Offer.id),
+                               Offer.id.desc()),
     # Without words to weigh, the newest first.
-    "relevance": lambda filters: (_relevance(filters.get("q", "")).desc(), Offer.published_at.desc(), Offer.id),
+    "relevance": lambda filters: (_relevance(filters.get("q", "")).desc(), Offer.published_at.desc(),
+                                  Offer.id.desc()),
 }
 SORTS = tuple(ORDERS)
 

@@ -14,7 +14,7 @@ from sqlalchemy import event
 
 from services.catalog import SERVICE
 from services.catalog.models import Rating
-from services.catalog.search import count_groups, stems, terms
+from services.catalog.search import count_groups, search_offers, stems, terms
 from shared.bus import Outcome
 from shared.consumer import EventConsumer
 from shared.db import SQLITE_MMAP_BYTES
@@ -206,28 +206,43 @@ def test_a_search_is_answered_while_a_writer_holds_sqlites_write_lock(tmp_path):
         runtime.close()
 
 
-def test_on_sqlite_counting_a_words_matches_reads_an_index_and_no_offer(tmp_path):
+def plan_on_sqlite(runtime, db, work, sent_first: str) -> str:
+    """SQLite's query plan of the first statement `work()` sends that starts with `sent_first` (asked in `db`'s
+    transaction, which holds SQLite's lock)."""
+    sent = []
+
+    def note(_connection, _cursor, statement, parameters, _context, _executemany):
+        sent.append((statement, parameters))
+
+    event.listen(runtime.engine, "before_cursor_execute", note)
+    try:
+        work()
+    finally:
+        event.remove(runtime.engine, "before_cursor_execute", note)
+    statement, parameters = next((statement, parameters) for statement, parameters in sent
+                                 if " ".join(statement.split()).startswith(sent_first))
+    return " ".join(row[3] for row in db.connection().exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters))
+
+
+def test_on_sqlite_searches_read_indexes_where_offers_would_be_read_whole(tmp_path):
     runtime = make_runtime(SERVICE, tmp_path)
     try:
         know_framework(runtime)
         offer(SERVICE.create_app(runtime).test_client(), ANN, 40, title="Building cluster partnerships abroad")
-        statements = []
-        event.listen(runtime.engine, "before_cursor_execute",
-                     lambda connection, cursor, statement, parameters, context, many:
-                     statements.append((statement, parameters)))
         with runtime.session_factory() as db:
-            assert [group.count for group in count_groups(db, {"q": "cluster"})] == [1]
-        counting, parameters = next((statement, parameters) for statement, parameters in statements
-                                    if "count(*)" in statement)
+            counting = plan_on_sqlite(runtime, db, lambda: count_groups(db, {"q": "cluster"}),
+                                      "SELECT offers.format, offers.level")
+            page = plan_on_sqlite(runtime, db, lambda: search_offers(
+                db, {"format": "online", "level": 3, "language": "en"}, 1, 20, "newest"), "SELECT offers.id FROM")
         with runtime.engine.connect() as connection:
-            plan = " ".join(row[3] for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {counting}",
-                                                                          parameters))
             mapped = connection.exec_driver_sql("PRAGMA mmap_size").scalar()
     finally:
         runtime.close()
 
     # Every offer found would otherwise be read whole for its format, level and languages.
-    assert "COVERING INDEX ix_offers_search_facets" in plan, plan
+    assert "COVERING INDEX ix_offers_search_facets" in counting, counting
+    # Every offer published at the same time would otherwise be read and sorted for the page.
+    assert "ix_offers_status_published_at" in page and "TEMP B-TREE" not in page, page
     assert mapped == SQLITE_MMAP_BYTES, "pages read through a memory map, not copied in by a call each"
 
 
