@@ -18,9 +18,11 @@ class Base(DeclarativeBase):
 
 # The full-text index is kept by the migrations, as no model declares it on both backends: SQLite's FTS5 table
 # offer_search (and its shadow tables) with the column offers.search_id it is keyed by and the facet count's
-# covering index on it, PostgreSQL's generated column offers.search_vector and its GIN index.
+# covering index on it, PostgreSQL's generated columns offers.search_vector (every term) and offers.weighed_vector
+# (the title's and summary's terms, which relevance weighs) and their GIN indexes.
 Base.metadata.info["unmodelled"] = ("offer_search", "search_id", "ix_offers_search_id", "ix_offers_search_facets",
-                                    "search_vector", "ix_offers_search_vector")
+                                    "search_vector", "ix_offers_search_vector", "weighed_vector",
+                                    "ix_offers_weighed_vector")
 
 
 class Member(Base):

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import snowballstemmer
-from sqlalchemy import Integer, case, event, func, literal, literal_column, or_, select, table
+from sqlalchemy import Integer, and_, case, event, func, literal, literal_column, not_, or_, select, table
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, lazyload
 from sqlalchemy.sql.functions import FunctionElement
@@ -77,26 +77,43 @@ def _keep_language_codes(db: Session, flush_context, instances) -> None:
             offer.language_codes = ",".join(offer.languages)
 
 
-def _words_match(words: list[str], dialect: str):
-    """Every word of the query, by one of its stems, looked up in the full-text index. The stems are letters and
-    digits only, so quoting them is all the query syntax needs."""
+def _query_words(filters: dict[str, Any]) -> list[str]:
+    return WORD.findall(filters.get("q", ""))[:MAX_QUERY_WORDS]
+
+
+def _words_match(words: list[str], dialect: str, weighed: bool | None = None):
+    """Every word of the query, by one of its stems, looked up in the full-text index; with `weighed` True only
+    offers with one of the words in their title or summary (those relevance weighs above zero), with False only
+    the others. The stems are letters and digits only, so quoting them is all the query syntax needs."""
     alternatives = [sorted({stem[:MAX_TERM_LENGTH] for stem in stems(word)}) for word in words]
+    any_stem = sorted({stem for word in alternatives for stem in word})
     if dialect == "sqlite":
         match = " AND ".join("(" + " OR ".join(f'"{stem}"' for stem in word) + ")" for word in alternatives)
+        if weighed is not None:
+            in_weighed = "weighed_terms : (" + " OR ".join(f'"{stem}"' for stem in any_stem) + ")"
+            match = f"({match}) {'AND' if weighed else 'NOT'} {in_weighed}"
         return literal_column("offers.search_id").in_(select(literal_column("rowid")).select_from(table("offer_search"))
                                                       .where(literal_column("offer_search").op("MATCH")(match)))
     query = " & ".join("(" + " | ".join(f"'{stem}'" for stem in word) + ")" for word in alternatives)
-    return literal_column("offers.search_vector").op("@@")(func.to_tsquery("simple", query))
+    matched = literal_column("offers.search_vector").op("@@")(func.to_tsquery("simple", query))
+    if weighed is None:
+        return matched
+    in_weighed = literal_column("offers.weighed_vector").op("@@")(
+        func.to_tsquery("simple", " | ".join(f"'{stem}'" for stem in any_stem)))
+    return and_(matched, in_weighed if weighed else not_(in_weighed))
 
 
-def _conditions(filters: dict[str, Any], dialect: str) -> list:
+def _conditions(filters: dict[str, Any], dialect: str, weighed: bool | None = None) -> list:
     # Each filter on a related table is an IN over that table's own index: an EXISTS per offer let SQLite pick
     # the index on the value and read it again for every offer.
-    conditions = [Offer.status.in_([status.value for status in PUBLIC])]
+    # Offers with a query word in their title or summary are few, and SQLite should look them up from the full-text
+    # index rather than read every published offer: a status it cannot find in an index makes it do so.
+    status_column = Offer.status + "" if weighed and dialect == "sqlite" else Offer.status
+    conditions = [status_column.in_([status.value for status in PUBLIC])]
     if "q" in filters:
-        words = WORD.findall(filters["q"])[:MAX_QUERY_WORDS]
+        words = _query_words(filters)
         # A query of punctuation alone finds nothing rather than everything.
-        conditions.append(_words_match(words, dialect) if words else Offer.id.is_(None))
+        conditions.append(_words_match(words, dialect, weighed) if words else Offer.id.is_(None))
     if "competence" in filters:
         conditions.append(Offer.id.in_(select(OfferCompetence.offer_id).where(
             func.lower(OfferCompetence.name) == filters["competence"].lower())))
@@ -173,7 +190,7 @@ def _position_on_sqlite(element, compiler, **kw):
 def _relevance(query: str) -> Any:
     """Two points per query word found in the title, one if only in the summary (by any of its stems)."""
     score = literal(0)
-    for word in WORD.findall(query)[:MAX_QUERY_WORDS]:
+    for word in _query_words({"q": query}):
         word_stems = sorted({stem[:MAX_TERM_LENGTH] for stem in stems(word)})
         in_title = or_(*(_position(Offer.title_terms, f" {stem} ") > 0 for stem in word_stems))
         in_summary = or_(*(_position(Offer.summary_terms, f" {stem} ") > 0 for stem in word_stems))
@@ -215,26 +232,47 @@ def search_offers(db: Session, filters: dict[str, Any], page: int, per_page: int
     counts: how many of the offers found have each format, level and language, each facet counted under the
     other filters, so choosing a value shows what the others would add.
 
-    The matching is the expensive part, so it runs twice at most: one grouped count over the filters but the
+    The matching is the expensive part, so it runs as seldom as it can: one grouped count over the filters but the
     faceted ones (`count_groups`, or `groups` it counted before for the same filters) gives the total and every
-    facet, and one query finds the ids of the page (sorting ids, not whole offers), whose offers are then read
+    facet, and `_page_ids` finds the ids of the page (sorting ids, not whole offers), whose offers are then read
     by id.
     """
-    dialect = db.get_bind().dialect.name
     if groups is None:
         groups = count_groups(db, filters)
     total = sum(group.count for group in groups if group.fits(filters))
     facets = _facets(groups, filters)
     items: list[Offer] = []
     if total > (page - 1) * per_page:
-        ids = list(db.scalars(select(Offer.id).where(*_conditions(filters, dialect))
-                              .order_by(*ORDERS[sort](filters)).offset((page - 1) * per_page).limit(per_page)))
+        ids = _page_ids(db, filters, sort, (page - 1) * per_page, per_page)
         # A page of results shows no sessions and no learning gain: not loading them saves most of the rows read
         # and a query.
         offers = select(Offer).options(lazyload(Offer.sessions), lazyload(Offer.learning_gain)).where(Offer.id.in_(ids))
         found = {offer.id: offer for offer in db.scalars(offers)}
         items = [found[offer_id] for offer_id in ids]
     return total, items, facets
+
+
+def _page_ids(db: Session, filters: dict[str, Any], sort: str, offset: int, limit: int) -> list[str]:
+    """The ids of a page of the offers found, in the order asked for.
+
+    By relevance, only offers with a query word in their title or summary score above zero: those are weighed
+    and sorted, found through the full-text index, and the others follow newest first, the order of equal scores.
+    Weighing every offer found instead read and sorted all of them, most of the catalog for a common word.
+    """
+    dialect = db.get_bind().dialect.name
+
+    def ids(weighed: bool | None, order: tuple, offset: int, limit: int) -> list[str]:
+        return list(db.scalars(select(Offer.id).where(*_conditions(filters, dialect, weighed))
+                               .order_by(*order).offset(offset).limit(limit)))
+
+    if sort != "relevance" or not _query_words(filters):
+        return ids(None, ORDERS[sort](filters), offset, limit)
+    weighed = ids(True, ORDERS["relevance"](filters), offset, limit)
+    if len(weighed) == limit:
+        return weighed
+    weighed_total = (offset + len(weighed) if weighed or not offset else
+                     db.scalar(select(func.count()).select_from(Offer).where(*_conditions(filters, dialect, True))))
+    return weighed + ids(False, ORDERS["newest"](filters), max(0, offset - weighed_total), limit - len(weighed))
 
 
 def counted_filters(filters: dict[str, Any]) -> dict[str, Any]:

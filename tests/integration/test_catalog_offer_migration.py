@@ -50,6 +50,11 @@ def test_an_offer_published_before_reviews_keeps_its_level_language_provider_and
                 "WHERE offer_search MATCH 'partnerschaft'" if backend == "sqlite"
                 else "SELECT id FROM offers WHERE search_vector @@ to_tsquery('simple', 'partnerschaft')"
             )).scalars().all()
+            weighed = {word: connection.execute(text(  # and the terms relevance weighs: the title's, not others
+                "SELECT id FROM offers JOIN offer_search ON offer_search.rowid = offers.search_id "
+                f"WHERE offer_search MATCH 'weighed_terms : {word}'" if backend == "sqlite"
+                else f"SELECT id FROM offers WHERE weighed_vector @@ to_tsquery('simple', '{word}')"
+            )).scalars().all() for word in ("partnerschaft", "abroad")}
             session = connection.execute(text("SELECT offer_id, cancelled_at FROM sessions")).one()
     finally:
         engine.dispose()
@@ -62,4 +67,5 @@ def test_an_offer_published_before_reviews_keeps_its_level_language_provider_and
     assert " partnerschaft " in title_terms and " cluster " not in title_terms
     assert summary_terms == " "
     assert indexed == ["o"]
+    assert weighed == {"partnerschaft": ["o"], "abroad": []}
     assert tuple(session) == ("o", None)

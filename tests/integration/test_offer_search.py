@@ -140,6 +140,36 @@ def test_relevance_puts_words_in_the_title_first_and_is_the_default_with_words(c
     assert found(client) == found(client, sort="newest"), "without words, the newest first"
 
 
+RANKED = [("Cluster funding", "", "A roadmap."), ("Roadmap", "Cluster partnership", "Funding."),
+          ("Partnership", "", "Cluster roadmap funding."), ("Funding roadmap for clusters", "Partnership", "More."),
+          ("Strategy", "Funding", "Cluster."), ("Cluster", "Clusters", "Partnership."),
+          ("Networks", "", "Cluster funding partnership roadmap.")]
+
+
+@pytest.fixture
+def ranked(client) -> list[dict]:
+    """Offers with the same few words in their titles, summaries and descriptions in turn, and their texts."""
+    made = [offer(client, ANN, 10, title=title, summary=summary, description=description)
+            for title, summary, description in RANKED]
+    return [client.get(f"/api/v1/offers/{offer_id}").json for offer_id in made]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.sampled_from(("cluster", "funding", "partnerships", "roadmap")), min_size=1, max_size=2,
+                unique=True), st.integers(1, 4), st.integers(1, 4))
+def test_every_page_by_relevance_is_the_matches_weighed_and_then_newest_first(client, ranked, words, per_page, page):
+    def score(item: dict) -> int:
+        return sum(2 if stems(word) & terms(item["title"]) else 1 if stems(word) & terms(item["summary"]) else 0
+                   for word in words)
+
+    matches = [item for item in ranked
+               if all(stems(word) & terms(item["title"], item["summary"], item["description"]) for word in words)]
+    ranking = sorted(matches, key=lambda item: (score(item), item["published_at"], item["id"]), reverse=True)
+
+    assert found(client, q=" ".join(words), per_page=per_page, page=page) == [
+        item["id"] for item in ranking[(page - 1) * per_page:page * per_page]]
+
+
 def test_rating_sorts_the_best_rated_first_and_the_unrated_last(runtime_on_each_database, client, offers):
     now = datetime.now(UTC)
     with runtime_on_each_database.session_factory.begin() as db:
@@ -234,6 +264,8 @@ def test_on_sqlite_searches_read_indexes_where_offers_would_be_read_whole(tmp_pa
                                       "SELECT offers.format, offers.level")
             page = plan_on_sqlite(runtime, db, lambda: search_offers(
                 db, {"format": "online", "level": 3, "language": "en"}, 1, 20, "newest"), "SELECT offers.id FROM")
+            weighed = plan_on_sqlite(runtime, db, lambda: search_offers(db, {"q": "cluster"}, 1, 20, "relevance"),
+                                     "SELECT offers.id FROM")
         with runtime.engine.connect() as connection:
             mapped = connection.exec_driver_sql("PRAGMA mmap_size").scalar()
     finally:
@@ -243,6 +275,8 @@ def test_on_sqlite_searches_read_indexes_where_offers_would_be_read_whole(tmp_pa
     assert "COVERING INDEX ix_offers_search_facets" in counting, counting
     # Every offer published at the same time would otherwise be read and sorted for the page.
     assert "ix_offers_status_published_at" in page and "TEMP B-TREE" not in page, page
+    # Every published offer would otherwise be read to find the few with the word in their title or summary.
+    assert "ix_offers_search_id" in weighed, weighed
     assert mapped == SQLITE_MMAP_BYTES, "pages read through a memory map, not copied in by a call each"
 
 
