@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
+import psycopg
 from sqlalchemy import Engine, event
 
 
 def statements_sent(engine: Engine, work: Callable[[], object]) -> list[str]:
     """The SQL statements `work()` sends through `engine`, in order."""
-    sent: list[str] = []
+    return [statement for statement, _parameters in statements_with_parameters(engine, work)]
 
-    def note(_connection, _cursor, statement, _parameters, _context, _executemany) -> None:
-        sent.append(statement)
+
+def statements_with_parameters(engine: Engine, work: Callable[[], object]) -> list[tuple[str, Any]]:
+    """The SQL statements `work()` sends through `engine`, in order, each with its parameters."""
+    sent: list[tuple[str, Any]] = []
+
+    def note(_connection, _cursor, statement, parameters, _context, _executemany) -> None:
+        sent.append((statement, parameters))
 
     event.listen(engine, "before_cursor_execute", note)
     try:
@@ -45,19 +52,11 @@ def statements_at_the_driver(engine: Engine, work: Callable[[], object]) -> list
             if engine.dialect.name == "sqlite":
                 dbapi_connection.set_trace_callback(None)
             else:
-                dbapi_connection.cursor_factory = _psycopg().Cursor
+                dbapi_connection.cursor_factory = psycopg.Cursor
     return sent
 
 
-def _psycopg():
-    import psycopg  # only where the engine is PostgreSQL's
-
-    return psycopg
-
-
 def _recording_cursor(sent: list[str]):
-    psycopg = _psycopg()
-
     class Recording(psycopg.Cursor):
         def _note(self, query) -> None:
             connection = self.connection

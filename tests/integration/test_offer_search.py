@@ -10,7 +10,6 @@ from urllib.parse import urlencode
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import event
 
 from services.catalog import SERVICE
 from services.catalog.models import Rating
@@ -21,6 +20,7 @@ from shared.db import SQLITE_MMAP_BYTES
 from shared.events.declarations import AvailabilityChanged, SeatsLeft
 from shared.testing import bearer, delivery, make_runtime, sample
 from tests.integration.offer_helpers import know_framework, publish
+from tests.integration.sql_statements import statements_with_parameters
 
 ANN, BEN = "provider-ann", "provider-ben"
 PROBLEM_JSON = "application/problem+json"
@@ -239,17 +239,8 @@ def test_a_search_is_answered_while_a_writer_holds_sqlites_write_lock(tmp_path):
 def plan_on_sqlite(runtime, db, work, sent_first: str) -> str:
     """SQLite's query plan of the first statement `work()` sends that starts with `sent_first` (asked in `db`'s
     transaction, which holds SQLite's lock)."""
-    sent = []
-
-    def note(_connection, _cursor, statement, parameters, _context, _executemany):
-        sent.append((statement, parameters))
-
-    event.listen(runtime.engine, "before_cursor_execute", note)
-    try:
-        work()
-    finally:
-        event.remove(runtime.engine, "before_cursor_execute", note)
-    statement, parameters = next((statement, parameters) for statement, parameters in sent
+    statement, parameters = next((statement, parameters) for statement, parameters
+                                 in statements_with_parameters(runtime.engine, work)
                                  if " ".join(statement.split()).startswith(sent_first))
     return " ".join(row[3] for row in db.connection().exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters))
 
