@@ -77,8 +77,8 @@ def _keep_language_codes(db: Session, flush_context, instances) -> None:
             offer.language_codes = ",".join(offer.languages)
 
 
-def _query_words(filters: dict[str, Any]) -> list[str]:
-    return WORD.findall(filters.get("q", ""))[:MAX_QUERY_WORDS]
+def _query_words(query: str) -> list[str]:
+    return WORD.findall(query)[:MAX_QUERY_WORDS]
 
 
 def _words_match(words: list[str], dialect: str, weighed: bool | None = None):
@@ -111,7 +111,7 @@ def _conditions(filters: dict[str, Any], dialect: str, weighed: bool | None = No
     status_column = Offer.status + "" if weighed and dialect == "sqlite" else Offer.status
     conditions = [status_column.in_([status.value for status in PUBLIC])]
     if "q" in filters:
-        words = _query_words(filters)
+        words = _query_words(filters["q"])
         # A query of punctuation alone finds nothing rather than everything.
         conditions.append(_words_match(words, dialect, weighed) if words else Offer.id.is_(None))
     if "competence" in filters:
@@ -190,7 +190,7 @@ def _position_on_sqlite(element, compiler, **kw):
 def _relevance(query: str) -> Any:
     """Two points per query word found in the title, one if only in the summary (by any of its stems)."""
     score = literal(0)
-    for word in _query_words({"q": query}):
+    for word in _query_words(query):
         word_stems = sorted({stem[:MAX_TERM_LENGTH] for stem in stems(word)})
         in_title = or_(*(_position(Offer.title_terms, f" {stem} ") > 0 for stem in word_stems))
         in_summary = or_(*(_position(Offer.summary_terms, f" {stem} ") > 0 for stem in word_stems))
@@ -261,11 +261,11 @@ def _page_ids(db: Session, filters: dict[str, Any], sort: str, offset: int, limi
     """
     dialect = db.get_bind().dialect.name
 
-    def ids(weighed: bool | None, order: tuple, offset: int, limit: int) -> list[str]:
+    def ids(weighed: bool | None, order: tuple, skip: int, take: int) -> list[str]:
         return list(db.scalars(select(Offer.id).where(*_conditions(filters, dialect, weighed))
-                               .order_by(*order).offset(offset).limit(limit)))
+                               .order_by(*order).offset(skip).limit(take)))
 
-    if sort != "relevance" or not _query_words(filters):
+    if sort != "relevance" or not _query_words(filters.get("q", "")):
         return ids(None, ORDERS[sort](filters), offset, limit)
     weighed = ids(True, ORDERS["relevance"](filters), offset, limit)
     if len(weighed) == limit:
