@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -10,8 +11,10 @@ from pathlib import Path
 
 from sqlalchemy import Connection, DateTime, Engine, Select, TypeDecorator, create_engine, event, func, select
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+
+from shared.sqlite_writers import TurnTakingConnection
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 SQLITE_MMAP_BYTES = 1 << 30  # an upper bound on the mapping, not memory taken: the pages are the OS cache's
@@ -37,7 +40,8 @@ def make_engine(url: str, **options) -> Engine:
         return engine
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **options)
+    engine = create_engine(
+        url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "factory": TurnTakingConnection}, **options)
     _configure_sqlite(engine)
     return engine
 
@@ -62,7 +66,8 @@ def _ping_idle_connections(engine: Engine) -> None:
 
 def _configure_sqlite(engine: Engine) -> None:
     # pysqlite's own BEGIN is deferred, which makes two writers deadlock on the lock upgrade; we take the
-    # write lock at BEGIN (IMMEDIATE) so the second writer waits on the busy timeout instead of failing.
+    # write lock at BEGIN (IMMEDIATE), after the writer's turn (shared.sqlite_writers), so the second writer waits
+    # for its turn instead of failing; the busy timeout stays for writers outside the academy.
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection, _record):
         dbapi_connection.isolation_level = None
@@ -80,8 +85,19 @@ def _configure_sqlite(engine: Engine) -> None:
     def on_begin(connection):
         # A transaction that only reads may say so (execution option `reads_only`): its BEGIN is deferred, so
         # readers never queue for the write lock, which WAL lets them do without.
-        reads_only = connection.get_execution_options().get("reads_only")
-        connection.exec_driver_sql("BEGIN" if reads_only else "BEGIN IMMEDIATE")
+        if connection.get_execution_options().get("reads_only"):
+            connection.exec_driver_sql("BEGIN")
+            return
+        driver = connection.connection.driver_connection
+        try:
+            driver.take_write_turn(SQLITE_BUSY_TIMEOUT_MS / 1000)
+        except TimeoutError as exc:  # as SQLite's own busy timeout would end: a 503 at the web edge
+            raise OperationalError("BEGIN IMMEDIATE", None, sqlite3.OperationalError("database is locked")) from exc
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            driver.end_write_turn()
+            raise
 
 
 @contextmanager
