@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
 
 from services.booking.calendar import booking_calendar
 from services.booking.certificate_pdf import CertificateContent, render_certificate
@@ -58,11 +59,11 @@ class SeatsOfFormat:
         row = db.scalars(
             select(SeatCount).where(SeatCount.session_id == session_id, SeatCount.format == format).with_for_update()
         ).first()
+        self.row = row
         self.before = (row.capacity, row.confirmed, row.waiting) if row else (0, 0, 0)
         # Seats are free only while nobody waits, so a booking reads the list only when every seat is taken.
         waiting = self._waiting_ids() if with_waiting or (row and row.confirmed >= row.capacity) else []
         self.seats = FormatSeats(self.before[0], self.before[1], waiting)
-        self.exists = row is not None
 
     def _waiting_ids(self) -> list[str]:
         return list(self.db.scalars(
@@ -80,7 +81,7 @@ class SeatsOfFormat:
         record = self.db.get(SessionRecord, self.session_id)
         if record is not None and record.availability_changed_at is None:
             record.availability_changed_at = datetime.now(UTC)
-        if not self.exists:
+        if self.row is None:
             self.db.add(SeatCount(session_id=self.session_id, format=self.format, **after))
             return
         capacity, confirmed, waiting = self.before
@@ -89,10 +90,15 @@ class SeatsOfFormat:
             .where(SeatCount.session_id == self.session_id, SeatCount.format == self.format,
                    SeatCount.capacity == capacity, SeatCount.confirmed == confirmed, SeatCount.waiting == waiting)
             .values(**after)
+            # The one row it changes is loaded: set below, where the ORM would evaluate the conditions against every
+            # SeatCount in the session, under SQLite's write turn (bench/booking_write_turn.py).
+            .execution_options(synchronize_session=False)
         ).rowcount
         if changed != 1:
             # Only a writer that skipped the row lock gets here; the database kept the seats consistent.
             raise Conflict("the seats of this session changed meanwhile; try again")
+        for name, value in after.items():
+            set_committed_value(self.row, name, value)
         if renumber:
             self._renumber()
 

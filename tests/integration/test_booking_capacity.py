@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from services.booking import SERVICE
-from services.booking.commands import place_booking
+from services.booking.commands import SeatsOfFormat, place_booking
 from services.booking.domain import ACTIVE, BookingStatus
-from services.booking.models import Booking
+from services.booking.models import Booking, SeatCount
 from shared.bus import Outcome
 from shared.consumer import EventConsumer
 from shared.errors import Conflict, Unprocessable
@@ -71,6 +71,21 @@ def waiting_positions(events: list[ParsedEvent], format: str = "online") -> list
         for event in events
         if event.event_type is BookingWaitlisted.event_type and event.data.format == format
     ]
+
+
+def test_after_saving_seats_the_transaction_reads_the_seat_counts_it_wrote(runtime):
+    # The seat count loaded in the session is kept current after the booking's conditional update, for whatever
+    # reads it later in the same transaction (db.get answers from the session without asking the database).
+    session_id = new_id()
+    schedule_session(runtime, session_id, {"online": 2})
+    book(runtime, "member-1", session_id)
+    with runtime.session_factory.begin() as db:
+        seats = SeatsOfFormat(db, session_id, "online", with_waiting=False)
+        seats.seats.book("booking-2")
+        seats.save(renumber=False)
+        loaded = db.get(SeatCount, (session_id, "online"))
+
+        assert (loaded.capacity, loaded.confirmed, loaded.waiting) == (2, 2, 0)
 
 
 @pytest.mark.parametrize("seats", [1, 7])
