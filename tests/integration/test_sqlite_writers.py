@@ -9,6 +9,8 @@ import os
 import signal
 import sqlite3
 import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import Engine, event
@@ -56,40 +58,53 @@ def write_and_wait(path: str, writing, may_commit, how_to_end: str) -> None:
         transaction.commit() if how_to_end == "commit" else transaction.rollback()
 
 
-@pytest.mark.parametrize("how_to_end", ["commit", "rollback", "die"])
-def test_a_writer_waits_for_the_turn_of_a_writer_in_another_process(tmp_path, how_to_end):
-    path = tmp_path / "turns.sqlite3"
-    make_table(path)
+@contextmanager
+def writing_in_another_process(path, how_to_end: str) -> Iterator[Callable[[], None]]:
+    """Another process holding a write transaction on `path`; the yielded call has it end (`how_to_end`) and waits
+    until it has."""
     context = multiprocessing.get_context("fork")
     writing, may_commit = context.Event(), context.Event()
     other = context.Process(target=write_and_wait, args=(str(path), writing, may_commit, how_to_end))
     other.start()
-    engine = impatient_engine(path)
+
+    def end() -> None:
+        may_commit.set()
+        other.join(WAIT_S)
+
     try:
         assert writing.wait(WAIT_S)
-        outcome: list[BaseException | None] = []
+        yield end
+    finally:
+        end()
 
-        def write_here() -> None:
-            try:
-                with engine.begin() as connection:
-                    connection.exec_driver_sql("INSERT INTO written VALUES ('this process')")
-                outcome.append(None)
-            except BaseException as exc:  # noqa: BLE001 - the test reports whatever went wrong
-                outcome.append(exc)
 
-        writer = threading.Thread(target=write_here)
-        writer.start()
-        writer.join(0.3)
-        still_waiting = writer.is_alive()
-        may_commit.set()
-        writer.join(WAIT_S)
-        other.join(WAIT_S)
+@pytest.mark.parametrize("how_to_end", ["commit", "rollback", "die"])
+def test_a_writer_waits_for_the_turn_of_a_writer_in_another_process(tmp_path, how_to_end):
+    path = tmp_path / "turns.sqlite3"
+    make_table(path)
+    engine = impatient_engine(path)
+    try:
+        with writing_in_another_process(path, how_to_end) as end_the_other:
+            outcome: list[BaseException | None] = []
+
+            def write_here() -> None:
+                try:
+                    with engine.begin() as connection:
+                        connection.exec_driver_sql("INSERT INTO written VALUES ('this process')")
+                    outcome.append(None)
+                except BaseException as exc:  # noqa: BLE001 - the test reports whatever went wrong
+                    outcome.append(exc)
+
+            writer = threading.Thread(target=write_here)
+            writer.start()
+            writer.join(0.3)
+            still_waiting = writer.is_alive()
+            end_the_other()
+            writer.join(WAIT_S)
 
         assert still_waiting and outcome == [None]
         assert rows(engine) == (["other process", "this process"] if how_to_end == "commit" else ["this process"])
     finally:
-        may_commit.set()
-        other.join(WAIT_S)
         engine.dispose()
 
 
@@ -159,21 +174,14 @@ def test_a_writer_gives_up_after_the_busy_timeout_and_its_given_up_turn_does_not
     path = tmp_path / "timeout.sqlite3"
     make_table(path)
     monkeypatch.setattr(shared.db, "SQLITE_BUSY_TIMEOUT_MS", 200)
-    context = multiprocessing.get_context("fork")
-    writing, may_commit = context.Event(), context.Event()
-    other = context.Process(target=write_and_wait, args=(str(path), writing, may_commit, "commit"))
-    other.start()
     engine = impatient_engine(path)
     try:
-        assert writing.wait(WAIT_S)
-        with pytest.raises(OperationalError, match="database is locked"), engine.begin():
-            pass
-        may_commit.set()
-        other.join(WAIT_S)
-        with engine.begin() as connection:  # the turn given up went back when the other process was done
-            connection.exec_driver_sql("INSERT INTO written VALUES ('this process')")
+        with writing_in_another_process(path, "commit") as end_the_other:
+            with pytest.raises(OperationalError, match="database is locked"), engine.begin():
+                pass
+            end_the_other()
+            with engine.begin() as connection:  # the turn given up went back when the other process was done
+                connection.exec_driver_sql("INSERT INTO written VALUES ('this process')")
         assert rows(engine) == ["other process", "this process"]
     finally:
-        may_commit.set()
-        other.join(WAIT_S)
         engine.dispose()
